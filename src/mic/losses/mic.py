@@ -1,0 +1,280 @@
+"""MICLoss: Matryoshka task loss plus SCR and SIR on middle-layer hidden states, from one encoder forward."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.base.losses.gradcache import uses_gradient_cache
+from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss
+from sentence_transformers.util import cat_padded_token_embeddings
+from torch import Tensor, nn
+
+from mic.geometry import masked_mean_pool
+from mic.losses.distill import PrefixSelfDistillation
+from mic.losses.scr import SoftCollapseRegularizer
+from mic.losses.sir import SpectralIsotropyRegularizer
+from mic.losses.validation import check_dims, check_non_negative
+
+LayerSpec = Literal["middle", "last", "middle+last"] | Sequence[int]
+
+
+def resolve_layers(layers: LayerSpec, num_layers: int) -> tuple[int, ...]:
+    """Turn a layer spec into 1-based encoder layer indices.
+
+    ``"middle"`` is the middle third of the encoder (layers 3-4 of a 6-layer MiniLM, 5-8 of a 12-layer BERT),
+    ``"last"`` the final layer, ``"middle+last"`` both; a list names layers directly (1..L).
+
+    Raises:
+        ValueError: for an unknown name or a layer outside ``1..num_layers``.
+    """
+    if isinstance(layers, str):
+        low = num_layers // 3 + 1
+        middle = tuple(range(low, max(low, 2 * num_layers // 3) + 1))
+        named = {"middle": middle, "last": (num_layers,), "middle+last": tuple(sorted({*middle, num_layers}))}
+        if layers not in named:
+            raise ValueError(f"layers must be one of {sorted(named)} or a list of layer numbers, got {layers!r}.")
+        return named[layers]
+    resolved = tuple(layers)
+    if not resolved or any(isinstance(layer, bool) or not isinstance(layer, int) for layer in resolved):
+        raise ValueError(f"layers must be a non-empty list of layer numbers, got {list(resolved)!r}.")
+    for layer in resolved:
+        if not 1 <= layer <= num_layers:
+            raise ValueError(f"layer {layer} does not exist: this encoder has layers 1..{num_layers}.")
+    return tuple(sorted(set(resolved)))
+
+
+@dataclass
+class _Forward:
+    """What one encoder forward produced: the full sentence embedding and the token states of every layer."""
+
+    embedding: Tensor
+    mask: Tensor
+    hidden_states: tuple[Tensor, ...]
+
+
+class _HiddenStateRecorder:
+    """Stands in for ``model.forward`` during one loss call: runs it with hidden states on and keeps the outputs.
+
+    ``MatryoshkaLoss`` caches the first forward per input column and re-truncates it for the other dims, so
+    this sees every encoder forward of the batch exactly once.
+    """
+
+    def __init__(self, forward: Callable[[dict[str, Any]], dict[str, Any]], config: Any, hidden: bool) -> None:
+        self.forward = forward
+        self.config = config
+        self.hidden = hidden
+        self.outputs: list[_Forward] = []
+
+    def __call__(self, features: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        previous = self.config.output_hidden_states
+        self.config.output_hidden_states = self.hidden or previous
+        try:
+            output = self.forward(features, *args, **kwargs)
+        finally:
+            self.config.output_hidden_states = previous
+        self.outputs.append(
+            _Forward(output["sentence_embedding"], output["attention_mask"], output.get("all_layer_embeddings", ()))
+        )
+        return output
+
+
+class MICLoss(nn.Module):
+    """The MIC objective: ``L = L_MRL + γ · L_align + λ_SD · L_SD`` (METHOD.md).
+
+    - ``L_MRL``: sentence-transformers' :class:`MatryoshkaLoss` around ``loss`` at every dim of ``dims``.
+    - ``L_align = mean_{ℓ∈Λ} [ scr_weight · L_SCR(ℓ) + sir_weight · L_SIR(ℓ) ]``, each averaged over the
+      regularised prefix dims ``𝓜'`` (default: ``dims`` without the full size): SCR on the token hidden states
+      of layer ℓ (all input columns together), SIR on their mask-aware mean pool (per encoder forward, so the
+      two dropout views of a SimCSE pair are not pushed apart, averaged over forwards).
+    - ``L_SD``: :class:`PrefixSelfDistillation` of the ``𝓜'`` prefixes of the final sentence embedding, per
+      forward (off by default).
+
+    One encoder forward per input column serves every dim, every layer and every term. The forward returns a
+    dict (``task``, ``scr_correlation``, ``scr_variance_floor``, ``sir_variance_cv``, ``sir_uniformity``,
+    ``distill``; each already weighted, only the active ones), which ``SentenceTransformerTrainer`` sums and
+    logs term by term. With ``gamma=0`` and ``distill_weight=0`` it is exactly ``MatryoshkaLoss``.
+
+    Inputs:
+        +--------------------------------------+---------------------------------+
+        | Inputs                               | Labels                          |
+        +======================================+=================================+
+        | whatever ``loss`` accepts, e.g.      | whatever ``loss`` accepts       |
+        | (anchor, positive) pairs for MNRL,   | (none for MNRL, float scores    |
+        | (sentence_A, sentence_B) for CoSENT  | for CoSENT/AnglE)               |
+        +--------------------------------------+---------------------------------+
+
+    Args:
+        model: a SentenceTransformer whose first module is a Hugging Face ``Transformer``.
+        loss: the base loss (e.g. ``MultipleNegativesRankingLoss``, ``CoSENTLoss``, ``AnglELoss``).
+        dims: ascending Matryoshka dims, at most the embedding size (include it).
+        weights: per-dim task weights ``w_m`` (default 1).
+        layers: ``Λ``, see :func:`resolve_layers` (default the middle third).
+        regularizer_dims: ``𝓜'``, prefixes smaller than the embedding size regularised by SCR/SIR and taught by
+            SD (default ``dims`` minus the embedding size).
+        gamma: ``γ``, weight of ``L_align``.
+        tolerance: ``τ_corr`` of SCR.
+        variance_floor_weight: ``λ_var`` of SCR.
+        scr_weight, sir_weight: switch SCR / SIR off (0) for ablations or re-balance them.
+        distill_weight: ``λ_SD`` (0 = off).
+        distill_temperature: ``τ_d``.
+        uniformity_temperature: ``t`` of SIR's uniformity kernel.
+        gather_across_devices: batch statistics over all data-parallel ranks.
+
+    Example:
+        ::
+
+            from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, losses
+            from datasets import Dataset
+            from mic.losses import MICLoss
+
+            model = SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")
+            data = Dataset.from_dict({"anchor": ["A man plays guitar.", "A dog runs."],
+                                      "positive": ["Someone plays an instrument.", "An animal is running."]})
+            loss = MICLoss(model, losses.MultipleNegativesRankingLoss(model), dims=[8, 16, 32, 64, 128, 256, 384])
+            SentenceTransformerTrainer(model=model, train_dataset=data, loss=loss).train()
+
+    References:
+        MIC, https://arxiv.org/abs/2605.29987; Matryoshka Representation Learning, https://arxiv.org/abs/2205.13147
+    """
+
+    def __init__(
+        self,
+        model: SentenceTransformer,
+        loss: nn.Module,
+        dims: Sequence[int],
+        weights: Sequence[float] | None = None,
+        layers: LayerSpec = "middle",
+        regularizer_dims: Sequence[int] | None = None,
+        gamma: float = 0.1,
+        tolerance: float = 0.1,
+        variance_floor_weight: float = 1.0,
+        scr_weight: float = 1.0,
+        sir_weight: float = 1.0,
+        distill_weight: float = 0.0,
+        distill_temperature: float = 0.05,
+        uniformity_temperature: float = 2.0,
+        gather_across_devices: bool = True,
+    ) -> None:
+        super().__init__()
+        transformer = model[0]
+        if not hasattr(transformer, "auto_model"):
+            raise ValueError(
+                f"MICLoss needs a SentenceTransformer whose first module is a Hugging Face Transformer, "
+                f"got {type(transformer).__name__}."
+            )
+        embedding_size = model.get_embedding_dimension()
+        self.dims = check_dims(dims, "dims", max_dim=embedding_size)
+        if weights is not None:
+            if len(weights) != len(self.dims):
+                raise ValueError(f"weights must have one entry per dim ({len(self.dims)}), got {len(weights)}.")
+            for weight in weights:
+                check_non_negative(weight, "each entry of weights")
+        self.gamma = check_non_negative(gamma, "gamma")
+        self.scr_weight = check_non_negative(scr_weight, "scr_weight")
+        self.sir_weight = check_non_negative(sir_weight, "sir_weight")
+        self.distill_weight = check_non_negative(distill_weight, "distill_weight")
+        if uses_gradient_cache(loss) and (self.gamma > 0 or self.distill_weight > 0):
+            raise ValueError(
+                f"MICLoss regularizes the hidden states of one forward with gradients; the gradient-cached "
+                f"{type(loss).__name__} embeds in chunks without them. Use its non-cached version."
+            )
+
+        self.model = model
+        self.matryoshka = MatryoshkaLoss(model, loss, list(self.dims), None if weights is None else list(weights))
+        self.layers = resolve_layers(layers, transformer.auto_model.config.num_hidden_layers)
+        if regularizer_dims is None:
+            regularizer_dims = [dim for dim in self.dims if dim < embedding_size]
+            if not regularizer_dims:
+                raise ValueError(f"dims {list(self.dims)} has no prefix smaller than the embedding size {embedding_size}.")
+        self.regularizer_dims = check_dims(regularizer_dims, "regularizer_dims")
+        if self.regularizer_dims[-1] >= embedding_size:
+            raise ValueError(
+                f"regularizer_dims must be smaller than the embedding size {embedding_size} (a prefix needs a "
+                f"residual), got {self.regularizer_dims[-1]}."
+            )
+        self.scr = SoftCollapseRegularizer(
+            self.regularizer_dims,
+            tolerance=tolerance,
+            variance_floor_weight=variance_floor_weight,
+            gather_across_devices=gather_across_devices,
+        )
+        self.sir = SpectralIsotropyRegularizer(
+            self.regularizer_dims, temperature=uniformity_temperature, gather_across_devices=gather_across_devices
+        )
+        self.distill = PrefixSelfDistillation(
+            self.regularizer_dims, temperature=distill_temperature, gather_across_devices=gather_across_devices
+        )
+        self.use_scr = self.gamma > 0 and self.scr_weight > 0
+        self.use_sir = self.gamma > 0 and self.sir_weight > 0
+
+    def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None) -> dict[str, Tensor]:
+        needs_hidden = self.use_scr or self.use_sir
+        if not (needs_hidden or self.distill_weight > 0):
+            return {"task": self.matryoshka(sentence_features, labels)}
+
+        transformer = getattr(self.model, "module", self.model)[0]
+        original_forward = self.model.forward
+        recorder = _HiddenStateRecorder(original_forward, transformer.auto_model.config, needs_hidden)
+        self.model.forward = recorder
+        try:
+            losses = {"task": self.matryoshka(sentence_features, labels)}
+        finally:
+            self.model.forward = original_forward
+        if needs_hidden:
+            losses.update(self._alignment(recorder.outputs))
+        if self.distill_weight > 0:
+            distill = torch.stack([self.distill(output.embedding) for output in recorder.outputs]).mean()
+            losses["distill"] = self.distill_weight * distill
+        return losses
+
+    def _alignment(self, outputs: list[_Forward]) -> dict[str, Tensor]:
+        """``γ · L_align`` split into its weighted parts, averaged over the layers ``Λ``."""
+        parts: dict[str, list[Tensor]] = {}
+        for layer in self.layers:
+            if self.use_scr:
+                hidden, mask = cat_padded_token_embeddings(
+                    [output.hidden_states[layer] for output in outputs], [output.mask for output in outputs]
+                )
+                scr = self.scr.terms(hidden, mask)
+                parts.setdefault("scr_correlation", []).append(self.scr_weight * scr["correlation"])
+                floor = self.scr_weight * self.scr.variance_floor_weight * scr["variance_floor"]
+                parts.setdefault("scr_variance_floor", []).append(floor)
+            if self.use_sir:
+                for output in outputs:
+                    sir = self.sir.terms(masked_mean_pool(output.hidden_states[layer], output.mask))
+                    parts.setdefault("sir_variance_cv", []).append(0.5 * self.sir_weight * sir["variance_cv"])
+                    parts.setdefault("sir_uniformity", []).append(0.5 * self.sir_weight * sir["uniformity"])
+        return {name: self.gamma * torch.stack(values).mean() for name, values in parts.items()}
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {
+            "loss": type(self.matryoshka.loss).__name__,
+            "dims": list(self.dims),
+            "weights": list(self.matryoshka.matryoshka_weights[::-1]),
+            "layers": list(self.layers),
+            "regularizer_dims": list(self.regularizer_dims),
+            "gamma": self.gamma,
+            "tolerance": self.scr.tolerance,
+            "variance_floor_weight": self.scr.variance_floor_weight,
+            "scr_weight": self.scr_weight,
+            "sir_weight": self.sir_weight,
+            "distill_weight": self.distill_weight,
+            "distill_temperature": self.distill.temperature,
+            "uniformity_temperature": self.sir.temperature,
+        }
+
+    @property
+    def citation(self) -> str:
+        return """
+@inproceedings{mic2026,
+    title={MIC: Maximizing Informational Capacity in Adaptive Representations via Isotropic Subspace Alignment},
+    booktitle={International Conference on Machine Learning (ICML)},
+    year={2026},
+    eprint={2605.29987},
+    archivePrefix={arXiv}
+}
+"""
