@@ -81,7 +81,7 @@ class SoftCollapseRegularizer(nn.Module):
         if mask.shape != hidden.shape[:2]:
             raise ValueError(f"SoftCollapseRegularizer: mask shape {tuple(mask.shape)} must be {tuple(hidden.shape[:2])}.")
         standardized, std = masked_token_moments(hidden, mask, self.eps)
-        correlation_sum = token_correlation_sum(standardized, mask)
+        correlation_sum = token_correlation_sum(standardized, mask, rows=self.dims[-1])
         batch = torch.tensor([float(hidden.shape[0])], dtype=hidden.dtype, device=hidden.device)
         if self.gather_across_devices:
             correlation_sum = gather_with_grad(correlation_sum.unsqueeze(0)).sum(dim=0)

