@@ -29,11 +29,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from mic.data import load_scored_pairs
-from mic.evaluation.pseudo import pca_model
-from mic.evaluation.sts import score_all_dims
-from mic.models import load_model
+from mic.provenance import package_versions
 from mic.training.config import TrainConfig
-from mic.provenance import package_versions, train
+from mic.evaluation.encoders import Encoder, load_encoder
+from mic.evaluation.sts import score_pairs
+from mic.training.recipe import train
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = RESULTS / "runs"
@@ -97,11 +97,11 @@ def run_config(setting: str, method: str, seed: int, data_dir: str, output_dir: 
     return TrainConfig.model_validate(overrides)
 
 
-def evaluate(model, tasks: dict[str, str], data_dir: str) -> dict[str, dict[str, float]]:
+def evaluate(encoder: Encoder, tasks: dict[str, str], data_dir: str) -> dict[str, dict[str, float]]:
     """Spearman x100 per task and dim (dims as strings, the JSON schema's keys)."""
     scores = {}
     for task, source in tasks.items():
-        per_dim = score_all_dims(model, load_scored_pairs(source, data_dir=data_dir), DIMS)
+        per_dim = score_pairs(encoder, load_scored_pairs(source, data_dir=data_dir), DIMS).scores
         scores[task] = {str(dim): round(per_dim[dim]["spearman"], 4) for dim in DIMS}
     return scores
 
@@ -115,24 +115,25 @@ def run_one(setting: str, method: str, seed: int, data_dir: str, tasks: dict[str
     train_seconds = 0.0
     config = None
     if method == "truncate":
-        model = load_model("default")
+        encoder = load_encoder("truncation:default")
     elif method == "pca":
-        config = run_config(setting, "mrl", seed, data_dir, cache.with_suffix(""), mic)
-        model = pca_model("default", config.data.train, data_dir=data_dir)
+        fit_sources = SETTINGS[setting]["data"]["train"]
+        encoder = load_encoder("pca:default", fit_data=fit_sources, data_dir=data_dir)
     else:
         model_dir = cache.parent / f"{cache.stem}-model"
         config = run_config(setting, method, seed, data_dir, model_dir, mic)
         result = train(config, overwrite=True, command=shlex.join(sys.argv))
         train_seconds = result.seconds
-        model = load_model(str(model_dir))
+        encoder = load_encoder(str(model_dir))
     record = {
         "setting": setting,
         "method": method,
         "seed": seed,
-        "scores": evaluate(model, tasks, data_dir),
+        "scores": evaluate(encoder, tasks, data_dir),
         "train_seconds": round(train_seconds, 1),
         "total_seconds": round(time.perf_counter() - start, 1),
-        "config": config.model_dump(mode="json") if config is not None and method != "pca" else None,
+        "config": config.model_dump(mode="json") if config is not None else None,
+        "pca_fit": SETTINGS[setting]["data"]["train"] if method == "pca" else None,
         "versions": package_versions(),
     }
     cache.write_text(json.dumps(record, indent=2))

@@ -21,7 +21,8 @@ TINY_DIM = 32
 def build_tiny_model_dir(directory: Path, layers: int = 3, hidden: int = TINY_DIM) -> Path:
     """Save a random-weight BERT with the MiniLM vocabulary to ``directory`` (Hugging Face format)."""
     torch.manual_seed(0)
-    tokenizer = BertTokenizerFast(vocab_file=str(get_model_path() / "vocab.txt"), do_lower_case=True)
+    # from_pretrained: under transformers 5, BertTokenizerFast(vocab_file=...) keeps a 5-token vocab (all [UNK]).
+    tokenizer = BertTokenizerFast.from_pretrained(str(get_model_path()))
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,
         hidden_size=hidden,
@@ -38,6 +39,16 @@ def build_tiny_model_dir(directory: Path, layers: int = 3, hidden: int = TINY_DI
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model_dir(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_st_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
+    """The tiny random BERT saved as a SentenceTransformer folder, so configs can name it as ``model``."""
+    transformer = Transformer(str(tiny_model_dir), max_seq_length=32)
+    model = SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension()), Normalize()])
+    path = tmp_path_factory.mktemp("tiny-st") / "model"
+    model.save(str(path))
+    return path
 
 
 @pytest.fixture

@@ -99,6 +99,121 @@ def demo(
 
 # --- evaluation commands (eval, analyze, compare) ---
 
+ModelArgument = Annotated[
+    str, typer.Argument(help="model folder, hub id, 'default' (offline MiniLM), 'truncation[:MODEL]' or 'pca[:MODEL]'")
+]
+DimsOption = Annotated[
+    str | None, typer.Option(help="comma-separated prefix dims, e.g. 384,64,8 (default: D and powers of 2 down to 8)")
+]
+TasksOption = Annotated[
+    str, typer.Option(help="comma-separated STS tasks: stsb, sickr, mteb[:TASK], scored-pair files (score, s1, s2)")
+]
+DataOption = Annotated[str, typer.Option(help="scored pairs to measure on: stsb, sickr (test split), stsb:dev, a file")]
+LayerOption = Annotated[
+    int | None, typer.Option(help="measure at this encoder layer (default: output embeddings + last-layer tokens)")
+]
+DataDirOption = Annotated[str | None, typer.Option(help="folder with stsbenchmark/ and sick2014/ (else $MIC_DATA_DIR)")]
+FitDataOption = Annotated[str | None, typer.Option(help="sentences a pca: model is fitted on (default: stsb:train)")]
+BatchSizeOption = Annotated[int, typer.Option(min=1, help="sentences per encoding batch")]
+DeviceOption = Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda (default: automatic)")]
+SeedOption = Annotated[int, typer.Option(help="random seed (uniformity sample), recorded in the results")]
+
+
+def evaluation_errors() -> tuple[type[Exception], ...]:
+    from mic.data import DataError
+    from mic.evaluation import EvaluationError
+    from mic.models import ModelError
+
+    return (DataError, EvaluationError, ModelError)
+
+
+@app.command("eval")
+def eval_command(
+    model: ModelArgument,
+    dims: DimsOption = None,
+    tasks: TasksOption = "stsb,sickr",
+    json_path: Annotated[Path | None, typer.Option("--json", help="write the scores as JSON (mic-eval/1)")] = None,
+    data_dir: DataDirOption = None,
+    fit_data: FitDataOption = None,
+    batch_size: BatchSizeOption = 64,
+    device: DeviceOption = None,
+    seed: SeedOption = 0,
+) -> None:
+    """STS Spearman and Pearson x100 at every dim; each sentence is encoded once, then truncated per dim."""
+    from mic.evaluation import parse_dims, run_eval, scores_table, write_json
+
+    try:
+        result = run_eval(
+            model, tasks, parse_dims(dims), data_dir=data_dir, fit_data=fit_data, batch_size=batch_size,
+            device=device, show_progress_bar=True, command=shlex.join(sys.argv), seed=seed,
+        )
+    except evaluation_errors() as error:
+        fail(str(error))
+    console.print(scores_table(result))
+    if json_path is not None:
+        console.print(f"[green]Wrote[/] {write_json(result.to_dict(), json_path)}")
+
+
+@app.command()
+def analyze(
+    model: ModelArgument,
+    data: DataOption = "stsb",
+    dims: DimsOption = None,
+    layer: LayerOption = None,
+    out: Annotated[Path | None, typer.Option(help="write analysis.json, token_correlation.npy, figures here")] = None,
+    figures: Annotated[bool, typer.Option(help="draw variance-profile and cross-correlation PNGs in --out")] = True,
+    data_dir: DataDirOption = None,
+    fit_data: FitDataOption = None,
+    batch_size: BatchSizeOption = 64,
+    device: DeviceOption = None,
+    seed: SeedOption = 0,
+) -> None:
+    """Geometry of every prefix: variance, spectrum, effective rank, isotropy, prefix/residual correlation."""
+    from mic.evaluation import geometry_table, parse_dims, run_analyze, write_analysis
+
+    try:
+        result = run_analyze(
+            model, data, parse_dims(dims), layer=layer, data_dir=data_dir, fit_data=fit_data, batch_size=batch_size,
+            device=device, show_progress_bar=True, seed=seed, command=shlex.join(sys.argv),
+        )
+        written = write_analysis(result, out, figures=figures) if out is not None else []
+    except evaluation_errors() as error:
+        fail(str(error))
+    console.print(geometry_table(result))
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    for path in written:
+        console.print(f"[green]Wrote[/] {path}")
+
+
+@app.command()
+def compare(
+    models: Annotated[list[str], typer.Argument(help="models to compare; 'truncation' and 'pca:MODEL' are baselines")],
+    out: Annotated[Path, typer.Option(help="folder for report.md, comparison.json and the figures")],
+    tasks: TasksOption = "stsb,sickr",
+    dims: DimsOption = None,
+    data: DataOption = "stsb",
+    layer: LayerOption = None,
+    data_dir: DataDirOption = None,
+    fit_data: FitDataOption = None,
+    batch_size: BatchSizeOption = 64,
+    device: DeviceOption = None,
+    seed: SeedOption = 0,
+) -> None:
+    """Evaluate and analyse several models and write one Markdown report with tables and figures."""
+    from mic.evaluation import comparison_table, parse_dims, run_compare
+
+    try:
+        result = run_compare(
+            models, out, tasks, parse_dims(dims), data=data, layer=layer, data_dir=data_dir, fit_data=fit_data,
+            batch_size=batch_size, device=device, show_progress_bar=True, seed=seed, command=shlex.join(sys.argv),
+        )
+    except evaluation_errors() as error:
+        fail(str(error))
+    for task in result.evals[0].tasks:
+        console.print(comparison_table(result.evals, task))
+    console.print(f"[green]Wrote[/] {out / 'report.md'} and {len(result.files) - 1} more files in {out}")
+
 
 if __name__ == "__main__":
     app()

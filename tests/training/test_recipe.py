@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,8 @@ from mic.data import DataError
 from mic.models import ModelError
 from mic.training.config import load_config
 from mic.training.recipe import RUN_INFO, TrainingError, train, work_dir_for
+
+from helpers import run_cli, wait_for_checkpoint
 
 PAIRS = [
     ("A man is playing a guitar.", "A man plays an instrument.", 4.2),
@@ -31,19 +32,6 @@ PAIRS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny_st_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
-    """The tiny random BERT saved as a SentenceTransformer folder, so configs can name it as ``model``."""
-    from sentence_transformers.base.modules import Transformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling
-
-    transformer = Transformer(str(tiny_model_dir), max_seq_length=32)
-    model = SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension()), Normalize()])
-    path = tmp_path_factory.mktemp("tiny-st") / "model"
-    model.save(str(path))
-    return path
-
-
 @pytest.fixture
 def scored_file(tmp_path: Path) -> Path:
     """A SemEval-style ``score<TAB>s1<TAB>s2`` file, repeated to 64 pairs."""
@@ -52,9 +40,9 @@ def scored_file(tmp_path: Path) -> Path:
     return path
 
 
-def write_config(tmp_path: Path, model: Path, train_file: Path, **fields: object) -> Path:
+def write_config(tmp_path: Path, model_dir: Path, train_file: Path, **fields: object) -> Path:
     data = {
-        "model": str(model),
+        "model": str(model_dir),
         "max_seq_length": 32,
         "data": {"train": [str(train_file)], "kind": "scored", "dev": str(train_file)},
         "dims": [4, 8, 16, 32],
@@ -132,21 +120,6 @@ def test_empty_dataset_is_refused(tmp_path: Path, tiny_st_dir: Path) -> None:
         train(config)
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "mic", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-
-
-def wait_for_checkpoint(process: subprocess.Popen, work_dir: Path, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while not any(work_dir.glob("checkpoint-*/trainer_state.json")):
-        assert process.poll() is None, process.stdout.read()
-        assert time.time() < deadline, "no checkpoint appeared"
-        time.sleep(0.2)
-
-
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_final_step(tmp_path: Path, tiny_st_dir: Path, scored_file: Path) -> None:
     config_path = write_config(tmp_path, tiny_st_dir, scored_file, max_steps=40, save_steps=5, eval_steps=100)
@@ -189,7 +162,7 @@ def test_torchrun_two_cpu_processes(tmp_path: Path, tiny_st_dir: Path, scored_fi
     config_path = write_config(tmp_path, tiny_st_dir, scored_file, max_steps=3, save_steps=100, data={
         "train": [str(scored_file)], "kind": "scored", "dev": None})
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "0",
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                "-m", "mic", "train", str(config_path)]
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -2,13 +2,18 @@
 
 The folder comes from ``--data-dir`` or the ``MIC_DATA_DIR`` environment variable and holds
 ``stsbenchmark/sts-{train,dev,test}.csv`` and ``sick2014/SICK_{train,trial,test_annotated}.txt``.
+Scores keep their published scales, STS-B 0..5 and SICK relatedness 1..5.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from mic.data.errors import DataError
+from mic.data.files import read_fields, read_table
+from mic.data.scored import STS_RANGE, ScoredPairs
+from mic.data.table import KIND_COLUMNS, Table, scored_pairs, select_columns
 
 DATA_DIR_ENV = "MIC_DATA_DIR"
 
@@ -20,29 +25,10 @@ SICK_FILES = {
     "validation": "SICK_trial.txt",
     "test": "SICK_test_annotated.txt",
 }
-
-
-class DataError(ValueError):
-    """A data file is missing or malformed; the message names the file (and line) and the fix."""
-
-
-@dataclass(frozen=True)
-class ScoredPairs:
-    """Sentence pairs with a gold similarity score, the input of STS evaluation and CoSENT training."""
-
-    sentences1: list[str]
-    sentences2: list[str]
-    scores: list[float]
-    source: str
-
-    def __post_init__(self) -> None:
-        if not (len(self.sentences1) == len(self.sentences2) == len(self.scores)):
-            raise DataError(f"{self.source}: sentence and score columns differ in length.")
-        if not self.scores:
-            raise DataError(f"{self.source}: no sentence pairs found.")
-
-    def __len__(self) -> int:
-        return len(self.scores)
+SICK_RANGE = (1.0, 5.0)
+STSB_FIELDS = {"score": 4, "sentence1": 5, "sentence2": 6}
+"""STS-B columns 5-7 by position; the first four are genre, file, year and id, and 503 rows carry two more."""
+SICK_COLUMNS = ["sentence_A", "sentence_B", "relatedness_score"]
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path:
@@ -66,53 +52,40 @@ def _benchmark_file(data_dir: str | Path | None, folder: str, files: dict[str, s
         raise DataError(f"Unknown split {split!r} for {folder}; choose one of {sorted(files)}.")
     path = resolve_data_dir(data_dir) / folder / files[split]
     if not path.is_file():
-        raise DataError(f"{path} not found: the data folder must contain {folder}/{files[split]} (see {DATA_DIR_ENV}).")
+        raise DataError(
+            f"{path} not found: the data folder must contain {folder}/{files[split]}; "
+            f"pass --data-dir DIR or set {DATA_DIR_ENV}=DIR to the folder holding {folder}/."
+        )
     return path
 
 
-def _parse_score(text: str, path: Path, line_number: int, low: float, high: float) -> float:
-    try:
-        score = float(text)
-    except ValueError:
-        raise DataError(f"{path}:{line_number}: score {text!r} is not a number.") from None
-    if not low <= score <= high:
-        raise DataError(f"{path}:{line_number}: score {score} is outside {low}..{high}.")
-    return score
-
-
 def load_stsb(split: str, data_dir: str | Path | None = None) -> ScoredPairs:
-    """STS Benchmark: tab-separated, no header, score and sentences in columns 5-7 (extra fields ignored).
+    """STS Benchmark ``split`` (train, dev/validation, test): tab-separated, no header, columns 5-7 used.
 
-    Quotes are literal text, so lines are split on tabs without any CSV quoting.
+    Quotes are literal text, so lines are split on tabs without CSV quoting; fields after the seventh are ignored.
+
+    Raises:
+        DataError: for an unknown split, a missing file, or a row with fewer than 7 fields, an empty sentence or
+            a score outside 0..5 (with file and line).
     """
     path = _benchmark_file(data_dir, "stsbenchmark", STSB_FILES, split)
-    first, second, scores = [], [], []
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) < 7:
-                raise DataError(f"{path}:{line_number}: expected at least 7 tab-separated fields, found {len(fields)}.")
-            scores.append(_parse_score(fields[4], path, line_number, 0.0, 5.0))
-            first.append(fields[5])
-            second.append(fields[6])
-    return ScoredPairs(first, second, scores, source=str(path))
+    rows, line_numbers = [], []
+    for line_number, fields in read_fields(path, "\t"):
+        if len(fields) < 7:
+            raise DataError(f"{path}:{line_number}: expected at least 7 tab-separated fields, found {len(fields)}.")
+        rows.append({name: fields[position] for name, position in STSB_FIELDS.items()})
+        line_numbers.append(line_number)
+    return scored_pairs(Table(str(path), list(STSB_FIELDS), rows, line_numbers), KIND_COLUMNS["scored"], STS_RANGE)
 
 
 def load_sick(split: str, data_dir: str | Path | None = None) -> ScoredPairs:
-    """SICK 2014 relatedness: tab-separated with a header (pair_ID, sentence_A, sentence_B, relatedness_score, ...)."""
+    """SICK 2014 relatedness ``split`` (train, trial/dev/validation, test), scored 1..5.
+
+    Tab-separated with a header naming sentence_A, sentence_B and relatedness_score.
+
+    Raises:
+        DataError: for an unknown split, a missing file, a missing header column, or a malformed row.
+    """
     path = _benchmark_file(data_dir, "sick2014", SICK_FILES, split)
-    first, second, scores = [], [], []
-    with path.open(encoding="utf-8") as handle:
-        header = handle.readline().rstrip("\n").split("\t")
-        try:
-            a, b, score = header.index("sentence_A"), header.index("sentence_B"), header.index("relatedness_score")
-        except ValueError:
-            raise DataError(f"{path}:1: header must name sentence_A, sentence_B and relatedness_score.") from None
-        for line_number, line in enumerate(handle, start=2):
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) <= max(a, b, score):
-                raise DataError(f"{path}:{line_number}: expected {len(header)} tab-separated fields, found {len(fields)}.")
-            scores.append(_parse_score(fields[score], path, line_number, 1.0, 5.0))
-            first.append(fields[a])
-            second.append(fields[b])
-    return ScoredPairs(first, second, scores, source=str(path))
+    table = read_table(path)
+    return scored_pairs(table, select_columns(table.columns, "scored", SICK_COLUMNS, table.source), SICK_RANGE)

@@ -54,8 +54,9 @@ def masked_token_moments(hidden: Tensor, mask: Tensor, eps: float = EPS) -> tupl
     centered = (hidden - mean) * weights
     variance = centered.pow(2).sum(dim=1) / counts
     standardized = centered / (variance + eps).sqrt().unsqueeze(1)
-    # sqrt has an infinite derivative at 0: a constant feature gets std 0 with a finite (zero-eps) gradient.
-    std = (variance + eps).sqrt() - math.sqrt(eps)
+    # Exact sqrt(σ²); sqrt's derivative is infinite at 0, so a constant feature (σ² = 0) gets std 0, gradient 0.
+    constant = variance == 0
+    std = torch.where(constant, 0.0, variance.masked_fill(constant, 1.0).sqrt())
     return standardized, std
 
 

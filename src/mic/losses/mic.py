@@ -241,8 +241,9 @@ class MICLoss(nn.Module):
                 )
                 scr = self.scr.terms(hidden, mask)
                 parts.setdefault("scr_correlation", []).append(self.scr_weight * scr["correlation"])
-                floor = self.scr_weight * self.scr.variance_floor_weight * scr["variance_floor"]
-                parts.setdefault("scr_variance_floor", []).append(floor)
+                if self.scr.variance_floor_weight > 0:
+                    floor = self.scr_weight * self.scr.variance_floor_weight * scr["variance_floor"]
+                    parts.setdefault("scr_variance_floor", []).append(floor)
             if self.use_sir:
                 for output in outputs:
                     sir = self.sir.terms(masked_mean_pool(output.hidden_states[layer], output.mask))

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mic.data import DataError, load_scored_pairs, resolve_data_dir
-from mic.evaluation.sts import score_all_dims
-from mic.models import load_model
+from mic.evaluation.encoders import load_encoder
+from mic.evaluation.sts import score_pairs
 from mic.training.config import TrainConfig
 from mic.training.recipe import train
 
@@ -63,9 +63,9 @@ def run_demo(
         }
     )
     test = load_scored_pairs(test_source, data_dir=folder)
-    untrained = score_all_dims(load_model(config.model), test, config.dims)
+    untrained = score_pairs(load_encoder(config.model), test, config.dims, show_progress_bar=True).scores
     result = train(config, overwrite=output_dir is None, command="mic demo")
-    trained = score_all_dims(load_model(str(result.output_dir)), test, config.dims)
+    trained = score_pairs(load_encoder(str(result.output_dir)), test, config.dims, show_progress_bar=True).scores
     return DemoResult(
         dims=config.dims,
         untrained={dim: untrained[dim]["spearman"] for dim in config.dims},

@@ -8,7 +8,8 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.evaluation import SentenceEvaluator
 
 from mic.data import ScoredPairs
-from mic.evaluation.sts import score_all_dims
+from mic.evaluation.encoders import Encoder
+from mic.evaluation.sts import score_pairs
 
 
 class MatryoshkaSTSEvaluator(SentenceEvaluator):
@@ -29,7 +30,7 @@ class MatryoshkaSTSEvaluator(SentenceEvaluator):
     def __call__(
         self, model: SentenceTransformer, output_path: str | None = None, epoch: int = -1, steps: int = -1
     ) -> dict[str, float]:
-        scores = score_all_dims(model, self.pairs, self.dims, batch_size=self.batch_size)
+        scores = score_pairs(Encoder(self.name, model), self.pairs, self.dims, batch_size=self.batch_size).scores
         metrics = {f"spearman_{dim}": scores[dim]["spearman"] for dim in self.dims}
         metrics["spearman_mean"] = sum(metrics.values()) / len(self.dims)
         metrics = self.prefix_name_to_metrics(metrics, self.name)

@@ -9,6 +9,7 @@ the resolved config, package versions, git commit and seed beside it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import time
@@ -117,6 +118,11 @@ class _GracefulInterrupt(TrainerCallback):
         return control
 
 
+def launched_distributed() -> bool:
+    """Whether a launcher such as ``torchrun`` started several processes for this run."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
 def prepare_output(output_dir: Path, resume: bool, overwrite: bool) -> Path:
     """Check the output folders against ``--resume`` / ``--overwrite`` and return the work folder."""
     work_dir = work_dir_for(output_dir)
@@ -148,7 +154,10 @@ def _check_data_for_loss(config: TrainConfig, columns: list[str]) -> None:
 def _write_model_card_scores(model_dir: Path, dev_scores: dict[str, float], dev_name: str) -> None:
     """Append a per-dim dev table to the model card so the card says how the model truncates."""
     rows = sorted(
-        (int(key.rsplit("_", 1)[1]), value) for key, value in dev_scores.items() if key.split("_")[-2] == "spearman"
+        (int(dim), value)
+        for key, value in dev_scores.items()
+        for prefix, _, dim in [key.rpartition("_spearman_")]
+        if prefix and dim.isdigit()
     )
     if not rows:
         return
@@ -215,7 +224,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, co
         batch_sampler="no_duplicates" if config.base_loss == "mnrl" else "batch_sampler",
         report_to="none",
         use_cpu=not torch.cuda.is_available(),
-        ddp_backend=None if torch.cuda.is_available() else "gloo",
+        ddp_backend="gloo" if launched_distributed() and not torch.cuda.is_available() else None,
     )
     interrupt = _GracefulInterrupt()
     trainer = SentenceTransformerTrainer(

@@ -1,0 +1,361 @@
+"""Geometry diagnostics of every prefix: what MIC's regularizers act on, measured with the same functions.
+
+For each prefix size ``m`` of the sentence embeddings ``Z`` (the model output, or with ``layer`` the mask-aware
+mean of that layer's token states, the ``Z`` of SIR in METHOD.md §3), on the unique sentences of a data set:
+
+- ``variance_profile``: per-dimension variance of ``Z`` over the sentences (Figure 1 of the paper); its
+  coefficient of variation over the prefix is ``variance_cv`` (SIR's ``L_cv``).
+- ``eigen_spectrum``: eigenvalues of the covariance of ``Z_{:m}``; ``effective_rank`` = ``exp`` of the
+  entropy of the normalised spectrum (Roy & Vetterli 2007), between 1 and ``m``.
+- ``isotropy`` = ``effective_rank / m`` in ``(0, 1]``: 1 when the prefix's variance is spread evenly over
+  ``m`` orthogonal directions, ``1/m`` when one direction holds it all. It is comparable across dims.
+- ``token_correlation``: mean and max of ``|C_uv|`` over the prefix/residual block ``C[:m, m:]`` of the
+  token-level correlation of METHOD.md §2 (what SCR decorrelates), at ``layer`` (default: the last layer);
+  ``sentence_correlation``: mean ``|corr|`` of the same block across sentence embeddings.
+- ``uniformity`` and ``alignment`` (Wang & Isola 2020) of ``norm(Z_{:m})``: uniformity over the sentences
+  (at most ``UNIFORMITY_SAMPLE`` of them, drawn with the seed), alignment over the positive pairs, those whose
+  gold score is at least ``POSITIVE_THRESHOLD`` of the way up the scale (>= 4 of 5 on STS-B).
+
+Prefix statistics use the raw prefix ``Z_{:m}``, as SIR does; cosine-based ones (uniformity, alignment)
+normalise it. JSON schema (``schema: "mic-analyze/1"``), from :meth:`Analysis.to_dict`::
+
+    {"schema": "mic-analyze/1", "model": "default", "embedding_dim": 384, "dims": [384, ..., 8],
+     "data": ".../sts-test.csv", "sentences": 2758, "positive_pairs": 340, "layer": 6,
+     "statistics_on": "output", "variance_profile": [384 floats], "uniformity_sentences": 2758,
+     "prefixes": {"128": {"effective_rank": 70.1, "isotropy": 0.55, "variance_cv": 0.61, "uniformity": -2.9,
+                          "alignment": 0.31, "token_correlation_mean_abs": 0.08,
+                          "token_correlation_max_abs": 0.71, "sentence_correlation_mean_abs": 0.05,
+                          "eigen_spectrum": [128 floats]}, ...},
+     "warnings": [], "seconds": 12.0, "command": ..., "seed": 0, "versions": {...}, "git_commit": ...}
+
+The correlation fields are ``null`` at ``m = D`` (no residual) and alignment is ``null`` without positive pairs.
+The full ``(D, D)`` token correlation matrix is kept in :attr:`Analysis.token_correlation` (saved as
+``token_correlation.npy`` by :func:`write_analysis`); ``[:m, m:]`` is the prefix/residual block.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mic.data import ScoredPairs
+from mic.evaluation.encoders import Encoder, EvaluationError, load_encoder, resolve_dims
+from mic.evaluation.figures import plot_cross_correlation, plot_variance_profiles
+from mic.evaluation.records import provenance, short_labels, write_json
+from mic.evaluation.sts import load_task
+from mic.geometry import (
+    alignment,
+    correlation,
+    effective_rank,
+    eigen_spectrum,
+    masked_mean_pool,
+    masked_token_moments,
+    token_correlation_sum,
+    uniformity,
+    variance_cv,
+    variance_profile,
+)
+
+SCHEMA = "mic-analyze/1"
+POSITIVE_THRESHOLD = 0.8
+"""A pair is positive when ``(score - low) / (high - low) >= 0.8``: gold >= 4 of 5 on STS-B."""
+UNIFORMITY_SAMPLE = 5000
+"""Uniformity needs all ``N²`` pairwise similarities; above this many sentences it uses a seeded sample."""
+HEATMAP_DIM = 128
+
+
+@dataclass(frozen=True)
+class PrefixGeometry:
+    """Statistics of one prefix size ``m`` (see the module docstring for definitions)."""
+
+    dim: int
+    effective_rank: float
+    isotropy: float
+    variance_cv: float
+    uniformity: float
+    alignment: float | None
+    token_correlation_mean_abs: float | None
+    token_correlation_max_abs: float | None
+    sentence_correlation_mean_abs: float | None
+    eigen_spectrum: list[float]
+
+    def to_dict(self) -> dict[str, object]:
+        return {name: value for name, value in asdict(self).items() if name != "dim"}
+
+
+def prefix_geometry(
+    embeddings: Tensor,
+    dim: int,
+    token_correlation: Tensor | None = None,
+    sentence_correlation: Tensor | None = None,
+    anchors: Tensor | None = None,
+    positives: Tensor | None = None,
+    uniformity_rows: Tensor | None = None,
+) -> PrefixGeometry:
+    """Statistics of the prefix ``Z_{:m}`` of ``(N, D)`` sentence embeddings.
+
+    Args:
+        embeddings: ``(N, D)`` sentence embeddings, ``N >= 2``.
+        dim: the prefix size ``m`` (``1..D``).
+        token_correlation: ``(D, D)`` token-level correlation (:func:`mic.geometry.token_correlation`); its block
+            ``[:m, m:]`` gives the token correlation fields.
+        sentence_correlation: ``(D, D)`` feature correlation of the sentence embeddings
+            (:func:`mic.geometry.correlation`).
+        anchors: ``(P, D)`` embeddings of the first sentences of positive pairs.
+        positives: ``(P, D)`` embeddings of their second sentences.
+        uniformity_rows: indices of the sentences uniformity is computed on (default: all).
+
+    Raises:
+        EvaluationError: for fewer than 2 sentences or ``dim`` outside ``1..D``.
+
+    Example:
+        >>> geometry = prefix_geometry(torch.randn(500, 16, dtype=torch.float64), 8)
+        >>> 0.9 < geometry.isotropy <= 1.0
+        True
+    """
+    count, width = embeddings.shape
+    if count < 2:
+        raise EvaluationError(f"A covariance needs at least 2 sentences, got {count}.")
+    if not 1 <= dim <= width:
+        raise EvaluationError(f"dim {dim} is outside 1..{width}, the size of the embeddings.")
+    prefix = embeddings[:, :dim]
+    rank = float(effective_rank(prefix))
+    sample = prefix if uniformity_rows is None else prefix[uniformity_rows]
+    has_residual = dim < width
+
+    def block_abs(matrix: Tensor | None) -> Tensor | None:
+        return matrix[:dim, dim:].abs() if matrix is not None and has_residual else None
+
+    token_block, sentence_block = block_abs(token_correlation), block_abs(sentence_correlation)
+    has_pairs = anchors is not None and positives is not None and len(anchors) > 0
+    return PrefixGeometry(
+        dim=dim,
+        effective_rank=rank,
+        isotropy=rank / dim,
+        variance_cv=float(variance_cv(prefix)),
+        uniformity=float(uniformity(sample)),
+        alignment=float(alignment(anchors[:, :dim], positives[:, :dim])) if has_pairs else None,
+        token_correlation_mean_abs=float(token_block.mean()) if token_block is not None else None,
+        token_correlation_max_abs=float(token_block.max()) if token_block is not None else None,
+        sentence_correlation_mean_abs=float(sentence_block.mean()) if sentence_block is not None else None,
+        eigen_spectrum=eigen_spectrum(prefix).tolist(),
+    )
+
+
+@dataclass
+class Analysis:
+    """Geometry of one model's embeddings at every prefix dim; :meth:`to_dict` gives the documented JSON."""
+
+    model: str
+    embedding_dim: int
+    dims: list[int]
+    data: str
+    sentences: int
+    positive_pairs: int
+    layer: int
+    statistics_on: str
+    variance_profile: list[float]
+    prefixes: dict[int, PrefixGeometry]
+    token_correlation: Tensor
+    uniformity_sentences: int
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+    provenance: dict[str, object] = field(default_factory=dict)
+
+    def cross_correlation(self, dim: int) -> Tensor:
+        """``(m, D - m)`` token-level prefix/residual cross-correlation ``C[:m, m:]`` (Figure 2 of the paper)."""
+        return self.token_correlation[:dim, dim:]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "schema": SCHEMA,
+            "model": self.model,
+            "embedding_dim": self.embedding_dim,
+            "dims": self.dims,
+            "data": self.data,
+            "sentences": self.sentences,
+            "positive_pairs": self.positive_pairs,
+            "layer": self.layer,
+            "statistics_on": self.statistics_on,
+            "variance_profile": self.variance_profile,
+            "uniformity_sentences": self.uniformity_sentences,
+            "prefixes": {str(dim): geometry.to_dict() for dim, geometry in self.prefixes.items()},
+            "warnings": self.warnings,
+            "seconds": round(self.seconds, 3),
+            **self.provenance,
+        }
+
+
+def positive_pairs(pairs: ScoredPairs, threshold: float = POSITIVE_THRESHOLD) -> list[tuple[str, str]]:
+    """The pairs whose gold score is at least ``threshold`` of the way up the scale (see :data:`POSITIVE_THRESHOLD`)."""
+    normalised = pairs.normalised_scores()
+    return [
+        (first, second)
+        for first, second, score in zip(pairs.sentences1, pairs.sentences2, normalised, strict=True)
+        if score >= threshold
+    ]
+
+
+def heatmap_dim(dims: Sequence[int], full_dim: int) -> int:
+    """The dim whose cross-correlation is drawn: 128 when the model is larger, else the largest dim below ``D``.
+
+    Raises:
+        EvaluationError: for a 1-dim model (no prefix has a residual).
+    """
+    if HEATMAP_DIM < full_dim:
+        return HEATMAP_DIM
+    below = [dim for dim in dims if dim < full_dim]
+    if below:
+        return max(below)
+    if full_dim < 2:
+        raise EvaluationError("A 1-dim embedding has no prefix/residual split to draw.")
+    return full_dim // 2
+
+
+def analyze_encoder(
+    encoder: Encoder,
+    pairs: ScoredPairs,
+    dims: Sequence[int] | None = None,
+    *,
+    layer: int | None = None,
+    batch_size: int = 64,
+    show_progress_bar: bool = False,
+    seed: int = 0,
+    command: str | None = None,
+) -> Analysis:
+    """Geometry of ``encoder`` on the unique sentences of ``pairs`` at every prefix dim, from one forward pass.
+
+    Args:
+        encoder: the model (see :func:`mic.evaluation.load_encoder`).
+        pairs: scored pairs; their unique sentences are the sample, pairs above the threshold the positives.
+        dims: prefix sizes (``None``: the defaults for the model's size).
+        layer: ``None`` for statistics of the output embeddings plus token correlation at the last layer;
+            ``N`` (``0..L``) for both computed from layer ``N`` (sentence statistics on its mean-pooled states).
+        batch_size: sentences per forward.
+        show_progress_bar: tqdm bar over batches.
+        seed: draws the uniformity sample (when there are more than ``UNIFORMITY_SAMPLE`` sentences).
+        command: the command line, recorded in the result.
+
+    Raises:
+        EvaluationError: for fewer than 2 distinct sentences, a dim larger than the model or a missing layer.
+    """
+    start = time.perf_counter()
+    chosen = resolve_dims(dims, encoder.dim, encoder.name)
+    unique = list(dict.fromkeys([*pairs.sentences1, *pairs.sentences2]))
+    if len(unique) < 2:
+        raise EvaluationError(
+            f"{pairs.source}: {len(unique)} distinct sentence(s); a covariance needs at least 2 (use more data)."
+        )
+    chosen_layer = encoder.num_layers if layer is None else layer
+    embeddings = torch.zeros(len(unique), encoder.dim, dtype=torch.float64)
+    correlation_sum = torch.zeros(encoder.dim, encoder.dim, dtype=torch.float64)
+    for batch in encoder.layer_batches(unique, chosen_layer, batch_size, show_progress_bar):
+        hidden, mask = batch.hidden.double(), batch.mask
+        standardized, _ = masked_token_moments(hidden, mask)
+        correlation_sum += token_correlation_sum(standardized, mask)
+        pooled = batch.embeddings.double() if layer is None else masked_mean_pool(hidden, mask)
+        embeddings[batch.indices] = pooled
+
+    row = {sentence: index for index, sentence in enumerate(unique)}
+    positives = positive_pairs(pairs)
+    anchors = embeddings[[row[first] for first, _ in positives]]
+    partners = embeddings[[row[second] for _, second in positives]]
+    generator = torch.Generator().manual_seed(seed)
+    sample = torch.randperm(len(unique), generator=generator)[:UNIFORMITY_SAMPLE].sort().values
+    token_correlation = correlation_sum / len(unique)
+    sentence_correlation = correlation(embeddings)
+    prefixes = {
+        dim: prefix_geometry(embeddings, dim, token_correlation, sentence_correlation, anchors, partners, sample)
+        for dim in chosen
+    }
+
+    warnings = []
+    if len(unique) <= chosen[0]:
+        warnings.append(
+            f"Only {len(unique)} sentences for {chosen[0]} dims: the covariance has rank <= {len(unique) - 1}, "
+            "so effective rank and isotropy are capped by the sample, not the model."
+        )
+    if not positives:
+        warnings.append(f"No pair scores >= {POSITIVE_THRESHOLD:.0%} of the scale in {pairs.source}; no alignment.")
+    return Analysis(
+        model=encoder.name,
+        embedding_dim=encoder.dim,
+        dims=chosen,
+        data=pairs.source,
+        sentences=len(unique),
+        positive_pairs=len(positives),
+        layer=chosen_layer,
+        statistics_on="output" if layer is None else f"mean-pooled layer {layer}",
+        variance_profile=variance_profile(embeddings).tolist(),
+        prefixes=prefixes,
+        token_correlation=token_correlation.float(),
+        uniformity_sentences=len(sample),
+        seconds=time.perf_counter() - start,
+        warnings=warnings,
+        provenance=provenance(command, seed),
+    )
+
+
+def write_analysis(analysis: Analysis, out: str | Path, figures: bool = True) -> list[Path]:
+    """Write ``analysis.json``, ``token_correlation.npy`` and (optionally) the two figures into ``out``."""
+    out = Path(out)
+    label = short_labels([analysis.model])[analysis.model]
+    written = [write_json(analysis.to_dict(), out / "analysis.json")]
+    np.save(out / "token_correlation.npy", analysis.token_correlation.numpy())
+    written.append(out / "token_correlation.npy")
+    if figures:
+        dim = heatmap_dim(analysis.dims, analysis.embedding_dim)
+        written.append(plot_variance_profiles({label: analysis.variance_profile}, out / "variance_profile.png"))
+        written.append(
+            plot_cross_correlation(
+                {label: analysis.cross_correlation(dim)},
+                dim,
+                out / "cross_correlation.png",
+                layer=analysis.layer,
+            )
+        )
+    return written
+
+
+def run_analyze(
+    model: str,
+    data: str = "stsb",
+    dims: Sequence[int] | None = None,
+    *,
+    layer: int | None = None,
+    data_dir: str | Path | None = None,
+    fit_data: str | None = None,
+    batch_size: int = 64,
+    device: str | None = None,
+    show_progress_bar: bool = False,
+    seed: int = 0,
+    command: str | None = None,
+) -> Analysis:
+    """``mic analyze``: load ``data`` (a task spec, test split by default), then the model, then analyse.
+
+    Raises:
+        EvaluationError, DataError, ModelError: for user-fixable problems (see the messages).
+
+    Example:
+        >>> analysis = run_analyze("default", "stsb", [384, 128, 16], data_dir="../shared/data")  # doctest: +SKIP
+        >>> analysis.prefixes[16].isotropy  # doctest: +SKIP
+    """
+    torch.manual_seed(seed)
+    pairs = load_task(data, data_dir)
+    encoder = load_encoder(model, fit_data=fit_data, data_dir=data_dir, batch_size=batch_size, device=device)
+    return analyze_encoder(
+        encoder,
+        pairs,
+        dims,
+        layer=layer,
+        batch_size=batch_size,
+        show_progress_bar=show_progress_bar,
+        seed=seed,
+        command=command,
+    )

@@ -1,0 +1,264 @@
+"""The models that evaluation compares: a sentence encoder, its plain truncation, or a PCA of its embeddings.
+
+A model spec is one string:
+
+- ``default`` (offline all-MiniLM-L6-v2), a model folder or a Hugging Face hub id: the model itself; its
+  dim-``m`` embedding is the first ``m`` coordinates of the full embedding, re-normalised.
+- ``truncation`` or ``truncation:MODEL``: the baseline "base encoder, truncated" (``MODEL`` defaults to
+  ``default``). It is the same computation as ``MODEL``, kept as its own name so reports label the baseline.
+- ``pca`` or ``pca:MODEL``: the baseline "PCA of the base encoder's embeddings" (METHOD.md, Baselines). The
+  principal axes are fitted on training sentences (STS-B train by default) and the embedding is rotated onto
+  them, so the dim-``m`` prefix holds the top-``m`` components. At full dim it is the base model on
+  mean-centred embeddings.
+
+Every encoder embeds at full dim only; callers truncate, so a sentence is encoded once for all dims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.util import batch_to_device
+from torch import Tensor
+from tqdm.auto import tqdm
+from transformers import PretrainedConfig
+
+from mic.models import DEFAULT_MODEL, ModelError, load_model
+
+PSEUDO_MODELS = ("truncation", "pca")
+SMALLEST_DEFAULT_DIM = 8
+PCA_FIT_SOURCE = "stsb:train"
+"""Sentences the PCA baseline is fitted on unless the user names others (METHOD.md: "fit on training sentences")."""
+
+
+class EvaluationError(ValueError):
+    """A user-fixable evaluation problem (a dim larger than the model, too few sentences, an unknown task)."""
+
+
+@dataclass(frozen=True)
+class PCAProjection:
+    """Principal axes of a set of embeddings: ``y = (x - mean) @ components.T``.
+
+    Attributes:
+        mean: ``(D,)`` mean of the fit embeddings.
+        components: ``(D, D)`` orthonormal rows, sorted by explained variance (largest first); each row's
+            largest-magnitude entry is positive, so the axes do not flip sign between runs.
+        explained_variance: ``(D,)`` variance along each axis.
+        fit_sentences: how many sentences the axes were fitted on.
+    """
+
+    mean: Tensor
+    components: Tensor
+    explained_variance: Tensor
+    fit_sentences: int
+
+    def apply(self, features: Tensor) -> Tensor:
+        """Rotate ``(..., D)`` features onto the principal axes (works for ``(B, D)`` and ``(B, T, D)``)."""
+        return (features - self.mean.to(features)) @ self.components.to(features).T
+
+
+def fit_pca(embeddings: Tensor) -> PCAProjection:
+    """PCA by SVD of the centred ``(N, D)`` embeddings, in float64.
+
+    Raises:
+        EvaluationError: when ``N < D``: fewer sentences than dims leave some axes undetermined.
+    """
+    count, width = embeddings.shape
+    if count < width:
+        raise EvaluationError(
+            f"PCA of a {width}-dim model needs at least {width} fit sentences, got {count}; give more with --fit-data."
+        )
+    data = embeddings.double()
+    mean = data.mean(dim=0)
+    _, singular, components = torch.linalg.svd(data - mean, full_matrices=False)
+    largest = components.abs().argmax(dim=1)
+    signs = torch.sign(components.gather(1, largest[:, None]))
+    return PCAProjection(
+        mean=mean.float(),
+        components=(components * signs).float(),
+        explained_variance=(singular.pow(2) / count).float(),
+        fit_sentences=count,
+    )
+
+
+@dataclass(frozen=True)
+class LayerBatch:
+    """One batch of a forward pass with hidden states.
+
+    Attributes:
+        indices: ``(b,)`` positions of the batch's sentences in the input list.
+        embeddings: ``(b, D)`` sentence embeddings (the model output).
+        hidden: ``(b, T, D)`` token states of the requested layer.
+        mask: ``(b, T)`` attention mask.
+    """
+
+    indices: Tensor
+    embeddings: Tensor
+    hidden: Tensor
+    mask: Tensor
+
+
+@dataclass
+class Encoder:
+    """A model under evaluation: a SentenceTransformer and an optional fixed rotation of its output (PCA).
+
+    Attributes:
+        name: the spec it was loaded from, used as its label in tables and figures.
+        model: the underlying SentenceTransformer.
+        projection: the PCA rotation of the ``pca:`` baseline, else ``None``.
+    """
+
+    name: str
+    model: SentenceTransformer
+    projection: PCAProjection | None = None
+
+    @property
+    def dim(self) -> int:
+        """Full embedding size ``D``."""
+        with self.model.truncate_embeddings(None):
+            dimension = self.model.get_embedding_dimension()
+        if dimension is None:
+            raise ModelError(f"Model {self.name!r} does not report its embedding size.")
+        return dimension
+
+    @property
+    def num_layers(self) -> int:
+        """Number of transformer layers ``L`` (hidden states 1..L; 0 is the embedding layer)."""
+        return self._transformer_config().num_hidden_layers
+
+    def encode(self, sentences: Sequence[str], batch_size: int = 64, show_progress_bar: bool | None = None) -> Tensor:
+        """``(N, D)`` full-dim float32 embeddings on the CPU, in the order of ``sentences``."""
+        with self.model.truncate_embeddings(None):
+            embeddings = self.model.encode(
+                list(sentences), batch_size=batch_size, convert_to_tensor=True, show_progress_bar=show_progress_bar
+            )
+        embeddings = embeddings.float().cpu()
+        return self.projection.apply(embeddings) if self.projection is not None else embeddings
+
+    def layer_batches(
+        self, sentences: Sequence[str], layer: int, batch_size: int = 64, show_progress_bar: bool = False
+    ) -> Iterator[LayerBatch]:
+        """Forward ``sentences`` once, yielding sentence embeddings and the token states of ``layer`` per batch.
+
+        Sentences are batched longest first (as ``encode`` does) to limit padding; ``indices`` say where each
+        row belongs. The PCA rotation, when there is one, is applied to both outputs.
+
+        Args:
+            sentences: the input sentences.
+            layer: ``1..L`` (a transformer layer) or ``0`` (the embedding layer).
+            batch_size: sentences per forward.
+            show_progress_bar: show a tqdm bar.
+        """
+        if not 0 <= layer <= self.num_layers:
+            raise EvaluationError(f"layer {layer} does not exist: {self.name} has layers 0..{self.num_layers}.")
+        config = self._transformer_config()
+        order = sorted(range(len(sentences)), key=lambda row: -len(sentences[row]))
+        previous = config.output_hidden_states
+        config.output_hidden_states = True
+        try:
+            for start in tqdm(range(0, len(order), batch_size), desc="Encoding", disable=not show_progress_bar):
+                rows = order[start : start + batch_size]
+                features = batch_to_device(self.model.preprocess([sentences[row] for row in rows]), self.model.device)
+                with torch.inference_mode():
+                    output = self.model(features)
+                embeddings = output["sentence_embedding"].float().cpu()
+                hidden = output["all_layer_embeddings"][layer].float().cpu()
+                if self.projection is not None:
+                    embeddings, hidden = self.projection.apply(embeddings), self.projection.apply(hidden)
+                yield LayerBatch(torch.tensor(rows), embeddings, hidden, output["attention_mask"].cpu())
+        finally:
+            config.output_hidden_states = previous
+
+    def _transformer_config(self) -> PretrainedConfig:
+        auto_model = getattr(self.model[0], "auto_model", None)
+        if auto_model is None or not hasattr(auto_model.config, "num_hidden_layers"):
+            raise EvaluationError(f"{self.name}: token-level statistics need a transformer encoder as first module.")
+        return auto_model.config
+
+
+def load_encoder(
+    spec: str,
+    *,
+    fit_data: str | Sequence[str] | None = None,
+    data_dir: str | Path | None = None,
+    batch_size: int = 64,
+    device: str | None = None,
+    show_progress_bar: bool | None = None,
+) -> Encoder:
+    """Load the model or pseudo-model ``spec`` (see the module docstring).
+
+    Args:
+        spec: ``default``, a folder, a hub id, ``truncation[:MODEL]`` or ``pca[:MODEL]``.
+        fit_data: the sentences a ``pca:`` baseline is fitted on: any source :func:`mic.data.load_sentences`
+            reads (a sentence-per-line ``.txt``, a table, ``stsb:train``); default ``stsb:train``.
+        data_dir: folder of the benchmark files (``None``: ``$MIC_DATA_DIR``).
+        batch_size: encoding batch size for the PCA fit.
+        device: torch device; ``None`` lets sentence-transformers choose.
+        show_progress_bar: progress bar while fitting PCA.
+
+    Raises:
+        ModelError: when the model cannot be loaded.
+        DataError: when the PCA fit sentences cannot be read.
+        EvaluationError: when there are fewer fit sentences than dims.
+    """
+    kind, colon, base = spec.partition(":")
+    if kind not in PSEUDO_MODELS:
+        kind, base = "", spec
+    elif colon and not base:
+        raise ModelError(f"Model spec {spec!r}: write {kind}:MODEL, e.g. {kind}:default.")
+    encoder = Encoder(spec, load_model(base or DEFAULT_MODEL, device=device))
+    if kind == "pca":
+        from mic.data import load_sentences
+
+        sentences = load_sentences(fit_data or PCA_FIT_SOURCE, data_dir)
+        embeddings = encoder.encode(sentences, batch_size=batch_size, show_progress_bar=show_progress_bar)
+        encoder.projection = fit_pca(embeddings)
+    return encoder
+
+
+def default_dims(full_dim: int) -> list[int]:
+    """The full dim and the powers of two below it down to 8, largest first: 384 -> 384, 256, 128, ..., 8.
+
+    For a 384-dim model these are the Matryoshka dims of METHOD.md; a model of 8 dims or fewer goes down to 1.
+    """
+    lowest = SMALLEST_DEFAULT_DIM if full_dim > SMALLEST_DEFAULT_DIM else 1
+    powers = [1 << k for k in range(full_dim.bit_length()) if lowest <= 1 << k < full_dim]
+    return [full_dim, *reversed(powers)]
+
+
+def resolve_dims(dims: Sequence[int] | None, full_dim: int, model: str = "the model") -> list[int]:
+    """Validate the requested dims against the model size; ``None`` gives :func:`default_dims`. Largest first.
+
+    Raises:
+        EvaluationError: for a non-positive dim or one larger than ``full_dim``.
+    """
+    if dims is None:
+        return default_dims(full_dim)
+    if not dims:
+        raise EvaluationError("--dims lists no dimension; give e.g. --dims 384,64,8.")
+    for dim in dims:
+        if dim < 1:
+            raise EvaluationError(f"dim {dim} is not a positive number of dimensions.")
+        if dim > full_dim:
+            raise EvaluationError(
+                f"dim {dim} is larger than the {full_dim}-dim embeddings of {model}; allowed: 1..{full_dim}."
+            )
+    return sorted(set(dims), reverse=True)
+
+
+def parse_dims(text: str | None) -> list[int] | None:
+    """``"384,64,8"`` -> ``[384, 64, 8]``; ``None`` or empty -> ``None`` (the defaults).
+
+    Raises:
+        EvaluationError: for a part that is not an integer.
+    """
+    if not text or not text.strip():
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise EvaluationError(f"--dims must be comma-separated integers, e.g. 384,64,8; got {text!r}.") from None

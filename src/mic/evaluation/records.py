@@ -1,0 +1,46 @@
+"""Result files: JSON that stays valid (no NaN), the provenance every result records, readable labels."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from mic.provenance import git_commit, package_versions
+
+
+def finite_or_none(value: float) -> float | None:
+    """``value``, or ``None`` for NaN/inf (a correlation of constant input), which JSON cannot hold."""
+    return value if math.isfinite(value) else None
+
+
+def provenance(command: str | None, seed: int) -> dict[str, object]:
+    """The ``command``, ``seed``, package ``versions`` and ``git_commit`` fields of every result file."""
+    return {"command": command, "seed": seed, "versions": package_versions(), "git_commit": git_commit()}
+
+
+def write_json(data: dict[str, object], path: str | Path) -> Path:
+    """Write ``data`` as indented JSON (parents created); refuses NaN so every file parses everywhere."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return path
+
+
+def short_labels(names: Sequence[str]) -> dict[str, str]:
+    """Readable labels for models and tasks: the last path component (``pca:runs/mic/final`` -> ``pca:final``).
+
+    Names whose labels would collide keep their full spelling.
+    """
+
+    def short(name: str) -> str:
+        prefix, colon, rest = name.partition(":")
+        if colon and rest and "/" not in prefix:
+            return f"{prefix}:{Path(rest).name or rest}"
+        return Path(name).name or name
+
+    labels = {name: short(name) for name in names}
+    counts = Counter(labels.values())
+    return {name: label if counts[label] == 1 else name for name, label in labels.items()}

@@ -1,0 +1,88 @@
+"""``mic eval``, ``mic analyze`` and ``mic compare`` end to end on the tiny model, and their user errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mic.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, " ".join(result.stdout.split())  # rich wraps at 80 columns; stderr has progress bars
+
+
+def test_eval_prints_a_table_and_writes_json(tiny_model_dir: Path, pairs_file: Path, tmp_path: Path) -> None:
+    code, output = run("eval", str(tiny_model_dir), "--tasks", str(pairs_file), "--dims", "32,8",
+                       "--json", str(tmp_path / "eval.json"))  # fmt: skip
+    assert code == 0, output
+    assert "Spearman" in output and "Pearson" in output
+    data = json.loads((tmp_path / "eval.json").read_text())
+    assert data["dims"] == [32, 8] and set(data["tasks"]) == {str(pairs_file)}
+
+
+def test_analyze_writes_json_and_figures(tiny_model_dir: Path, pairs_file: Path, tmp_path: Path) -> None:
+    code, output = run("analyze", str(tiny_model_dir), "--data", str(pairs_file), "--layer", "2",
+                       "--out", str(tmp_path / "geometry"))  # fmt: skip
+    assert code == 0, output
+    assert "geometry on 60 sentences (layer 2)" in output
+    for name in ("analysis.json", "token_correlation.npy", "variance_profile.png", "cross_correlation.png"):
+        assert (tmp_path / "geometry" / name).stat().st_size > 0
+    assert json.loads((tmp_path / "geometry" / "analysis.json").read_text())["layer"] == 2
+
+
+def test_compare_writes_one_report(tiny_model_dir: Path, pairs_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    code, output = run("compare", str(tiny_model_dir), f"truncation:{tiny_model_dir}", "--out", str(out),
+                       "--tasks", str(pairs_file), "--data", str(pairs_file), "--dims", "32,16,8")  # fmt: skip
+    assert code == 0, output
+    report = (out / "report.md").read_text()
+    for figure in ("scores_vs_dim.png", "variance_profile.png", "cross_correlation.png"):
+        assert (out / figure).stat().st_size > 0 and f"]({figure})" in report
+    data = json.loads((out / "comparison.json").read_text())
+    assert data["schema"] == "mic-compare/1" and len(data["models"]) == 2 and data["heatmap_dim"] == 16
+    assert set(data["eval"]) == set(data["analyze"]) == set(data["models"])
+
+
+@pytest.fixture
+def one_sentence_file(tmp_path: Path) -> Path:
+    path = tmp_path / "one.tsv"
+    path.write_text("5.0\tthe same words\tthe same words\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["eval", "{missing}", "--tasks", "{pairs}"], "does not exist"),
+        (["eval", "{model}", "--tasks", "stsb,stsbx"], "Unknown task 'stsbx'"),
+        (["eval", "{model}", "--tasks", "{pairs}", "--dims", "64,8"], "dim 64 is larger than the 32-dim embeddings"),
+        (["eval", "{model}", "--tasks", "stsb", "--data-dir", "{missing}"], "(from --data-dir) does not exist"),
+        (["eval", "{model}", "--tasks", "mteb"], "optional package mteb"),
+        (["analyze", "{model}", "--data", "{one}"], "a covariance needs at least 2"),
+        (["analyze", "{model}", "--data", "{pairs}", "--layer", "9"], "layer 9 does not exist"),
+        (["compare", "{model}", "{model}", "--out", "{missing}", "--tasks", "{pairs}"], "given more than once"),
+    ],
+)
+def test_user_errors_are_one_red_line_and_exit_2(
+    arguments: list[str],
+    message: str,
+    tiny_model_dir: Path,
+    pairs_file: Path,
+    one_sentence_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "mteb", None)
+    values = {"model": tiny_model_dir, "pairs": pairs_file, "one": one_sentence_file, "missing": tmp_path / "nothing"}
+    code, output = run(*[argument.format(**values) for argument in arguments])
+    assert code == 2, output
+    assert output.startswith("error:") and message in output
+    assert "Traceback" not in output
