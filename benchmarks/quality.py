@@ -29,10 +29,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from mic.data import load_scored_pairs
-from mic.provenance import package_versions
-from mic.training.config import TrainConfig
 from mic.evaluation.encoders import Encoder, load_encoder
 from mic.evaluation.sts import score_pairs
+from mic.provenance import package_versions
+from mic.training.config import TrainConfig
 from mic.training.recipe import train
 
 RESULTS = Path(__file__).parent / "results"
@@ -75,7 +75,9 @@ def merge(base: dict, extra: dict) -> dict:
     """Recursive dict merge (``extra`` wins)."""
     merged = dict(base)
     for key, value in extra.items():
-        merged[key] = merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        merged[key] = (
+            merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        )
     return merged
 
 
@@ -190,7 +192,7 @@ def markdown(results: dict, command: str) -> str:
 def plot(results: dict) -> None:
     for setting, block in results["settings"].items():
         figure, axes = plt.subplots(1, len(TEST_TASKS), figsize=(12, 4.5), sharex=True)
-        for axis, task in zip(axes, TEST_TASKS):
+        for axis, task in zip(axes, TEST_TASKS, strict=True):
             for method, per_task in block["methods"].items():
                 if task not in per_task:
                     continue

@@ -46,7 +46,9 @@ def user_errors() -> tuple[type[Exception], ...]:
 @app.command()
 def train(
     config: Annotated[Path | None, typer.Argument(help="YAML config (see configs/); defaults when omitted")] = None,
-    overrides: Annotated[list[str] | None, typer.Option("--set", help="override a field: key=value, e.g. mic.gamma=0.2")] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="override a field: key=value, e.g. mic.gamma=0.2")
+    ] = None,
     resume: Annotated[bool, typer.Option(help="continue an interrupted run from its last checkpoint")] = False,
     overwrite: Annotated[bool, typer.Option(help="replace an existing output_dir / unfinished run")] = False,
 ) -> None:
@@ -56,8 +58,10 @@ def train(
 
     try:
         resolved = load_config(config, overrides or [])
-        console.print(f"Training [bold]{resolved.loss}[/] ({resolved.base_loss}) on {resolved.data.train} "
-                      f"-> {resolved.output_dir}, seed {resolved.seed}")
+        console.print(
+            f"Training [bold]{resolved.loss}[/] ({resolved.base_loss}) on {resolved.data.train} "
+            f"-> {resolved.output_dir}, seed {resolved.seed}"
+        )
         result = run_training(resolved, resume=resume, overwrite=overwrite, command=shlex.join(sys.argv))
     except user_errors() as error:
         fail(str(error))
@@ -69,12 +73,18 @@ def train(
         raise typer.Exit(130)
     console.print(f"[green]Saved[/] {result.output_dir} after {result.global_step} steps ({result.seconds:.0f} s).")
 
+
 @app.command()
 def demo(
-    data_dir: Annotated[str | None, typer.Option(help="folder with stsbenchmark/ (else $MIC_DATA_DIR, else the HF hub)")] = None,
+    data_dir: Annotated[
+        str | None, typer.Option(help="folder with stsbenchmark/ (else $MIC_DATA_DIR, else the HF hub)")
+    ] = None,
     steps: Annotated[int, typer.Option(min=1, help="training steps (batch 16)")] = 300,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    output_dir: Annotated[str | None, typer.Option(help="where to keep the trained model (default: a temp folder)")] = None,
+    output_dir: Annotated[
+        str | None, typer.Option(help="where to keep the trained model (default: a temp folder)")
+    ] = None,
+    model: Annotated[str, typer.Option(help="model to start from: 'default', a folder or a hub id")] = "default",
 ) -> None:
     """Train MIC briefly on STS-B train and print STS-B test Spearman at every dim, before and after."""
     from rich.table import Table
@@ -82,7 +92,7 @@ def demo(
     from mic.training.demo import run_demo
 
     try:
-        result = run_demo(data_dir=data_dir, steps=steps, seed=seed, output_dir=output_dir)
+        result = run_demo(data_dir=data_dir, steps=steps, seed=seed, output_dir=output_dir, model=model)
     except user_errors() as error:
         fail(str(error))
     table = Table(title=f"STS-B test, Spearman x100 ({result.test_source})")
@@ -144,8 +154,16 @@ def eval_command(
 
     try:
         result = run_eval(
-            model, tasks, parse_dims(dims), data_dir=data_dir, fit_data=fit_data, batch_size=batch_size,
-            device=device, show_progress_bar=True, command=shlex.join(sys.argv), seed=seed,
+            model,
+            tasks,
+            parse_dims(dims),
+            data_dir=data_dir,
+            fit_data=fit_data,
+            batch_size=batch_size,
+            device=device,
+            show_progress_bar=True,
+            command=shlex.join(sys.argv),
+            seed=seed,
         )
     except evaluation_errors() as error:
         fail(str(error))
@@ -173,8 +191,17 @@ def analyze(
 
     try:
         result = run_analyze(
-            model, data, parse_dims(dims), layer=layer, data_dir=data_dir, fit_data=fit_data, batch_size=batch_size,
-            device=device, show_progress_bar=True, seed=seed, command=shlex.join(sys.argv),
+            model,
+            data,
+            parse_dims(dims),
+            layer=layer,
+            data_dir=data_dir,
+            fit_data=fit_data,
+            batch_size=batch_size,
+            device=device,
+            show_progress_bar=True,
+            seed=seed,
+            command=shlex.join(sys.argv),
         )
         written = write_analysis(result, out, figures=figures) if out is not None else []
     except evaluation_errors() as error:
@@ -205,8 +232,19 @@ def compare(
 
     try:
         result = run_compare(
-            models, out, tasks, parse_dims(dims), data=data, layer=layer, data_dir=data_dir, fit_data=fit_data,
-            batch_size=batch_size, device=device, show_progress_bar=True, seed=seed, command=shlex.join(sys.argv),
+            models,
+            out,
+            tasks,
+            parse_dims(dims),
+            data=data,
+            layer=layer,
+            data_dir=data_dir,
+            fit_data=fit_data,
+            batch_size=batch_size,
+            device=device,
+            show_progress_bar=True,
+            seed=seed,
+            command=shlex.join(sys.argv),
         )
     except evaluation_errors() as error:
         fail(str(error))

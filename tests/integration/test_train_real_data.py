@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from sentence_transformers import SentenceTransformer
 
+from helpers import run_cli, wait_for_checkpoint
 from mic.training.config import load_config
 from mic.training.recipe import RUN_INFO, train, work_dir_for
-
-from helpers import run_cli, wait_for_checkpoint
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

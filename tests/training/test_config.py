@@ -31,7 +31,12 @@ def test_overrides_reach_top_level_and_nested_fields(tmp_path: Path) -> None:
         ["output_dir=out/x", "max_steps=20", "batch_size=8", "epochs=2", "seed=3", "loss=mrl", "mic.gamma=0.25"],
     )
     assert (config.output_dir, config.max_steps, config.batch_size, config.epochs, config.seed, config.loss) == (
-        "out/x", 20, 8, 2.0, 3, "mrl"
+        "out/x",
+        20,
+        8,
+        2.0,
+        3,
+        "mrl",
     )
     assert config.mic.gamma == 0.25
 

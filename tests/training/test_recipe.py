@@ -13,12 +13,11 @@ import pytest
 import yaml
 from sentence_transformers import SentenceTransformer
 
+from helpers import run_cli, wait_for_checkpoint
 from mic.data import DataError
 from mic.models import ModelError
 from mic.training.config import load_config
 from mic.training.recipe import RUN_INFO, TrainingError, train, work_dir_for
-
-from helpers import run_cli, wait_for_checkpoint
 
 PAIRS = [
     ("A man is playing a guitar.", "A man plays an instrument.", 4.2),
@@ -78,8 +77,16 @@ def test_train_writes_a_loadable_elastic_model(tmp_path: Path, tiny_st_dir: Path
 
 @pytest.mark.parametrize("loss", ["mrl", "2d", "plain"])
 def test_baselines_train_with_the_same_recipe(tmp_path: Path, tiny_st_dir: Path, scored_file: Path, loss: str) -> None:
-    config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, loss=loss, max_steps=2, data={
-        "train": [str(scored_file)], "kind": "scored", "dev": None}))
+    config = load_config(
+        write_config(
+            tmp_path,
+            tiny_st_dir,
+            scored_file,
+            loss=loss,
+            max_steps=2,
+            data={"train": [str(scored_file)], "kind": "scored", "dev": None},
+        )
+    )
     assert train(config).global_step == 2
 
 
@@ -106,7 +113,9 @@ def test_resume_without_checkpoint_is_refused(tmp_path: Path, tiny_st_dir: Path,
         ({"batch_size": 128}, TrainingError, "fewer than one batch"),
     ],
 )
-def test_user_errors(tmp_path: Path, tiny_st_dir: Path, scored_file: Path, fields: dict, error: type, message: str) -> None:
+def test_user_errors(
+    tmp_path: Path, tiny_st_dir: Path, scored_file: Path, fields: dict, error: type, message: str
+) -> None:
     config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, **fields))
     with pytest.raises(error, match=message):
         train(config)
@@ -159,11 +168,27 @@ def test_cli_user_error_has_no_traceback(tmp_path: Path, tiny_st_dir: Path, scor
 @pytest.mark.slow
 @pytest.mark.distributed
 def test_torchrun_two_cpu_processes(tmp_path: Path, tiny_st_dir: Path, scored_file: Path) -> None:
-    config_path = write_config(tmp_path, tiny_st_dir, scored_file, max_steps=3, save_steps=100, data={
-        "train": [str(scored_file)], "kind": "scored", "dev": None})
+    config_path = write_config(
+        tmp_path,
+        tiny_st_dir,
+        scored_file,
+        max_steps=3,
+        save_steps=100,
+        data={"train": [str(scored_file)], "kind": "scored", "dev": None},
+    )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "mic", "train", str(config_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "mic",
+        "train",
+        str(config_path),
+    ]
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert json.loads((tmp_path / "out" / RUN_INFO).read_text())["global_step"] == 3

@@ -42,7 +42,9 @@ class MICWeights(_Strict):
 class DataConfig(_Strict):
     """Where the training and dev data come from (see ``mic.data``)."""
 
-    train: list[str] = Field(default_factory=lambda: ["stsb:train"], description="sources: stsb:SPLIT, sick:SPLIT, FILE, hub name")
+    train: list[str] = Field(
+        default_factory=lambda: ["stsb:train"], description="sources: stsb:SPLIT, sick:SPLIT, FILE, hub name"
+    )
     kind: Literal["scored", "pairs", "triplets", "unlabeled"] = "scored"
     dev: str | None = Field("stsb:dev", description="scored source evaluated at every dim during training")
     max_train_samples: int | None = Field(None, gt=0)

@@ -45,13 +45,19 @@ def demo_sources(data_dir: str | None) -> tuple[str, str, str | None]:
 
 
 def run_demo(
-    data_dir: str | None = None, steps: int = 300, batch_size: int = 16, seed: int = 0, output_dir: str | None = None
+    data_dir: str | None = None,
+    steps: int = 300,
+    batch_size: int = 16,
+    seed: int = 0,
+    output_dir: str | None = None,
+    model: str = "default",
 ) -> DemoResult:
-    """Evaluate the default model, train it with MIC for ``steps`` steps, evaluate again (STS-B test)."""
+    """Evaluate ``model``, train it with MIC for ``steps`` steps, evaluate again (STS-B test)."""
     train_source, test_source, folder = demo_sources(data_dir)
     output = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="mic-demo-")) / "model"
     config = TrainConfig.model_validate(
         {
+            "model": model,
             "data": {"train": [train_source], "kind": "scored", "dev": None, "data_dir": folder},
             "loss": "mic",
             "base_loss": "cosent",
@@ -62,8 +68,10 @@ def run_demo(
             "save_steps": max(steps, 1),
         }
     )
+    base = load_encoder(model)
+    config.dims = [dim for dim in config.dims if dim < base.dim] + [base.dim]
     test = load_scored_pairs(test_source, data_dir=folder)
-    untrained = score_pairs(load_encoder(config.model), test, config.dims, show_progress_bar=True).scores
+    untrained = score_pairs(base, test, config.dims, show_progress_bar=True).scores
     result = train(config, overwrite=output_dir is None, command="mic demo")
     trained = score_pairs(load_encoder(str(result.output_dir)), test, config.dims, show_progress_bar=True).scores
     return DemoResult(

@@ -25,11 +25,11 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 from transformers.trainer_utils import get_last_checkpoint
 
 from mic.data import load_scored_pairs, load_training_dataset
-from mic.training.evaluator import MatryoshkaSTSEvaluator
 from mic.losses import MICLoss
 from mic.models import load_model
 from mic.provenance import git_commit, package_versions
 from mic.training.config import TrainConfig, dump_config
+from mic.training.evaluator import MatryoshkaSTSEvaluator
 
 RUN_INFO = "mic_run.json"
 SCORED_LOSSES = {"cosent", "angle"}
@@ -129,7 +129,9 @@ def prepare_output(output_dir: Path, resume: bool, overwrite: bool) -> Path:
     if resume and overwrite:
         raise TrainingError("--resume and --overwrite contradict each other; pass one of them.")
     if output_dir.exists() and not overwrite:
-        raise TrainingError(f"{output_dir} already exists; pass --overwrite to replace it or choose another output_dir.")
+        raise TrainingError(
+            f"{output_dir} already exists; pass --overwrite to replace it or choose another output_dir."
+        )
     if resume and not (work_dir.is_dir() and get_last_checkpoint(str(work_dir))):
         raise TrainingError(f"Nothing to resume: no checkpoint in {work_dir}.")
     if work_dir.exists() and not resume:
@@ -177,7 +179,9 @@ def _write_model_card_scores(model_dir: Path, dev_scores: dict[str, float], dev_
         handle.write("\n".join(lines))
 
 
-def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, command: str | None = None) -> TrainResult:
+def train(
+    config: TrainConfig, resume: bool = False, overwrite: bool = False, command: str | None = None
+) -> TrainResult:
     """Train a model as ``config`` says and write it to ``config.output_dir``.
 
     Raises:
@@ -189,14 +193,21 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, co
     model.max_seq_length = config.max_seq_length
     embedding_size = model.get_embedding_dimension()
     if config.dims[-1] > embedding_size:
-        raise TrainingError(f"dims contains {config.dims[-1]}, larger than the model's embedding size {embedding_size}.")
+        raise TrainingError(
+            f"dims contains {config.dims[-1]}, larger than the model's embedding size {embedding_size}."
+        )
 
     train_dataset = load_training_dataset(
-        config.data.train, kind=config.data.kind, data_dir=config.data.data_dir, max_samples=config.data.max_train_samples
+        config.data.train,
+        kind=config.data.kind,
+        data_dir=config.data.data_dir,
+        max_samples=config.data.max_train_samples,
     )
     _check_data_for_loss(config, train_dataset.column_names)
     if len(train_dataset) < config.batch_size:
-        raise TrainingError(f"The training data has {len(train_dataset)} rows, fewer than one batch of {config.batch_size}.")
+        raise TrainingError(
+            f"The training data has {len(train_dataset)} rows, fewer than one batch of {config.batch_size}."
+        )
     loss = build_loss(config, model)
     evaluator = None
     if config.data.dev:
