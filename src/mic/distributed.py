@@ -26,7 +26,8 @@ def gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
     gradient; data-parallel averaging of parameter gradients then recovers the exact single-process update.
 
     Args:
-        tensor: ``(N, ...)`` local tensor; every rank must pass the same trailing shape.
+        tensor: ``(N, ...)`` local tensor; every rank must pass the same shape, ``N`` included (the trainer's
+            distributed sampler with ``dataloader_drop_last`` guarantees equal batches).
 
     Returns:
         ``(sum_r N_r, ...)`` tensor, or ``tensor`` itself when not distributed.
