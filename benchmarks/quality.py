@@ -146,8 +146,10 @@ def run_one(setting: str, method: str, seed: int, data_dir: str, tasks: dict[str
 def collect(tasks_kind: str = "test") -> dict:
     """All cached runs, shaped {"settings": {S: {"methods": {M: {TASK: {DIM: [score per seed]}}}}}}."""
     settings: dict = {}
+    compute_seconds = 0.0
     for path in sorted(RUNS.glob("*/*/seed-*.json")):
         record = json.loads(path.read_text())
+        compute_seconds += record["total_seconds"]
         methods = settings.setdefault(record["setting"], {"methods": {}, "train_seconds": {}, "seeds": {}})
         per_task = methods["methods"].setdefault(record["method"], {})
         for task, per_dim in record["scores"].items():
@@ -155,7 +157,7 @@ def collect(tasks_kind: str = "test") -> dict:
                 per_task.setdefault(task, {}).setdefault(dim, []).append(score)
         methods["train_seconds"].setdefault(record["method"], []).append(record["train_seconds"])
         methods["seeds"].setdefault(record["method"], []).append(record["seed"])
-    return {"settings": settings}
+    return {"settings": settings, "compute_seconds": round(compute_seconds, 1)}
 
 
 def mean_std(values: list[float]) -> str:
@@ -166,7 +168,13 @@ def mean_std(values: list[float]) -> str:
 
 def markdown(results: dict, command: str) -> str:
     """Mean ± std per method/task/dim, and MIC − MRL per seed."""
-    lines = ["# Quality: Spearman x100 on test (mean ± std over seeds)", "", f"Command: `{command}`", ""]
+    lines = [
+        "# Quality: Spearman x100 on test (mean ± std over seeds)",
+        "",
+        f"Command: `{command}`",
+        f"Total compute of the cached runs (train + eval): {results['compute_seconds'] / 60:.1f} min on this machine.",
+        "",
+    ]
     for setting, block in results["settings"].items():
         methods = block["methods"]
         for task in TEST_TASKS:
@@ -211,6 +219,36 @@ def plot(results: dict) -> None:
         plt.close(figure)
 
 
+README = Path(__file__).resolve().parents[1] / "README.md"
+README_START, README_END = "<!-- quality:start -->", "<!-- quality:end -->"
+
+
+def readme_table(results: dict) -> str:
+    """Mean test Spearman per method at every dim, one table per setting and task, for the README."""
+    lines = []
+    for setting, block in results["settings"].items():
+        for task in TEST_TASKS:
+            lines += [f"**{setting}, {task} test** (Spearman x100, mean over seeds)", ""]
+            lines += ["| method | seeds | " + " | ".join(map(str, DIMS)) + " |", "|---|---|" + "---|" * len(DIMS)]
+            for method in METHODS:
+                if task in block["methods"].get(method, {}):
+                    means = [statistics.mean(block["methods"][method][task][str(dim)]) for dim in DIMS]
+                    seeds = len(block["seeds"][method])
+                    lines.append(f"| {method} | {seeds} | " + " | ".join(f"{m:.2f}" for m in means) + " |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def update_readme(results: dict) -> None:
+    """Replace the README's results block (between the quality markers) with the current table."""
+    text = README.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        return
+    head, rest = text.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    README.write_text(f"{head}{README_START}\n{readme_table(results)}\n{README_END}{tail}", encoding="utf-8")
+
+
 def write_reports(command: str) -> dict:
     results = collect()
     results["command"] = command
@@ -219,6 +257,7 @@ def write_reports(command: str) -> dict:
     (RESULTS / "quality.json").write_text(json.dumps(results, indent=2))
     (RESULTS / "quality.md").write_text(markdown(results, command))
     plot(results)
+    update_readme(results)
     return results
 
 
@@ -248,6 +287,7 @@ def main() -> None:
     write_reports(command)
     print((RESULTS / "quality.md").read_text())
     print(f"total time of this invocation: {time.perf_counter() - start:.0f} s")
+    print(f"total compute of all cached runs: {collect()['compute_seconds']:.0f} s")
 
 
 if __name__ == "__main__":
