@@ -36,11 +36,12 @@ def fail(message: str, code: int = 2) -> None:
 
 def user_errors() -> tuple[type[Exception], ...]:
     from mic.data import DataError
+    from mic.evaluation import EvaluationError
     from mic.models import ModelError
     from mic.training.config import ConfigError
     from mic.training.recipe import TrainingError
 
-    return (ConfigError, DataError, ModelError, TrainingError)
+    return (ConfigError, DataError, EvaluationError, ModelError, TrainingError)
 
 
 @app.command()
@@ -129,14 +130,6 @@ DeviceOption = Annotated[str | None, typer.Option(help="torch device, e.g. cpu o
 SeedOption = Annotated[int, typer.Option(help="random seed (uniformity sample), recorded in the results")]
 
 
-def evaluation_errors() -> tuple[type[Exception], ...]:
-    from mic.data import DataError
-    from mic.evaluation import EvaluationError
-    from mic.models import ModelError
-
-    return (DataError, EvaluationError, ModelError)
-
-
 @app.command("eval")
 def eval_command(
     model: ModelArgument,
@@ -165,7 +158,7 @@ def eval_command(
             command=shlex.join(sys.argv),
             seed=seed,
         )
-    except evaluation_errors() as error:
+    except user_errors() as error:
         fail(str(error))
     console.print(scores_table(result))
     if json_path is not None:
@@ -204,7 +197,7 @@ def analyze(
             command=shlex.join(sys.argv),
         )
         written = write_analysis(result, out, figures=figures) if out is not None else []
-    except evaluation_errors() as error:
+    except user_errors() as error:
         fail(str(error))
     console.print(geometry_table(result))
     for warning in result.warnings:
@@ -246,7 +239,7 @@ def compare(
             seed=seed,
             command=shlex.join(sys.argv),
         )
-    except evaluation_errors() as error:
+    except user_errors() as error:
         fail(str(error))
     for task in result.evals[0].tasks:
         console.print(comparison_table(result.evals, task))

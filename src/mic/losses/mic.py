@@ -189,7 +189,9 @@ class MICLoss(nn.Module):
         if regularizer_dims is None:
             regularizer_dims = [dim for dim in self.dims if dim < embedding_size]
             if not regularizer_dims:
-                raise ValueError(f"dims {list(self.dims)} has no prefix smaller than the embedding size {embedding_size}.")
+                raise ValueError(
+                    f"dims {list(self.dims)} has no prefix smaller than the embedding size {embedding_size}."
+                )
         self.regularizer_dims = check_dims(regularizer_dims, "regularizer_dims")
         if self.regularizer_dims[-1] >= embedding_size:
             raise ValueError(

@@ -79,7 +79,9 @@ class SoftCollapseRegularizer(nn.Module):
         """The two parts of SCR, unweighted: ``{"correlation": mean_m L_corr, "variance_floor": mean_m L_var}``."""
         check_batch(hidden, "SoftCollapseRegularizer", ndim=3, dims=self.dims, strict_prefix=True)
         if mask.shape != hidden.shape[:2]:
-            raise ValueError(f"SoftCollapseRegularizer: mask shape {tuple(mask.shape)} must be {tuple(hidden.shape[:2])}.")
+            raise ValueError(
+                f"SoftCollapseRegularizer: mask shape {tuple(mask.shape)} must be {tuple(hidden.shape[:2])}."
+            )
         standardized, std = masked_token_moments(hidden, mask, self.eps)
         correlation_sum = token_correlation_sum(standardized, mask, rows=self.dims[-1])
         batch = torch.tensor([float(hidden.shape[0])], dtype=hidden.dtype, device=hidden.device)

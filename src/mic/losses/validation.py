@@ -25,7 +25,9 @@ def check_dims(dims: Sequence[int], name: str = "dims", max_dim: int | None = No
     if list(dims) != sorted(dims):
         raise ValueError(f"{name} must be in ascending order, got {list(dims)}; use {sorted(dims)}.")
     if max_dim is not None and dims[-1] > max_dim:
-        raise ValueError(f"{name} contains {dims[-1]}, larger than the embedding size {max_dim}; allowed: 1..{max_dim}.")
+        raise ValueError(
+            f"{name} contains {dims[-1]}, larger than the embedding size {max_dim}; allowed: 1..{max_dim}."
+        )
     return dims
 
 
