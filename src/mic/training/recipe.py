@@ -73,21 +73,7 @@ def build_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
         return losses.MatryoshkaLoss(model, base, config.dims)
     if config.loss == "2d":
         return losses.Matryoshka2dLoss(model, base, config.dims)
-    weights = config.mic
-    return MICLoss(
-        model,
-        base,
-        config.dims,
-        layers=weights.layers,
-        regularizer_dims=weights.regularizer_dims,
-        gamma=weights.gamma,
-        tolerance=weights.tolerance,
-        variance_floor_weight=weights.variance_floor_weight,
-        scr_weight=weights.scr_weight,
-        sir_weight=weights.sir_weight,
-        distill_weight=weights.distill_weight,
-        distill_temperature=weights.distill_temperature,
-    )
+    return MICLoss(model, base, config.dims, **config.mic.model_dump())
 
 
 class _GracefulInterrupt(TrainerCallback):
@@ -212,7 +198,7 @@ def train(
     evaluator = None
     if config.data.dev:
         dev = load_scored_pairs(config.data.dev, data_dir=config.data.data_dir)
-        evaluator = MatryoshkaSTSEvaluator(dev, [d for d in config.dims if d <= embedding_size], name="dev")
+        evaluator = MatryoshkaSTSEvaluator(dev, config.dims, name="dev")
 
     args = SentenceTransformerTrainingArguments(
         output_dir=str(work_dir),
