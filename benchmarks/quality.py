@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import shutil
 import statistics
@@ -81,9 +82,13 @@ def merge(base: dict, extra: dict) -> dict:
     return merged
 
 
-def mic_defaults() -> dict:
-    """The tuned MIC weights, when the dev sweep has chosen them (results/sweep.json), else the library defaults."""
-    sweep = RESULTS / "sweep.json"
+def sweep_path(setting: str) -> Path:
+    return RESULTS / f"sweep-{setting}.json"
+
+
+def mic_defaults(setting: str) -> dict:
+    """MIC's weights for a setting: the dev sweep's choice (results/sweep-SETTING.json), else the library defaults."""
+    sweep = sweep_path(setting)
     if sweep.is_file():
         return json.loads(sweep.read_text())["chosen"]
     return {}
@@ -108,22 +113,48 @@ def evaluate(encoder: Encoder, tasks: dict[str, str], data_dir: str) -> dict[str
     return scores
 
 
+def same_run(cached: dict | None, config: TrainConfig | None) -> bool:
+    """Whether a cached record was trained with ``config`` (paths aside), so it can be reused."""
+    if cached is None or config is None:
+        return cached is not None
+    if cached["config"] is None:
+        return False
+    old, new = dict(cached["config"]), config.model_dump(mode="json")
+    for record in (old, new):
+        record.pop("output_dir", None)
+        record["data"] = {key: value for key, value in record["data"].items() if key != "data_dir"}
+    return old == new
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temp file and a rename, so a concurrent reader (another benchmark process) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
 def run_one(setting: str, method: str, seed: int, data_dir: str, tasks: dict[str, str], mic: dict, cache: Path) -> dict:
-    """Train (unless a pseudo-model) and evaluate one (setting, method, seed); cache the result as JSON."""
-    if cache.is_file():
-        return json.loads(cache.read_text())
-    cache.parent.mkdir(parents=True, exist_ok=True)
+    """Train (unless a pseudo-model) and evaluate one (setting, method, seed); cache the result as JSON.
+
+    A cached record is reused only if it was trained with the same config (e.g. MIC's tuned weights unchanged);
+    otherwise it is stale and the run is redone.
+    """
+    model_dir = cache.parent / f"{cache.stem}-model"
+    config = None if METHODS[method] is None else run_config(setting, method, seed, data_dir, model_dir, mic)
+    cached = json.loads(cache.read_text()) if cache.is_file() else None
+    if same_run(cached, config):
+        return cached
+    if cached is not None:
+        print(f"  {cache} was trained with another config: rerunning", flush=True)
     start = time.perf_counter()
     train_seconds = 0.0
-    config = None
     if method == "truncate":
         encoder = load_encoder("truncation:default")
     elif method == "pca":
         fit_sources = SETTINGS[setting]["data"]["train"]
         encoder = load_encoder("pca:default", fit_data=fit_sources, data_dir=data_dir)
     else:
-        model_dir = cache.parent / f"{cache.stem}-model"
-        config = run_config(setting, method, seed, data_dir, model_dir, mic)
         result = train(config, overwrite=True, command=shlex.join(sys.argv))
         train_seconds = result.seconds
         encoder = load_encoder(str(model_dir))
@@ -138,8 +169,8 @@ def run_one(setting: str, method: str, seed: int, data_dir: str, tasks: dict[str
         "pca_fit": SETTINGS[setting]["data"]["train"] if method == "pca" else None,
         "versions": package_versions(),
     }
-    cache.write_text(json.dumps(record, indent=2))
-    shutil.rmtree(cache.parent / f"{cache.stem}-model", ignore_errors=True)
+    write_atomic(cache, json.dumps(record, indent=2))
+    shutil.rmtree(model_dir, ignore_errors=True)
     return record
 
 
@@ -246,7 +277,7 @@ def update_readme(results: dict) -> None:
         return
     head, rest = text.split(README_START, 1)
     tail = rest.split(README_END, 1)[1]
-    README.write_text(f"{head}{README_START}\n{readme_table(results)}\n{README_END}{tail}", encoding="utf-8")
+    write_atomic(README, f"{head}{README_START}\n{readme_table(results)}\n{README_END}{tail}")
 
 
 def write_reports(command: str) -> dict:
@@ -254,8 +285,8 @@ def write_reports(command: str) -> dict:
     results["command"] = command
     results["dims"] = DIMS
     results["splits"] = {"stsb": "STS-B test (sts-test.csv)", "sickr": "SICK test (SICK_test_annotated.txt)"}
-    (RESULTS / "quality.json").write_text(json.dumps(results, indent=2))
-    (RESULTS / "quality.md").write_text(markdown(results, command))
+    write_atomic(RESULTS / "quality.json", json.dumps(results, indent=2))
+    write_atomic(RESULTS / "quality.md", markdown(results, command))
     plot(results)
     update_readme(results)
     return results
@@ -275,13 +306,13 @@ def main() -> None:
         args.settings, args.methods, args.seeds = ["unsup-simcse"], ["truncate", "mrl", "mic"], [0]
     start = time.perf_counter()
     if not args.report:
-        mic = mic_defaults()
         for setting in args.settings:
+            mic = mic_defaults(setting)
             for method in args.methods:
                 seeds = args.seeds if method in MULTI_SEED else args.seeds[:1]
                 for seed in seeds:
                     cache = RUNS / setting / method / f"seed-{seed}.json"
-                    print(f"[{setting}] {method} seed {seed}: {'cached' if cache.is_file() else 'running'}", flush=True)
+                    print(f"[{setting}] {method} seed {seed}", flush=True)
                     run_one(setting, method, seed, args.data_dir, TEST_TASKS, mic, cache)
                     write_reports(command)
     write_reports(command)

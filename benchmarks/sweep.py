@@ -8,7 +8,8 @@ mean dev Spearman at dims 8/16/32 over both dev tasks, among candidates whose 38
 
     python benchmarks/sweep.py --data-dir ../shared/data --setting stsb-cosent --steps 200
 
-writes benchmarks/results/sweep.{json,md}; ``benchmarks/quality.py`` then trains MIC with the chosen values.
+writes benchmarks/results/sweep-SETTING.{json,md}; ``benchmarks/quality.py`` then trains MIC with the values chosen
+for that setting.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import shlex
 import sys
 
-from quality import DEV_TASKS, RESULTS, SETTINGS, run_one
+from quality import DEV_TASKS, RESULTS, SETTINGS, run_one, sweep_path, write_atomic
 
 LOW_DIMS = ["8", "16", "32"]
 GAMMAS = [{"gamma": 1.0}, {"gamma": 10.0}, {"gamma": 100.0}]
@@ -29,6 +30,7 @@ FACTORS: dict[str, list[dict]] = {
     "distill": [{"distill_weight": 1.0}],
     "layers": [{"layers": "middle+last"}],
     "tolerance": [{"tolerance": 0.0}, {"tolerance": 0.3}],
+    "regularizer_dims": [{"regularizer_dims": [8, 16, 32]}],
 }
 
 
@@ -106,7 +108,7 @@ def main() -> None:
         "chosen": chosen,
         "command": shlex.join(["python", *sys.argv]),
     }
-    (RESULTS / "sweep.json").write_text(json.dumps(summary, indent=2))
+    write_atomic(sweep_path(args.setting), json.dumps(summary, indent=2))
     lines = [
         f"# MIC dev sweep ({args.setting}, {args.steps} steps, seed {args.seed}; dev splits only)",
         "",
@@ -120,7 +122,7 @@ def main() -> None:
         delta = low_dim_score(record) - low_dim_score(reference)
         marker = " **(chosen)**" if name == chosen_name else ""
         lines.append(f"| {name}{marker} | {low_dim_score(record):.2f} | {full_dim_score(record):.2f} | {delta:+.2f} |")
-    (RESULTS / "sweep.md").write_text("\n".join(lines) + "\n")
+    write_atomic(sweep_path(args.setting).with_suffix(".md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
