@@ -37,10 +37,10 @@ from mic.training.config import TrainConfig
 from mic.training.recipe import train
 
 RESULTS = Path(__file__).parent / "results"
-RUNS = RESULTS / "runs"
 DIMS = [8, 16, 32, 64, 128, 256, 384]
 TEST_TASKS = {"stsb": "stsb:test", "sickr": "sick:test"}
 DEV_TASKS = {"stsb": "stsb:dev", "sickr": "sick:trial"}
+TEST_SPLITS = {"stsb": "STS-B test (sts-test.csv)", "sickr": "SICK test (SICK_test_annotated.txt)"}
 
 SETTINGS: dict[str, dict] = {
     "unsup-simcse": {
@@ -83,6 +83,7 @@ def merge(base: dict, extra: dict) -> dict:
 
 
 def sweep_path(setting: str) -> Path:
+    """The dev sweep's summary for a setting; always under benchmarks/results, whatever ``--results-dir`` is."""
     return RESULTS / f"sweep-{setting}.json"
 
 
@@ -174,11 +175,14 @@ def run_one(setting: str, method: str, seed: int, data_dir: str, tasks: dict[str
     return record
 
 
-def collect(tasks_kind: str = "test") -> dict:
-    """All cached runs, shaped {"settings": {S: {"methods": {M: {TASK: {DIM: [score per seed]}}}}}}."""
+def collect(folder: Path) -> dict:
+    """Every run cached under ``folder/runs``.
+
+    Shaped ``{"settings": {S: {"methods": {M: {TASK: {DIM: [score per seed]}}}, "seeds": ..., "train_seconds": ...}}}``.
+    """
     settings: dict = {}
     compute_seconds = 0.0
-    for path in sorted(RUNS.glob("*/*/seed-*.json")):
+    for path in sorted((folder / "runs").glob("*/*/seed-*.json")):
         record = json.loads(path.read_text())
         compute_seconds += record["total_seconds"]
         methods = settings.setdefault(record["setting"], {"methods": {}, "train_seconds": {}, "seeds": {}})
@@ -228,7 +232,7 @@ def markdown(results: dict, command: str) -> str:
     return "\n".join(lines)
 
 
-def plot(results: dict) -> None:
+def plot(results: dict, folder: Path) -> None:
     for setting, block in results["settings"].items():
         figure, axes = plt.subplots(1, len(TEST_TASKS), figsize=(12, 4.5), sharex=True)
         for axis, task in zip(axes, TEST_TASKS, strict=True):
@@ -246,7 +250,7 @@ def plot(results: dict) -> None:
             axis.grid(alpha=0.3)
         axes[-1].legend(fontsize=8)
         figure.tight_layout()
-        figure.savefig(RESULTS / f"quality-{setting}.png", dpi=120)
+        figure.savefig(folder / f"quality-{setting}.png", dpi=120)
         plt.close(figure)
 
 
@@ -280,15 +284,19 @@ def update_readme(results: dict) -> None:
     write_atomic(README, f"{head}{README_START}\n{readme_table(results)}\n{README_END}{tail}")
 
 
-def write_reports(command: str) -> dict:
-    results = collect()
+def write_reports(command: str, folder: Path | None = None) -> dict:
+    """quality.{json,md} and the plots from the cache under ``folder`` (default benchmarks/results); the README
+    table is regenerated only from the default folder."""
+    folder = folder or RESULTS
+    results = collect(folder)
     results["command"] = command
     results["dims"] = DIMS
-    results["splits"] = {"stsb": "STS-B test (sts-test.csv)", "sickr": "SICK test (SICK_test_annotated.txt)"}
-    write_atomic(RESULTS / "quality.json", json.dumps(results, indent=2))
-    write_atomic(RESULTS / "quality.md", markdown(results, command))
-    plot(results)
-    update_readme(results)
+    results["splits"] = TEST_SPLITS
+    write_atomic(folder / "quality.json", json.dumps(results, indent=2))
+    write_atomic(folder / "quality.md", markdown(results, command))
+    plot(results, folder)
+    if folder == RESULTS:
+        update_readme(results)
     return results
 
 
@@ -300,10 +308,19 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--report", action="store_true", help="only rebuild quality.{json,md,png} from the cache")
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=RESULTS,
+        help="where runs/ and the reports go (default benchmarks/results, whose table also goes into the README)",
+    )
     args = parser.parse_args()
     command = shlex.join(["python", *sys.argv])
     if args.quick:
         args.settings, args.methods, args.seeds = ["unsup-simcse"], ["truncate", "mrl", "mic"], [0]
+    folder = args.results_dir
+    print(f"command: {command}\nseeds: {args.seeds} (one seed, the first, for {sorted(set(METHODS) - MULTI_SEED)})")
+    print(f"scored on: {', '.join(TEST_SPLITS.values())}; MIC tuned on dev only ({', '.join(DEV_TASKS.values())})")
     start = time.perf_counter()
     if not args.report:
         for setting in args.settings:
@@ -311,14 +328,14 @@ def main() -> None:
             for method in args.methods:
                 seeds = args.seeds if method in MULTI_SEED else args.seeds[:1]
                 for seed in seeds:
-                    cache = RUNS / setting / method / f"seed-{seed}.json"
+                    cache = folder / "runs" / setting / method / f"seed-{seed}.json"
                     print(f"[{setting}] {method} seed {seed}", flush=True)
                     run_one(setting, method, seed, args.data_dir, TEST_TASKS, mic, cache)
-                    write_reports(command)
-    write_reports(command)
-    print((RESULTS / "quality.md").read_text())
+                    write_reports(command, folder)
+    results = write_reports(command, folder)
+    print((folder / "quality.md").read_text())
     print(f"total time of this invocation: {time.perf_counter() - start:.0f} s")
-    print(f"total compute of all cached runs: {collect()['compute_seconds']:.0f} s")
+    print(f"total compute of all cached runs: {results['compute_seconds']:.0f} s")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ TRAINED = [method for method, overrides in quality.METHODS.items() if overrides 
 def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the benchmark's results folder, run cache and README at a temp folder."""
     monkeypatch.setattr(quality, "RESULTS", tmp_path)
-    monkeypatch.setattr(quality, "RUNS", tmp_path / "runs")
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{quality.README_START}\nold table\n{quality.README_END}\noutro\n")
     monkeypatch.setattr(quality, "README", readme)
@@ -125,3 +124,12 @@ def test_report_has_the_issue_shape_means_and_per_seed_differences(results: Path
     assert "old table" not in readme and readme.startswith("intro\n") and readme.endswith("outro\n")
     assert "| mic | 3 | 53.30 |" in readme
     assert (results / "quality-stsb-cosent.png").stat().st_size > 0
+
+
+def test_reports_for_another_results_dir_leave_the_readme_alone(results: Path, tmp_path_factory) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    quality.write_atomic(elsewhere / "runs" / "stsb-cosent" / "mrl" / "seed-0.json", json.dumps(record_for("mrl", 0)))
+    report = quality.write_reports("cmd", elsewhere)
+    assert report["settings"]["stsb-cosent"]["methods"]["mrl"]["stsb"]["384"] == [88.4]
+    assert (elsewhere / "quality.md").is_file() and not (results / "quality.md").exists()
+    assert "old table" in (results / "README.md").read_text()
