@@ -2,9 +2,12 @@
 
 Coordinate search: first γ alone; then, since at small γ the regularizers barely move the task loss, the
 other factors are tried one at a time around the strongest γ whose 384-dim dev score stays within 0.3 of
-MRL's (each factor's best value is kept for the next). MRL at the same budget is the reference. Selection score:
-mean dev Spearman at dims 8/16/32 over both dev tasks, among candidates whose 384-dim dev score is at most
-0.3 below MRL's. Every run is cached under ``benchmarks/results/sweep/SETTING/NAME.json``.
+MRL's. A factor's value is kept for the next only if it raises the score by at least ``MARGIN``, and never if it
+switches every regularizer off (MRL under another name); SCR's own knobs are skipped while SCR is off. Last, γ
+is re-tuned for the terms the factors kept, outward from the current γ while the score improves. MRL at the
+same budget is the reference. Selection score: mean dev Spearman at dims 8/16/32 over both dev tasks, among
+candidates whose 384-dim dev score is at most 0.3 below MRL's. Every run is cached under
+``benchmarks/results/sweep/SETTING-STEPSsteps/NAME.json``.
 
     python benchmarks/sweep.py --data-dir ../shared/data --setting stsb-cosent --steps 200
 
@@ -19,10 +22,13 @@ import json
 import shlex
 import sys
 
+from mic.training.config import MICWeights
 from quality import DEV_TASKS, RESULTS, SETTINGS, run_one, sweep_path, write_atomic
 
 LOW_DIMS = ["8", "16", "32"]
-GAMMAS = [{"gamma": 1.0}, {"gamma": 10.0}, {"gamma": 100.0}]
+MARGIN = 0.05  # below this a dev difference is run-to-run noise (dropout, data order) and does not steer the search
+SCR_KNOBS = {"tolerance", "variance_floor_weight"}
+GAMMAS = [0.1, 1.0, 10.0, 100.0]
 FACTORS: dict[str, list[dict]] = {
     "variance_floor_weight": [{"variance_floor_weight": 0.0}],
     "scr_weight": [{"scr_weight": 0.0}],
@@ -35,12 +41,16 @@ FACTORS: dict[str, list[dict]] = {
 
 
 def name_of(mic: dict) -> str:
-    return "mic-" + "-".join(f"{k}={v}" for k, v in sorted(mic.items())).replace(" ", "") if mic else "mic-base"
+    """A candidate's cache name: its non-default choices, sorted (``mic-base`` for the library defaults)."""
+    defaults = MICWeights().model_dump()
+    changed = {key: value for key, value in sorted(mic.items()) if value != defaults[key]}
+    return "mic-" + "-".join(f"{k}={v}" for k, v in changed.items()).replace(" ", "") if changed else "mic-base"
 
 
 def is_regularized(mic: dict) -> bool:
-    """Whether a MIC config adds anything to MRL (SCR or SIR with γ > 0, or self-distillation)."""
-    return (mic["gamma"] > 0 and (mic["scr_weight"] > 0 or mic["sir_weight"] > 0)) or mic["distill_weight"] > 0
+    """Whether a MIC config (partial or full) adds anything to MRL: SCR or SIR with γ > 0, or self-distillation."""
+    full = MICWeights(**mic)
+    return (full.gamma > 0 and (full.scr_weight > 0 or full.sir_weight > 0)) or full.distill_weight > 0
 
 
 def low_dim_score(record: dict) -> float:
@@ -74,21 +84,38 @@ def main() -> None:
     def eligible(record: dict | None) -> bool:
         return record is not None and full_dim_score(record) >= full_dim_score(reference) - 0.3
 
-    records = {name_of({}): run("mic", {}, name_of({}))}
-    strongest: dict = {}
-    for change in GAMMAS:
-        records[name_of(change)] = record = run("mic", change, name_of(change))
-        if eligible(record):
-            strongest = change
-    base = strongest
-    for candidates in FACTORS.values():
-        best = (low_dim_score(records[name_of(base)]), base)
-        for change in candidates:
-            mic = {**base, **change}
-            records[name_of(mic)] = record = run("mic", mic, name_of(mic))
-            if eligible(record) and low_dim_score(record) > best[0]:  # a missing (report-only) run is skipped
-                best = (low_dim_score(record), mic)
+    records: dict[str, dict | None] = {}
+
+    def candidate(mic: dict) -> dict | None:
+        name = name_of(mic)
+        if name not in records:
+            records[name] = run("mic", mic, name)
+        return records[name]
+
+    def improves(mic: dict, score: float) -> bool:
+        if not is_regularized(mic):
+            return False
+        record = candidate(mic)  # None in report mode when it was never run: then it is skipped
+        return eligible(record) and low_dim_score(record) >= score + MARGIN
+
+    base: dict = {}
+    for gamma in GAMMAS:
+        if eligible(candidate({"gamma": gamma})):
+            base = {"gamma": gamma}
+    for choices in FACTORS.values():
+        best = (low_dim_score(candidate(base)), base)
+        for change in choices:
+            if SCR_KNOBS & change.keys() and MICWeights(**base).scr_weight == 0:
+                continue
+            if improves({**base, **change}, best[0]):
+                best = (low_dim_score(candidate({**base, **change})), {**base, **change})
         base = best[1]
+    current = MICWeights(**base).gamma
+    for outward in ([g for g in GAMMAS if g > current], [g for g in reversed(GAMMAS) if g < current]):
+        for gamma in outward:
+            if not improves({**base, "gamma": gamma}, low_dim_score(candidate(base))):
+                break
+            base = {**base, "gamma": gamma}
 
     records = {name: record for name, record in records.items() if record is not None}
     # A candidate with every regularizer switched off is MRL under another name: reported, never chosen.
