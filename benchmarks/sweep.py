@@ -21,6 +21,7 @@ import argparse
 import json
 import shlex
 import sys
+from collections.abc import Callable
 
 from mic.training.config import MICWeights
 from quality import DEV_TASKS, RESULTS, SETTINGS, run_one, sweep_path, write_atomic
@@ -61,6 +62,65 @@ def full_dim_score(record: dict) -> float:
     return sum(record["scores"][task]["384"] for task in DEV_TASKS) / len(DEV_TASKS)
 
 
+def eligible(record: dict | None, reference: dict) -> bool:
+    """A candidate may be chosen only if its 384-dim dev score is at most 0.3 below MRL's."""
+    return record is not None and full_dim_score(record) >= full_dim_score(reference) - 0.3
+
+
+def search(evaluate: Callable[[dict], dict | None], reference: dict) -> dict[str, dict]:
+    """The coordinate search of the module docstring.
+
+    Args:
+        evaluate: trains and scores one candidate (a partial MIC config), or returns None if it was never run
+            (report mode); called at most once per distinct candidate.
+        reference: MRL's record at the same budget.
+
+    Returns:
+        The record of every candidate evaluated, by :func:`name_of`.
+    """
+    records: dict[str, dict | None] = {}
+
+    def candidate(mic: dict) -> dict | None:
+        name = name_of(mic)
+        if name not in records:
+            records[name] = evaluate(mic)
+        return records[name]
+
+    def improves(mic: dict, score: float) -> bool:
+        if not is_regularized(mic):
+            return False
+        record = candidate(mic)
+        return eligible(record, reference) and low_dim_score(record) >= score + MARGIN
+
+    base: dict = {}
+    for gamma in GAMMAS:
+        if eligible(candidate({"gamma": gamma}), reference):
+            base = {"gamma": gamma}
+    for choices in FACTORS.values():
+        best = (low_dim_score(candidate(base)), base)
+        for change in choices:
+            if SCR_KNOBS & change.keys() and MICWeights(**base).scr_weight == 0:
+                continue
+            if improves({**base, **change}, best[0]):
+                best = (low_dim_score(candidate({**base, **change})), {**base, **change})
+        base = best[1]
+    current = MICWeights(**base).gamma
+    for outward in ([g for g in GAMMAS if g > current], [g for g in reversed(GAMMAS) if g < current]):
+        for gamma in outward:
+            if not improves({**base, "gamma": gamma}, low_dim_score(candidate(base))):
+                break
+            base = {**base, "gamma": gamma}
+    return {name: record for name, record in records.items() if record is not None}
+
+
+def choose(records: dict[str, dict], reference: dict) -> str:
+    """The best low-dim dev score among eligible candidates with a regularizer on (any regularized one if none is
+    eligible); a candidate with every regularizer off is MRL under another name: reported, never chosen."""
+    regularized = [name for name, record in records.items() if is_regularized(record["config"]["mic"])]
+    candidates = [name for name in regularized if eligible(records[name], reference)] or regularized
+    return max(candidates, key=lambda name: low_dim_score(records[name]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True)
@@ -80,48 +140,8 @@ def main() -> None:
         return run_one(args.setting, method, args.seed, args.data_dir, DEV_TASKS, mic, cache)
 
     reference = run("mrl", {}, "mrl")
-
-    def eligible(record: dict | None) -> bool:
-        return record is not None and full_dim_score(record) >= full_dim_score(reference) - 0.3
-
-    records: dict[str, dict | None] = {}
-
-    def candidate(mic: dict) -> dict | None:
-        name = name_of(mic)
-        if name not in records:
-            records[name] = run("mic", mic, name)
-        return records[name]
-
-    def improves(mic: dict, score: float) -> bool:
-        if not is_regularized(mic):
-            return False
-        record = candidate(mic)  # None in report mode when it was never run: then it is skipped
-        return eligible(record) and low_dim_score(record) >= score + MARGIN
-
-    base: dict = {}
-    for gamma in GAMMAS:
-        if eligible(candidate({"gamma": gamma})):
-            base = {"gamma": gamma}
-    for choices in FACTORS.values():
-        best = (low_dim_score(candidate(base)), base)
-        for change in choices:
-            if SCR_KNOBS & change.keys() and MICWeights(**base).scr_weight == 0:
-                continue
-            if improves({**base, **change}, best[0]):
-                best = (low_dim_score(candidate({**base, **change})), {**base, **change})
-        base = best[1]
-    current = MICWeights(**base).gamma
-    for outward in ([g for g in GAMMAS if g > current], [g for g in reversed(GAMMAS) if g < current]):
-        for gamma in outward:
-            if not improves({**base, "gamma": gamma}, low_dim_score(candidate(base))):
-                break
-            base = {**base, "gamma": gamma}
-
-    records = {name: record for name, record in records.items() if record is not None}
-    # A candidate with every regularizer switched off is MRL under another name: reported, never chosen.
-    regularized = {name: record for name, record in records.items() if is_regularized(record["config"]["mic"])}
-    candidates = [name for name, record in regularized.items() if eligible(record)] or list(regularized)
-    chosen_name = max(candidates, key=lambda name: low_dim_score(records[name]))
+    records = search(lambda mic: run("mic", mic, name_of(mic)), reference)
+    chosen_name = choose(records, reference)
     chosen = records[chosen_name]["config"]["mic"]
     summary = {
         "setting": args.setting,
