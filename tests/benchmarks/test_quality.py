@@ -133,3 +133,19 @@ def test_reports_for_another_results_dir_leave_the_readme_alone(results: Path, t
     assert report["settings"]["stsb-cosent"]["methods"]["mrl"]["stsb"]["384"] == [88.4]
     assert (elsewhere / "quality.md").is_file() and not (results / "quality.md").exists()
     assert "old table" in (results / "README.md").read_text()
+
+
+def test_an_ablation_identical_to_the_tuned_mic_reuses_its_run(results: Path, monkeypatch) -> None:
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(quality, "train", no_training)
+    tuned = {"sir_weight": 0.0}
+    mic = record_for("mic", 0) | {"config": config("stsb-cosent", "mic", mic=tuned).model_dump(mode="json")}
+    quality.write_atomic(results / "runs" / "stsb-cosent" / "mic" / "seed-0.json", json.dumps(mic))
+    cache = results / "runs" / "stsb-cosent" / "mic-no-sir" / "seed-0.json"
+    reused = quality.run_one("stsb-cosent", "mic-no-sir", 0, "data", quality.TEST_TASKS, tuned, cache)
+    assert reused["scores"] == mic["scores"] and reused["identical_to"] == "mic" and reused["method"] == "mic-no-sir"
+    assert "`mic-no-sir` trains exactly the config of `mic`" in quality.markdown(quality.collect(results), "cmd")
+    with pytest.raises(AssertionError, match="training started"):  # a config that differs does train
+        quality.run_one("stsb-cosent", "mic-no-scr", 0, "data", quality.TEST_TASKS, tuned, cache.with_name("x.json"))
