@@ -33,7 +33,7 @@ from mic.data import load_scored_pairs
 from mic.evaluation.encoders import Encoder, load_encoder
 from mic.evaluation.sts import score_pairs
 from mic.provenance import package_versions
-from mic.training.config import TrainConfig
+from mic.training.config import MICWeights, TrainConfig
 from mic.training.recipe import train
 
 RESULTS = Path(__file__).parent / "results"
@@ -114,17 +114,30 @@ def evaluate(encoder: Encoder, tasks: dict[str, str], data_dir: str) -> dict[str
     return scores
 
 
+def is_regularized(mic: dict) -> bool:
+    """Whether a MIC config (partial or full) adds anything to MRL: SCR or SIR with γ > 0, or self-distillation."""
+    full = MICWeights(**mic)
+    return (full.gamma > 0 and (full.scr_weight > 0 or full.sir_weight > 0)) or full.distill_weight > 0
+
+
+def training_key(config: dict) -> dict:
+    """What decides a run's outcome: the config without its paths, and a MIC config with every regularizer off
+    written as the ``MatryoshkaLoss`` it then is exactly (``MICLoss`` returns MatryoshkaLoss's value, a test
+    checks loss and gradients to 1e-6)."""
+    key = {name: value for name, value in config.items() if name != "output_dir"}
+    key["data"] = {name: value for name, value in config["data"].items() if name != "data_dir"}
+    if key["loss"] == "mic" and not is_regularized(key["mic"]):
+        key |= {"loss": "mrl", "mic": MICWeights().model_dump(mode="json")}
+    return key
+
+
 def same_run(cached: dict | None, config: TrainConfig | None) -> bool:
-    """Whether a cached record was trained with ``config`` (paths aside), so it can be reused."""
+    """Whether a cached record was trained with ``config`` (or one that trains identically), so it can be reused."""
     if cached is None or config is None:
         return cached is not None
     if cached["config"] is None:
         return False
-    old, new = dict(cached["config"]), config.model_dump(mode="json")
-    for record in (old, new):
-        record.pop("output_dir", None)
-        record["data"] = {key: value for key, value in record["data"].items() if key != "data_dir"}
-    return old == new
+    return training_key(cached["config"]) == training_key(config.model_dump(mode="json"))
 
 
 def write_atomic(path: Path, text: str) -> None:

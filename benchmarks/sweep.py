@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable
 
 from mic.training.config import MICWeights
-from quality import DEV_TASKS, RESULTS, SETTINGS, run_one, sweep_path, write_atomic
+from quality import DEV_TASKS, RESULTS, SETTINGS, is_regularized, run_one, sweep_path, write_atomic
 
 LOW_DIMS = ["8", "16", "32"]
 MARGIN = 0.05  # below this a dev difference is run-to-run noise (dropout, data order) and does not steer the search
@@ -46,12 +46,6 @@ def name_of(mic: dict) -> str:
     defaults = MICWeights().model_dump()
     changed = {key: value for key, value in sorted(mic.items()) if value != defaults[key]}
     return "mic-" + "-".join(f"{k}={v}" for k, v in changed.items()).replace(" ", "") if changed else "mic-base"
-
-
-def is_regularized(mic: dict) -> bool:
-    """Whether a MIC config (partial or full) adds anything to MRL: SCR or SIR with γ > 0, or self-distillation."""
-    full = MICWeights(**mic)
-    return (full.gamma > 0 and (full.scr_weight > 0 or full.sir_weight > 0)) or full.distill_weight > 0
 
 
 def low_dim_score(record: dict) -> float:

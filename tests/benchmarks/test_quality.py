@@ -149,3 +149,11 @@ def test_an_ablation_identical_to_the_tuned_mic_reuses_its_run(results: Path, mo
     assert "`mic-no-sir` trains exactly the config of `mic`" in quality.markdown(quality.collect(results), "cmd")
     with pytest.raises(AssertionError, match="training started"):  # a config that differs does train
         quality.run_one("stsb-cosent", "mic-no-scr", 0, "data", quality.TEST_TASKS, tuned, cache.with_name("x.json"))
+
+
+def test_a_mic_run_with_every_regularizer_off_is_mrls_run() -> None:
+    mrl = record_for("mrl", 0)
+    assert quality.same_run(mrl, config("stsb-cosent", "mic-no-scr", mic={"sir_weight": 0.0}))
+    assert quality.same_run(mrl, config("stsb-cosent", "mic", mic={"gamma": 0.0}))
+    assert not quality.same_run(mrl, config("stsb-cosent", "mic", mic={"sir_weight": 0.0}))
+    assert not quality.same_run(mrl, config("stsb-cosent", "mic", mic={"gamma": 0.0, "distill_weight": 1.0}))
