@@ -22,8 +22,8 @@ def run_search(score_of):
         calls.append(sweep.name_of(mic))
         return record(mic, *score_of(MICWeights(**mic)))
 
-    records = sweep.search(evaluate, MRL)
-    return records, calls
+    records, end = sweep.search(evaluate, MRL)
+    return records, calls, sweep.choose(records, MRL, end)
 
 
 def test_names_list_only_non_default_choices() -> None:
@@ -36,18 +36,19 @@ def test_an_all_off_candidate_is_never_searched_from_or_chosen() -> None:
         off = mic.scr_weight == 0 and mic.sir_weight == 0 and mic.distill_weight == 0
         return (75.0 if off else 69.0 - (mic.sir_weight == 0) * 0.5, 82.0)
 
-    records, calls = run_search(score_of)
+    records, calls, chosen = run_search(score_of)
     assert not any("scr_weight=0.0" in name and "sir_weight=0.0" in name for name in calls)
-    assert sweep.is_regularized(records[sweep.choose(records, MRL)]["config"]["mic"])
+    assert sweep.is_regularized(records[chosen]["config"]["mic"])
 
 
 def test_a_factor_steers_the_search_only_above_the_noise_margin() -> None:
     def score_of(mic: MICWeights) -> tuple[float, float]:
         return (70.0 + (sweep.MARGIN / 2 if mic.variance_floor_weight == 0 else 0.0), 82.0)
 
-    records, calls = run_search(score_of)
+    records, calls, chosen = run_search(score_of)
     floor_off = [name for name in calls if "variance_floor_weight=0.0" in name]
     assert floor_off == ["mic-gamma=100.0-variance_floor_weight=0.0"]  # tried once, never built upon
+    assert chosen == "mic-gamma=100.0"  # a gain below the margin does not decide the choice either
 
 
 def test_scr_knobs_are_skipped_while_scr_is_off_and_gamma_is_retuned_after_the_factors() -> None:
@@ -56,8 +57,8 @@ def test_scr_knobs_are_skipped_while_scr_is_off_and_gamma_is_retuned_after_the_f
         low = 70.0 + (mic.scr_weight == 0) * 1.0 + {0.1: 0.0, 1.0: 0.2, 10.0: 0.4, 100.0: 0.6}[mic.gamma]
         return (low, 82.0 if mic.gamma < 100 else 80.0)
 
-    records, calls = run_search(score_of)
+    records, calls, chosen = run_search(score_of)
     assert not any("tolerance" in name for name in calls)
-    assert sweep.choose(records, MRL) == "mic-gamma=10.0-scr_weight=0.0"
+    assert chosen == "mic-gamma=10.0-scr_weight=0.0"
     assert calls[-2:] == ["mic-gamma=100.0-scr_weight=0.0", "mic-gamma=1.0-scr_weight=0.0"]  # γ outward, both ways
     assert len(calls) == len(set(calls))
