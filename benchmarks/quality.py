@@ -233,6 +233,38 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
+BAR_LOW_DIMS, BAR_GAIN, BAR_FULL_DIM, BAR_FULL_LOSS = [32, 16, 8], 1.0, 384, 0.3
+
+
+def mic_minus_mrl(block: dict, task: str, dim: int) -> list[float]:
+    """MIC − MRL per seed both were run with, at one task and dim."""
+    methods, seeds = block["methods"], block["seeds"]
+    shared = sorted(set(seeds.get("mic", [])) & set(seeds.get("mrl", [])))
+    mic, mrl = methods["mic"][task][str(dim)], methods["mrl"][task][str(dim)]
+    return [mic[seeds["mic"].index(seed)] - mrl[seeds["mrl"].index(seed)] for seed in shared]
+
+
+def bar_check(results: dict) -> list[str]:
+    """The issue's target, cell by cell: mean over seeds of MIC − MRL ≥ +1.0 at 32/16/8 dims and ≥ −0.3 at 384."""
+    lines = [
+        f"## The bar: mean MIC − MRL ≥ +{BAR_GAIN} at {'/'.join(map(str, BAR_LOW_DIMS))} dims, ≥ −{BAR_FULL_LOSS} at "
+        f"{BAR_FULL_DIM}",
+        "",
+        "| setting | task | seeds | " + " | ".join(map(str, [*BAR_LOW_DIMS, BAR_FULL_DIM])) + " | met |",
+        "|---|---|---|" + "---|" * (len(BAR_LOW_DIMS) + 2),
+    ]
+    for setting, block in results["settings"].items():
+        if not {"mic", "mrl"} <= block["methods"].keys():
+            continue
+        for task in TEST_TASKS:
+            means = {dim: statistics.mean(mic_minus_mrl(block, task, dim)) for dim in [*BAR_LOW_DIMS, BAR_FULL_DIM]}
+            met = all(means[dim] >= BAR_GAIN for dim in BAR_LOW_DIMS) and means[BAR_FULL_DIM] >= -BAR_FULL_LOSS
+            seeds = len(mic_minus_mrl(block, task, BAR_FULL_DIM))
+            cells = " | ".join(f"{value:+.2f}" for value in means.values())
+            lines.append(f"| {setting} | {task} | {seeds} | {cells} | {'yes' if met else '**no**'} |")
+    return [*lines, ""]
+
+
 def markdown(results: dict, command: str) -> str:
     """Mean ± std per method/task/dim, and MIC − MRL per seed."""
     lines = [
@@ -241,6 +273,7 @@ def markdown(results: dict, command: str) -> str:
         f"Command: `{command}`",
         f"Total compute of the cached runs (train + eval): {results['compute_seconds'] / 60:.1f} min on this machine.",
         "",
+        *bar_check(results),
     ]
     for setting, block in results["settings"].items():
         methods = block["methods"]
@@ -253,11 +286,11 @@ def markdown(results: dict, command: str) -> str:
                     seeds = ",".join(map(str, block["seeds"][method]))
                     lines.append(f"| {method} | {seeds} | " + " | ".join(cells) + " |")
             if "mic" in methods and "mrl" in methods:
-                seeds_mic, seeds_mrl = block["seeds"]["mic"], block["seeds"]["mrl"]
-                for seed in sorted(set(seeds_mic) & set(seeds_mrl)):
-                    i, j = seeds_mic.index(seed), seeds_mrl.index(seed)
-                    diffs = [methods["mic"][task][str(d)][i] - methods["mrl"][task][str(d)][j] for d in DIMS]
-                    lines.append(f"| MIC − MRL, seed {seed} | | " + " | ".join(f"{x:+.2f}" for x in diffs) + " |")
+                shared = sorted(set(block["seeds"]["mic"]) & set(block["seeds"]["mrl"]))
+                per_dim = [mic_minus_mrl(block, task, dim) for dim in DIMS]
+                for i, seed in enumerate(shared):
+                    cells = " | ".join(f"{diffs[i]:+.2f}" for diffs in per_dim)
+                    lines.append(f"| MIC − MRL, seed {seed} | | {cells} |")
             lines.append("")
         for method, twin in block.get("identical_to", {}).items():
             lines += [

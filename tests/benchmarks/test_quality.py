@@ -120,6 +120,7 @@ def test_report_has_the_issue_shape_means_and_per_seed_differences(results: Path
     assert "| mic | 0,1,2 | 53.30 ± 1.00 |" in markdown
     assert markdown.count("| MIC − MRL, seed 1 | | +1.50 |") == len(quality.TEST_TASKS)
     assert "python benchmarks/quality.py --test" in markdown
+    assert "| stsb-cosent | stsb | 3 | +1.50 | +1.50 | +1.50 | +1.50 | yes |" in markdown
     readme = (results / "README.md").read_text()
     assert "old table" not in readme and readme.startswith("intro\n") and readme.endswith("outro\n")
     assert "| mic | 3 | 53.30 |" in readme
@@ -157,3 +158,22 @@ def test_a_mic_run_with_every_regularizer_off_is_mrls_run() -> None:
     assert quality.same_run(mrl, config("stsb-cosent", "mic", mic={"gamma": 0.0}))
     assert not quality.same_run(mrl, config("stsb-cosent", "mic", mic={"sir_weight": 0.0}))
     assert not quality.same_run(mrl, config("stsb-cosent", "mic", mic={"gamma": 0.0, "distill_weight": 1.0}))
+
+
+def test_the_bar_fails_when_any_low_dim_is_short_or_full_dim_drops() -> None:
+    def block(gain_8: float, gain_384: float) -> dict:
+        mrl = {str(dim): [70.0, 71.0] for dim in quality.DIMS}
+        mic = {str(dim): [71.2, 72.2] for dim in quality.DIMS} | {"8": [70 + gain_8, 71 + gain_8]}
+        mic["384"] = [70 + gain_384, 71 + gain_384]
+        return {
+            "methods": {"mrl": dict.fromkeys(quality.TEST_TASKS, mrl), "mic": dict.fromkeys(quality.TEST_TASKS, mic)},
+            "seeds": {"mrl": [0, 1], "mic": [0, 1]},
+        }
+
+    verdicts = [
+        line.rsplit("|", 2)[-2].strip() for line in quality.bar_check({"settings": {"s": block(1.0, -0.3)}})[4:-1]
+    ]
+    assert verdicts == ["yes", "yes"]
+    for gain_8, gain_384 in [(0.99, 0.0), (1.5, -0.31)]:
+        lines = quality.bar_check({"settings": {"s": block(gain_8, gain_384)}})[4:-1]
+        assert [line.rsplit("|", 2)[-2].strip() for line in lines] == ["**no**", "**no**"]
