@@ -330,8 +330,10 @@ README_START, README_END = "<!-- quality:start -->", "<!-- quality:end -->"
 
 
 def readme_table(results: dict) -> str:
-    """Mean test Spearman per method at every dim, one table per setting and task, for the README."""
-    lines = []
+    """The bar check, then mean test Spearman per method at every dim (one table per setting and task), for the
+    README."""
+    bar = bar_check(results)
+    lines = [f"**{bar[0].removeprefix('## ')}** (test, mean over seeds)", *bar[1:]]
     for setting, block in results["settings"].items():
         for task in TEST_TASKS:
             lines += [f"**{setting}, {task} test** (Spearman x100, mean over seeds)", ""]
