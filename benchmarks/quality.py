@@ -64,6 +64,7 @@ METHODS: dict[str, dict | None] = {
     "mrl": {"loss": "mrl"},
     "2d": {"loss": "2d"},
     "mic": {"loss": "mic"},
+    "mic-paper": {"loss": "mic", "mic": MICWeights().model_dump()},  # METHOD.md's form untuned: SCR + SIR, γ 0.1
     "mic-no-scr": {"loss": "mic", "mic": {"scr_weight": 0.0}},
     "mic-no-sir": {"loss": "mic", "mic": {"sir_weight": 0.0}},
     "mic-no-varfloor": {"loss": "mic", "mic": {"variance_floor_weight": 0.0}},

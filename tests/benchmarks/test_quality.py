@@ -177,3 +177,7 @@ def test_the_bar_fails_when_any_low_dim_is_short_or_full_dim_drops() -> None:
     for gain_8, gain_384 in [(0.99, 0.0), (1.5, -0.31)]:
         lines = quality.bar_check({"settings": {"s": block(gain_8, gain_384)}})[4:-1]
         assert [line.rsplit("|", 2)[-2].strip() for line in lines] == ["**no**", "**no**"]
+
+
+def test_mic_paper_is_method_md_untuned_whatever_the_sweep_chose() -> None:
+    assert config("stsb-cosent", "mic-paper", mic={"gamma": 10.0, "sir_weight": 0.0}).mic == quality.MICWeights()
