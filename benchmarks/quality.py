@@ -3,13 +3,15 @@
 Every trained method runs through ``mic.training.recipe.train`` (the same recipe as ``mic train``) with the
 same budget within a setting; every score comes from ``mic.evaluation.sts.score_all_dims`` on STS-B test and
 SICK-R test (Spearman x100). Each finished (setting, method, seed) is cached as
-``benchmarks/results/runs/SETTING/METHOD/seed-N.json`` and skipped on rerun, so the run can be done in pieces.
+``benchmarks/results/runs/SETTING/METHOD/seed-N.json`` and reused on rerun while its training config is unchanged,
+so the run can be done in pieces.
 
     python benchmarks/quality.py --data-dir ../shared/data            # everything (hours on 2 CPU cores)
     python benchmarks/quality.py --data-dir ../shared/data --quick    # one seed, truncate/mrl/mic, 250 steps
     python benchmarks/quality.py --data-dir ../shared/data --report   # rebuild tables/plots from the cache
 
-``--sweep`` tunes MIC on the dev splits only (STS-B dev, SICK trial) and writes results/sweep.{json,md}.
+MIC's weights per setting come from ``benchmarks/sweep.py`` (dev splits only: STS-B dev, SICK trial), which writes
+results/sweep-SETTING.{json,md}.
 """
 
 from __future__ import annotations
@@ -241,12 +243,16 @@ def mean_std(values: list[float]) -> str:
 BAR_LOW_DIMS, BAR_GAIN, BAR_FULL_DIM, BAR_FULL_LOSS = [32, 16, 8], 1.0, 384, 0.3
 
 
+def shared_seeds(block: dict) -> list[int]:
+    """The seeds both MIC and MRL were run with in one setting."""
+    return sorted(set(block["seeds"].get("mic", [])) & set(block["seeds"].get("mrl", [])))
+
+
 def mic_minus_mrl(block: dict, task: str, dim: int) -> list[float]:
-    """MIC − MRL per seed both were run with, at one task and dim."""
+    """MIC − MRL per shared seed, at one task and dim."""
     methods, seeds = block["methods"], block["seeds"]
-    shared = sorted(set(seeds.get("mic", [])) & set(seeds.get("mrl", [])))
     mic, mrl = methods["mic"][task][str(dim)], methods["mrl"][task][str(dim)]
-    return [mic[seeds["mic"].index(seed)] - mrl[seeds["mrl"].index(seed)] for seed in shared]
+    return [mic[seeds["mic"].index(seed)] - mrl[seeds["mrl"].index(seed)] for seed in shared_seeds(block)]
 
 
 def bar_check(results: dict) -> list[str]:
@@ -264,7 +270,7 @@ def bar_check(results: dict) -> list[str]:
         for task in TEST_TASKS:
             means = {dim: statistics.mean(mic_minus_mrl(block, task, dim)) for dim in [*BAR_LOW_DIMS, BAR_FULL_DIM]}
             met = all(means[dim] >= BAR_GAIN for dim in BAR_LOW_DIMS) and means[BAR_FULL_DIM] >= -BAR_FULL_LOSS
-            seeds = len(mic_minus_mrl(block, task, BAR_FULL_DIM))
+            seeds = len(shared_seeds(block))
             cells = " | ".join(f"{value:+.2f}" for value in means.values())
             lines.append(f"| {setting} | {task} | {seeds} | {cells} | {'yes' if met else '**no**'} |")
     return [*lines, ""]
@@ -291,9 +297,8 @@ def markdown(results: dict, command: str) -> str:
                     seeds = ",".join(map(str, block["seeds"][method]))
                     lines.append(f"| {method} | {seeds} | " + " | ".join(cells) + " |")
             if "mic" in methods and "mrl" in methods:
-                shared = sorted(set(block["seeds"]["mic"]) & set(block["seeds"]["mrl"]))
                 per_dim = [mic_minus_mrl(block, task, dim) for dim in DIMS]
-                for i, seed in enumerate(shared):
+                for i, seed in enumerate(shared_seeds(block)):
                     cells = " | ".join(f"{diffs[i]:+.2f}" for diffs in per_dim)
                     lines.append(f"| MIC − MRL, seed {seed} | | {cells} |")
             lines.append("")
