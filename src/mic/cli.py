@@ -35,13 +35,9 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def user_errors() -> tuple[type[Exception], ...]:
-    from mic.data import DataError
-    from mic.evaluation import EvaluationError
-    from mic.models import ModelError
-    from mic.training.config import ConfigError
-    from mic.training.recipe import TrainingError
+    from mic.errors import MICError
 
-    return (ConfigError, DataError, EvaluationError, ModelError, TrainingError)
+    return (MICError,)
 
 
 @app.command()

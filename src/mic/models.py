@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from sentence_transformers import SentenceTransformer
+
+from mic.errors import MICError
 
 DEFAULT_MODEL = "default"
 
 
-class ModelError(ValueError):
+class ModelError(MICError):
     """A model could not be found or loaded; the message says what was tried."""
 
 
@@ -38,3 +41,19 @@ def load_model(name: str, device: str | None = None, **kwargs: object) -> Senten
             f"Could not load model {name!r}: {reason}. Give a local model folder, 'default' (offline "
             f"all-MiniLM-L6-v2), or a hub id on a machine that is online."
         ) from None
+
+
+def model_fingerprint(model: SentenceTransformer) -> str:
+    """A short hash of what decides a model's embeddings: its modules, weights and maximum sequence length.
+
+    Two folders holding the same weights get the same fingerprint; one fine-tuning step changes it. It keys
+    the embedding cache and is recorded in retrieval indexes, so vectors are never mixed across models.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update(f"{[type(module).__name__ for module in model]}|{model.max_seq_length}".encode())
+    for name, tensor in model.state_dict().items():
+        digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mic.errors import MICError
 
-class DataError(ValueError):
+
+class DataError(MICError):
     """A data file or dataset is missing or malformed; the message names the file (and line) and the fix."""

@@ -27,6 +27,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 from transformers import PretrainedConfig
 
+from mic.errors import MICError
 from mic.models import DEFAULT_MODEL, ModelError, load_model
 
 PSEUDO_MODELS = ("truncation", "pca")
@@ -35,7 +36,7 @@ PCA_FIT_SOURCE = "stsb:train"
 """Sentences the PCA baseline is fitted on unless the user names others (METHOD.md: "fit on training sentences")."""
 
 
-class EvaluationError(ValueError):
+class EvaluationError(MICError):
     """A user-fixable evaluation problem (a dim larger than the model, too few sentences, an unknown task)."""
 
 

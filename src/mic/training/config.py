@@ -12,12 +12,13 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mic.errors import MICError
 from mic.losses.validation import check_dims
 
 DEFAULT_DIMS = [8, 16, 32, 64, 128, 256, 384]
 
 
-class ConfigError(ValueError):
+class ConfigError(MICError):
     """The configuration file or an override is invalid; the message says where and what is allowed."""
 
 

@@ -25,6 +25,7 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 from transformers.trainer_utils import get_last_checkpoint
 
 from mic.data import load_scored_pairs, load_training_dataset
+from mic.errors import MICError
 from mic.losses import MICLoss
 from mic.models import load_model
 from mic.provenance import git_commit, package_versions
@@ -35,7 +36,7 @@ RUN_INFO = "mic_run.json"
 SCORED_LOSSES = {"cosent", "angle"}
 
 
-class TrainingError(ValueError):
+class TrainingError(MICError):
     """A run cannot start as configured (existing output, bad data for the loss, ...)."""
 
 

@@ -1,0 +1,125 @@
+"""Embeddings computed once and kept on disk, keyed by the encoder and the exact texts.
+
+Encoding a retrieval corpus takes minutes on a CPU; scoring it at seven dims, fitting an adapter on it or
+re-running a benchmark should not encode it again. :func:`cached_encode` stores the full-dim float32
+embeddings of a list of texts under ``CACHE_DIR/embeddings/KEY.npy`` with a JSON sidecar saying what they
+are. ``KEY`` hashes the encoder's fingerprint (its weights, modules, maximum sequence length and PCA
+rotation, see :func:`mic.models.model_fingerprint`) and the texts in order, so a changed model or a changed
+text is a miss, never a stale hit. Writes are atomic (temporary file, then rename); an unreadable entry is
+encoded again and replaced. Only files this module wrote are ever replaced.
+
+The cache folder is ``$MIC_CACHE_DIR``, else ``~/.cache/mic``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mic.evaluation.encoders import Encoder
+from mic.models import model_fingerprint
+
+CACHE_DIR_ENV = "MIC_CACHE_DIR"
+SCHEMA = "mic-embeddings/1"
+
+
+def default_cache_dir() -> Path:
+    """``$MIC_CACHE_DIR``, else ``~/.cache/mic``."""
+    return Path(os.environ.get(CACHE_DIR_ENV) or Path.home() / ".cache" / "mic").expanduser()
+
+
+def encoder_fingerprint(encoder: Encoder) -> str:
+    """The model's fingerprint, extended by the PCA rotation when the encoder has one."""
+    fingerprint = model_fingerprint(encoder.model)
+    if encoder.projection is None:
+        return fingerprint
+    digest = hashlib.sha256(fingerprint.encode())
+    for tensor in (encoder.projection.mean, encoder.projection.components):
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def texts_digest(texts: Sequence[str]) -> str:
+    """A hash of the texts in order (NUL-separated, so ``["ab"]`` and ``["a", "b"]`` differ)."""
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it: readers see all of it or nothing."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _load(entry: Path, rows: int) -> Tensor | None:
+    """The cached array, or ``None`` when it is missing, unreadable or of the wrong length."""
+    try:
+        array = np.load(entry, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if array.ndim != 2 or array.shape[0] != rows or array.dtype != np.float32:
+        return None
+    return torch.from_numpy(array)
+
+
+def cached_encode(
+    encoder: Encoder,
+    texts: Sequence[str],
+    cache_dir: str | Path | None = None,
+    *,
+    batch_size: int = 64,
+    show_progress_bar: bool | None = None,
+    fingerprint: str | None = None,
+) -> Tensor:
+    """``(N, D)`` full-dim float32 embeddings of ``texts``, read from the cache or encoded and stored.
+
+    Args:
+        encoder: the model (see :func:`mic.evaluation.load_encoder`).
+        texts: the texts, in the order of the returned rows.
+        cache_dir: the cache folder; ``None`` uses :func:`default_cache_dir`.
+        batch_size: encoding batch size on a miss.
+        show_progress_bar: encoding progress bar on a miss.
+        fingerprint: the encoder's fingerprint when the caller already has it (saves hashing the weights again).
+    """
+    texts = list(texts)
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    fingerprint = fingerprint or encoder_fingerprint(encoder)
+    digest = texts_digest(texts)
+    key = hashlib.sha256(f"{fingerprint}|{digest}".encode()).hexdigest()[:24]
+    entry = folder / "embeddings" / f"{key}.npy"
+    cached = _load(entry, len(texts))
+    if cached is not None:
+        return cached
+    start = time.perf_counter()
+    embeddings = encoder.encode(texts, batch_size=batch_size, show_progress_bar=show_progress_bar)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.save(buffer, embeddings.numpy().astype(np.float32))
+    write_atomic(entry, buffer.getvalue())
+    sidecar = {
+        "schema": SCHEMA,
+        "model": encoder.name,
+        "fingerprint": fingerprint,
+        "texts": len(texts),
+        "texts_sha256": digest,
+        "dim": int(embeddings.shape[1]),
+        "encode_seconds": round(time.perf_counter() - start, 3),
+    }
+    write_atomic(entry.with_suffix(".json"), (json.dumps(sidecar, indent=2) + "\n").encode())
+    return embeddings
