@@ -62,7 +62,7 @@ def _texts(path: Path, with_title: bool) -> tuple[list[str], list[str]]:
     for row, line_number in zip(table.rows, table.line_numbers, strict=True):
         identifier, text = row.get("_id"), row.get("text")
         if identifier is None or not isinstance(text, str):
-            raise DataError(f"{path}:{line_number}: each line needs an \"_id\" and a \"text\" string.")
+            raise DataError(f'{path}:{line_number}: each line needs an "_id" and a "text" string.')
         identifier = str(identifier)
         if identifier in seen:
             raise DataError(f"{path}:{line_number}: duplicate _id {identifier!r}.")
@@ -152,7 +152,9 @@ def load_beir(spec: str, data_dir: str | Path | None = None, default_split: str 
     unknown = sorted(set(qrels) - set(all_query_ids))
     if unknown:
         raise DataError(f"{qrels_path}: queries {unknown[:5]} are judged but missing from queries.jsonl.")
-    kept = [(identifier, text) for identifier, text in zip(all_query_ids, all_queries, strict=True) if identifier in qrels]
+    kept = [
+        (identifier, text) for identifier, text in zip(all_query_ids, all_queries, strict=True) if identifier in qrels
+    ]
     return RetrievalData(
         source=f"{folder}:{split}",
         doc_ids=doc_ids,
