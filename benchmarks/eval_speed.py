@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from mic.data import load_stsb
-from mic.evaluation import evaluate_encoder, load_encoder
+from mic.evaluation import EvalOptions, evaluate_encoder, load_encoder
 from mic.provenance import git_commit, package_versions
 
 DIMS = [384, 256, 128, 64, 32, 16, 8]
@@ -52,8 +52,11 @@ def main() -> None:
     encoder.encode(unique[: args.batch_size], batch_size=args.batch_size)  # warm-up: first-call allocations
     rss_before = peak_rss_mib()
 
+    options = EvalOptions(batch_size=args.batch_size, show_progress_bar=False)
+
     def run_eval() -> None:
-        evaluate_encoder(encoder, {"stsb": pairs}, DIMS, batch_size=args.batch_size, show_progress_bar=False)
+        # A fresh embedding store per call (evaluate_encoder's default), so every run encodes.
+        evaluate_encoder(encoder, {"stsb": pairs}, DIMS, options=options)
 
     def run_encode() -> None:
         encoder.encode(unique, batch_size=args.batch_size, show_progress_bar=False)

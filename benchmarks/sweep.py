@@ -23,7 +23,7 @@ import shlex
 import sys
 from collections.abc import Callable
 
-from mic.training.config import MICWeights
+from mic.training.config import MICWeights, method_md_weights
 from quality import DEV_TASKS, RESULTS, SETTINGS, is_regularized, run_one, sweep_path, write_atomic
 
 LOW_DIMS = ["8", "16", "32"]
@@ -41,9 +41,15 @@ FACTORS: dict[str, list[dict]] = {
 }
 
 
+def anchored(mic: dict) -> dict:
+    """A candidate in full: its choices over METHOD.md's untuned form, where the search starts (whatever the
+    library defaults, which follow this search's result)."""
+    return {**method_md_weights().model_dump(), **mic}
+
+
 def name_of(mic: dict) -> str:
-    """A candidate's cache name: its non-default choices, sorted (``mic-base`` for the library defaults)."""
-    defaults = MICWeights().model_dump()
+    """A candidate's cache name: its choices that differ from METHOD.md's form, sorted (``mic-base``: that form)."""
+    defaults = method_md_weights().model_dump()
     changed = {key: value for key, value in sorted(mic.items()) if value != defaults[key]}
     return "mic-" + "-".join(f"{k}={v}" for k, v in changed.items()).replace(" ", "") if changed else "mic-base"
 
@@ -77,11 +83,11 @@ def search(evaluate: Callable[[dict], dict | None], reference: dict) -> tuple[di
     def candidate(mic: dict) -> dict | None:
         name = name_of(mic)
         if name not in records:
-            records[name] = evaluate(mic)
+            records[name] = evaluate(anchored(mic))
         return records[name]
 
     def improves(mic: dict, score: float) -> bool:
-        if not is_regularized(mic):
+        if not is_regularized(anchored(mic)):
             return False
         record = candidate(mic)
         return eligible(record, reference) and low_dim_score(record) >= score + MARGIN
@@ -93,12 +99,12 @@ def search(evaluate: Callable[[dict], dict | None], reference: dict) -> tuple[di
     for choices in FACTORS.values():
         best = (low_dim_score(candidate(base)), base)
         for change in choices:
-            if SCR_KNOBS & change.keys() and MICWeights(**base).scr_weight == 0:
+            if SCR_KNOBS & change.keys() and MICWeights(**anchored(base)).scr_weight == 0:
                 continue
             if improves({**base, **change}, best[0]):
                 best = (low_dim_score(candidate({**base, **change})), {**base, **change})
         base = best[1]
-    current = MICWeights(**base).gamma
+    current = MICWeights(**anchored(base)).gamma
     for outward in ([g for g in GAMMAS if g > current], [g for g in reversed(GAMMAS) if g < current]):
         for gamma in outward:
             if not improves({**base, "gamma": gamma}, low_dim_score(candidate(base))):
@@ -113,7 +119,7 @@ def choose(records: dict[str, dict], reference: dict, end: dict) -> str:
     score among eligible candidates with a regularizer on (any regularized one if none is eligible); a candidate
     with every regularizer off is MRL under another name: reported, never chosen."""
     name = name_of(end)
-    if name in records and is_regularized(end) and eligible(records[name], reference):
+    if name in records and is_regularized(anchored(end)) and eligible(records[name], reference):
         return name
     regularized = [name for name, record in records.items() if is_regularized(record["config"]["mic"])]
     candidates = [name for name in regularized if eligible(records[name], reference)] or regularized

@@ -1,8 +1,18 @@
-"""MIC: elastic-dimension (Matryoshka) sentence embeddings that stay strong at 8-64 dims."""
+"""MIC: elastic-dimension (Matryoshka) sentence embeddings that stay strong at 8-64 dims.
 
-from mic.losses import MICLoss, PrefixSelfDistillation, SoftCollapseRegularizer, SpectralIsotropyRegularizer
+The losses are exported lazily (PEP 562 module ``__getattr__``): ``import mic`` and the ``mic`` command line
+stay fast, and torch / sentence-transformers load only when a loss is first used.
+"""
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+from importlib import import_module, metadata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mic.losses import MICLoss, PrefixSelfDistillation, SoftCollapseRegularizer, SpectralIsotropyRegularizer
+
+__version__ = metadata.version("mic-embeddings")
 
 __all__ = [
     "MICLoss",
@@ -11,3 +21,14 @@ __all__ = [
     "SpectralIsotropyRegularizer",
     "__version__",
 ]
+_FROM_LOSSES = frozenset(__all__) - {"__version__"}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _FROM_LOSSES:
+        raise AttributeError(f"module 'mic' has no attribute {name!r}")
+    return getattr(import_module("mic.losses"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -8,6 +8,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from mic.errors import MICError
+from mic.progress import no_transformers_bars
 
 DEFAULT_MODEL = "default"
 
@@ -34,7 +35,8 @@ def load_model(name: str, device: str | None = None, **kwargs: object) -> Senten
     if looks_local and not path.is_dir():
         raise ModelError(f"Model folder {path} does not exist; give a model folder, a hub id or 'default'.")
     try:
-        return SentenceTransformer(str(path) if looks_local else name, device=device, **kwargs)
+        with no_transformers_bars():
+            return SentenceTransformer(str(path) if looks_local else name, device=device, **kwargs)
     except (OSError, ValueError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelError(

@@ -1,7 +1,8 @@
-"""Fixtures for the evaluation tests: a small scored-pair file of random words."""
+"""Fixtures for the evaluation tests: a small scored-pair file and a small BEIR folder of random words."""
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -33,3 +34,38 @@ def write_scored_pairs(path: Path, count: int = 60, seed: int = 0) -> Path:
 @pytest.fixture
 def pairs_file(tmp_path: Path) -> Path:
     return write_scored_pairs(tmp_path / "pairs.tsv")
+
+
+def write_beir_folder(folder: Path, documents: int = 30, seed: int = 0) -> Path:
+    """A BEIR folder of random-word documents and test/train queries with their qrels.
+
+    Test queries 0-3 repeat the text of documents 0-3 (each judging its document relevant); query 4 judges
+    documents 5 (relevant) and 6 (score 0, not relevant); query 5 judges document 7. Train queries judge
+    documents 10-11.
+    """
+    rng = random.Random(seed)
+    texts = [" ".join(rng.choices(WORDS, k=rng.randint(4, 12))) for _ in range(documents)]
+    (folder / "qrels").mkdir(parents=True)
+    corpus = [json.dumps({"_id": f"d{row}", "title": "", "text": text}) for row, text in enumerate(texts)]
+    (folder / "corpus.jsonl").write_text("\n".join(corpus) + "\n", encoding="utf-8")
+    queries = {f"q{row}": texts[row] for row in range(4)}
+    queries |= {f"q{row}": " ".join(rng.choices(WORDS, k=5)) for row in (4, 5, 10, 11)}
+    lines = [json.dumps({"_id": identifier, "text": text}) for identifier, text in queries.items()]
+    (folder / "queries.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    test = [f"q{row}\td{row}\t1" for row in range(4)] + ["q4\td5\t1", "q4\td6\t0", "q5\td7\t1"]
+    train = ["q10\td10\t1", "q11\td11\t1"]
+    for split, rows in (("test", test), ("train", train)):
+        (folder / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join(rows) + "\n")
+    return folder
+
+
+@pytest.fixture
+def beir_folder(tmp_path: Path) -> Path:
+    return write_beir_folder(tmp_path / "beir")
+
+
+@pytest.fixture(autouse=True)
+def private_embedding_cache(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never write into the user's embedding cache; integration tests read the real one."""
+    if request.node.get_closest_marker("integration") is None:
+        monkeypatch.setenv("MIC_CACHE_DIR", str(tmp_path / "embedding-cache"))

@@ -13,6 +13,7 @@ from sentence_transformers import SentenceTransformer
 from mic.data import ScoredPairs
 from mic.evaluation import (
     Encoder,
+    EvalOptions,
     EvaluationError,
     analyze_encoder,
     evaluate_encoder,
@@ -40,7 +41,7 @@ PREFIX_KEYS = {
 
 def test_analysis_schema_and_files(tiny_model: SentenceTransformer, pairs_file: Path, tmp_path: Path) -> None:
     pairs = load_task(str(pairs_file))
-    analysis = analyze_encoder(Encoder("tiny", tiny_model), pairs, [32, 16, 4], seed=1)
+    analysis = analyze_encoder(Encoder("tiny", tiny_model), pairs, [32, 16, 4], options=EvalOptions(seed=1))
     written = write_analysis(analysis, tmp_path / "out")
     data = json.loads((tmp_path / "out" / "analysis.json").read_text())
     assert set(data) == ANALYZE_KEYS and data["schema"] == "mic-analyze/1"
@@ -64,7 +65,7 @@ def test_token_correlation_is_the_geometry_statistic_of_the_chosen_layer(
     """One batch holding every sentence: the diagnostic must equal mic.geometry on that layer's states."""
     pairs = load_task(str(pairs_file))
     encoder = Encoder("tiny", tiny_model)
-    analysis = analyze_encoder(encoder, pairs, [16], layer=2, batch_size=1000)
+    analysis = analyze_encoder(encoder, pairs, [16], layer=2, options=EvalOptions(batch_size=1000))
     unique = list(dict.fromkeys([*pairs.sentences1, *pairs.sentences2]))
     (batch,) = list(encoder.layer_batches(unique, 2, batch_size=1000))
     expected = token_correlation(batch.hidden.double(), batch.mask)
@@ -116,5 +117,5 @@ def test_figures_and_report(tiny_model: SentenceTransformer, pairs_file: Path, t
         {"Score vs dim": "s.png"},
         {"command": "mic compare tiny", "seed": 0, "versions": {"torch": torch.__version__}},
     )
-    assert "![Score vs dim](s.png)" in report and "#### toy: Spearman x100" in report
+    assert "![Score vs dim](s.png)" in report and "#### toy: spearman x100" in report
     assert "| dim | tiny |" in report and "Isotropy" in report and "mic compare tiny" in report

@@ -23,7 +23,7 @@ def test_eval_prints_a_table_and_writes_json(tiny_model_dir: Path, pairs_file: P
     code, output = run("eval", str(tiny_model_dir), "--tasks", str(pairs_file), "--dims", "32,8",
                        "--json", str(tmp_path / "eval.json"))  # fmt: skip
     assert code == 0, output
-    assert "Spearman" in output and "Pearson" in output
+    assert "spearman" in output and "pearson" in output
     data = json.loads((tmp_path / "eval.json").read_text())
     assert data["dims"] == [32, 8] and set(data["tasks"]) == {str(pairs_file)}
 
@@ -47,8 +47,21 @@ def test_compare_writes_one_report(tiny_model_dir: Path, pairs_file: Path, tmp_p
     for figure in ("scores_vs_dim.png", "variance_profile.png", "cross_correlation.png"):
         assert (out / figure).stat().st_size > 0 and f"]({figure})" in report
     data = json.loads((out / "comparison.json").read_text())
-    assert data["schema"] == "mic-compare/1" and len(data["models"]) == 2 and data["heatmap_dim"] == 16
+    assert data["schema"] == "mic-compare/2" and len(data["models"]) == 2 and data["heatmap_dim"] == 16
     assert set(data["eval"]) == set(data["analyze"]) == set(data["models"])
+
+
+def test_eval_scores_sts_and_retrieval_tasks_together(
+    tiny_model_dir: Path, pairs_file: Path, beir_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MIC_CACHE_DIR", str(tmp_path / "cache"))
+    code, output = run("eval", str(tiny_model_dir), "--tasks", f"{pairs_file},{beir_folder}", "--dims", "32,8",
+                       "--json", str(tmp_path / "eval.json"))  # fmt: skip
+    assert code == 0, output
+    assert "ndcg@10" in output and "recall@100" in output and "funnel k'=100" in output
+    data = json.loads((tmp_path / "eval.json").read_text())
+    assert data["schema"] == "mic-eval/2" and data["tasks"][str(beir_folder)]["kind"] == "retrieval"
+    assert any((tmp_path / "cache" / "embeddings").glob("*.npy"))
 
 
 @pytest.fixture
@@ -66,6 +79,9 @@ def one_sentence_file(tmp_path: Path) -> Path:
         (["eval", "{model}", "--tasks", "{pairs}", "--dims", "64,8"], "dim 64 is larger than the 32-dim embeddings"),
         (["eval", "{model}", "--tasks", "stsb", "--data-dir", "{missing}"], "(from --data-dir) does not exist"),
         (["eval", "{model}", "--tasks", "mteb"], "optional package mteb"),
+        (["eval", "{model}", "--tasks", "{beir}:dev"], "no qrels for split 'dev'"),
+        (["eval", "{model}", "--tasks", "scifact", "--data-dir", "{tmp}"], "is not a retrieval folder in BEIR layout"),
+        (["analyze", "{model}", "--data", "{beir}"], "is a retrieval task without scored pairs"),
         (["analyze", "{model}", "--data", "{one}"], "a covariance needs at least 2"),
         (["analyze", "{model}", "--data", "{pairs}", "--layer", "9"], "layer 9 does not exist"),
         (["compare", "{model}", "{model}", "--out", "{missing}", "--tasks", "{pairs}"], "given more than once"),
@@ -77,11 +93,13 @@ def test_user_errors_are_one_red_line_and_exit_2(
     tiny_model_dir: Path,
     pairs_file: Path,
     one_sentence_file: Path,
+    beir_folder: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "mteb", None)
-    values = {"model": tiny_model_dir, "pairs": pairs_file, "one": one_sentence_file, "missing": tmp_path / "nothing"}
+    values = {"model": tiny_model_dir, "pairs": pairs_file, "one": one_sentence_file, "missing": tmp_path / "nothing",
+              "beir": beir_folder, "tmp": tmp_path}  # fmt: skip
     code, output = run(*[argument.format(**values) for argument in arguments])
     assert code == 2, output
     assert output.startswith("error:") and message in output

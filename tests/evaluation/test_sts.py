@@ -16,6 +16,7 @@ from sentence_transformers import SentenceTransformer
 from mic.data import DataError, ScoredPairs
 from mic.evaluation import (
     Encoder,
+    EvalOptions,
     EvaluationError,
     TaskScores,
     evaluate_encoder,
@@ -26,7 +27,7 @@ from mic.evaluation import (
     sts_scores,
     write_json,
 )
-from mic.evaluation.sts import evaluate_mteb
+from mic.evaluation.mteb import evaluate_mteb
 
 EVAL_KEYS = {
     "schema",
@@ -42,7 +43,7 @@ EVAL_KEYS = {
     "versions",
     "git_commit",
 }
-TASK_KEYS = {"source", "pairs", "sentences", "seconds", "scores"}
+TASK_KEYS = {"kind", "source", "counts", "seconds", "metrics", "scores", "funnel"}
 
 
 def test_prefix_cosine_renormalises_the_prefix() -> None:
@@ -65,7 +66,8 @@ def test_constant_similarity_scores_nan_and_writes_null(tmp_path: Path) -> None:
     same = torch.ones(5, 4)
     scores = sts_scores(same, same, [0.0, 1.0, 2.0, 3.0, 4.0], [4])
     assert scores[4]["spearman"] != scores[4]["spearman"]  # NaN
-    path = write_json({"task": TaskScores("t", "t", 5, 5, 0.0, scores).to_dict()}, tmp_path / "nan.json")
+    task = TaskScores("t", "sts", "t", {"pairs": 5, "sentences": 5}, 0.0, ["spearman", "pearson"], scores)
+    path = write_json({"task": task.to_dict()}, tmp_path / "nan.json")
     assert json.loads(path.read_text())["task"]["scores"]["4"] == {"spearman": None, "pearson": None}
 
 
@@ -85,7 +87,7 @@ def test_each_unique_sentence_is_encoded_once_for_all_dims(
     result = score_pairs(Encoder("tiny", tiny_model), pairs, [32, 16, 8, 4])
     assert len(calls) == 1
     assert sorted(calls[0]) == sorted(unique)
-    assert result.sentences == len(unique) < 2 * len(pairs)
+    assert result.counts["sentences"] == len(unique) < 2 * len(pairs)
     assert set(result.scores) == {32, 16, 8, 4}
 
 
@@ -102,7 +104,12 @@ def test_score_pairs_match_scipy_on_the_model_embeddings(
         return torch.stack([vector(sentence) for sentence in sentences])
 
     monkeypatch.setattr(tiny_model, "encode", fixed_encode)
-    pairs = load_task(str(pairs_file))
+    # Without the self-pairs: their cosines are 1 up to a few ulps, ranked by rounding noise that may differ
+    # between torch's cosine formulas (or versions); every other cosine is far from its neighbours.
+    loaded = load_task(str(pairs_file))
+    rows = zip(loaded.sentences1, loaded.sentences2, loaded.scores, strict=True)
+    first_sentences, second_sentences, gold = map(list, zip(*[row for row in rows if row[0] != row[1]], strict=True))
+    pairs = ScoredPairs(first_sentences, second_sentences, gold, loaded.source)
     result = score_pairs(Encoder("tiny", tiny_model), pairs, [32, 8])
     first = torch.stack([vector(sentence) for sentence in pairs.sentences1])
     second = torch.stack([vector(sentence) for sentence in pairs.sentences2])
@@ -116,15 +123,17 @@ def test_score_pairs_match_scipy_on_the_model_embeddings(
 
 def test_eval_json_schema(tiny_model: SentenceTransformer, pairs_file: Path, tmp_path: Path) -> None:
     pairs = load_task(str(pairs_file))
-    result = evaluate_encoder(Encoder("tiny", tiny_model), {"toy": pairs}, None, command="mic eval tiny", seed=3)
+    options = EvalOptions(command="mic eval tiny", seed=3)
+    result = evaluate_encoder(Encoder("tiny", tiny_model), {"toy": pairs}, None, options=options)
     data = json.loads(write_json(result.to_dict(), tmp_path / "eval.json").read_text())
     assert set(data) == EVAL_KEYS
-    assert data["schema"] == "mic-eval/1" and data["dims"] == [32, 16, 8] and data["seed"] == 3
+    assert data["schema"] == "mic-eval/2" and data["dims"] == [32, 16, 8] and data["seed"] == 3
     assert set(data["tasks"]["toy"]) == TASK_KEYS
     assert set(data["tasks"]["toy"]["scores"]) == {"32", "16", "8"}
     assert set(data["tasks"]["toy"]["scores"]["8"]) == {"spearman", "pearson"}
-    assert data["tasks"]["toy"]["pairs"] == len(pairs)
-    assert result.spearman("toy", 8) == data["tasks"]["toy"]["scores"]["8"]["spearman"]
+    assert data["tasks"]["toy"]["kind"] == "sts" and data["tasks"]["toy"]["funnel"] == {}
+    assert data["tasks"]["toy"]["counts"]["pairs"] == len(pairs)
+    assert result.score("toy", 8) == data["tasks"]["toy"]["scores"]["8"]["spearman"]
 
 
 def test_a_dim_larger_than_the_model_is_refused(tiny_model: SentenceTransformer) -> None:
@@ -134,19 +143,21 @@ def test_a_dim_larger_than_the_model_is_refused(tiny_model: SentenceTransformer)
 
 
 def test_task_names_are_checked_before_loading(tmp_path: Path) -> None:
-    assert parse_tasks("stsb, sickr,stsb:dev") == ["stsb", "sickr", "stsb:dev"]
-    assert parse_tasks([str(tmp_path / "x.tsv"), "mteb", "owner/dataset"]) == [
-        str(tmp_path / "x.tsv"),
-        "mteb",
-        "owner/dataset",
+    assert [task.spec for task in parse_tasks("stsb, sickr,stsb:dev")] == ["stsb", "sickr", "stsb:dev"]
+    tasks = parse_tasks([str(tmp_path / "x.tsv"), "mteb", "owner/dataset", "scifact:train"])
+    assert [(task.kind, bool(task.mteb)) for task in tasks] == [
+        ("sts", False),
+        ("sts", True),
+        ("sts", False),
+        ("retrieval", False),
     ]
-    with pytest.raises(EvaluationError, match="Unknown task 'stsbx'"):
+    with pytest.raises(DataError, match="Unknown task 'stsbx'"):
         parse_tasks("stsb,stsbx")
-    with pytest.raises(EvaluationError, match="No task given"):
+    with pytest.raises(DataError, match="No task given"):
         parse_tasks(" , ")
     with pytest.raises(DataError, match="not found"):
         load_task(str(tmp_path / "missing.tsv"))
-    with pytest.raises(EvaluationError, match="MTEB tasks are loaded and scored by mteb"):
+    with pytest.raises(DataError, match="MTEB tasks are loaded and scored by mteb"):
         load_task("mteb")
 
 

@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from scipy.linalg import hadamard
 
 from mic.geometry import (
+    DEAD_VARIANCE_RATIO,
     alignment,
     correlation,
     covariance,
+    dead_dimensions,
     effective_rank,
     eigen_spectrum,
     masked_mean_pool,
@@ -295,3 +297,21 @@ def test_statistics_pass_gradcheck_in_float64() -> None:
     assert torch.autograd.gradcheck(lambda x: masked_token_moments(x, mask)[1], (hidden,))
     assert torch.autograd.gradcheck(variance_cv, (embeddings,))
     assert torch.autograd.gradcheck(uniformity, (embeddings,))
+
+
+# --- dead dimensions ------------------------------------------------------------------------------------------
+
+
+def test_dead_dimensions_are_the_constant_ones_relative_to_the_median() -> None:
+    generator = torch.Generator().manual_seed(0)
+    embeddings = torch.randn(200, 8, generator=generator, dtype=torch.float64)
+    embeddings[:, [2, 5]] = 0.25  # constant coordinates, like MiniLM's 128, 224 and 320
+    embeddings[:, 0] *= 1e3  # one loud dimension does not make the others dead
+    assert dead_dimensions(variance_profile(embeddings)).tolist() == [2, 5]
+
+
+def test_dead_dimension_threshold_is_relative() -> None:
+    profile = torch.tensor([1.0, 1.0, 1.0, 2 * DEAD_VARIANCE_RATIO, DEAD_VARIANCE_RATIO / 2], dtype=torch.float64)
+    assert dead_dimensions(profile).tolist() == [4]
+    assert dead_dimensions(profile * 1e-6).tolist() == [4]
+    assert dead_dimensions(torch.ones(4)).tolist() == []

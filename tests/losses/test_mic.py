@@ -104,13 +104,16 @@ ALL_REGULARIZER_KEYS = {"scr_correlation", "scr_variance_floor", "sir_variance_c
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
-        ({}, {"task"} | ALL_REGULARIZER_KEYS),
-        ({"distill_weight": 0.5}, {"task", "distill"} | ALL_REGULARIZER_KEYS),
-        ({"gamma": 0.0}, {"task"}),
+        ({}, {"task", "scr_correlation", "scr_variance_floor"}),
+        ({"sir_weight": 1.0}, {"task"} | ALL_REGULARIZER_KEYS),
+        ({"sir_weight": 1.0, "distill_weight": 0.5}, {"task", "distill"} | ALL_REGULARIZER_KEYS),
+        ({"gamma": 0.0, "sir_weight": 1.0}, {"task"}),
         ({"gamma": 0.0, "distill_weight": 0.5}, {"task", "distill"}),
-        ({"scr_weight": 0.0}, {"task", "sir_variance_cv", "sir_uniformity"}),
-        ({"sir_weight": 0.0}, {"task", "scr_correlation", "scr_variance_floor"}),
-        ({"variance_floor_weight": 0.0}, {"task", "scr_correlation", "sir_variance_cv", "sir_uniformity"}),
+        ({"scr_weight": 0.0, "sir_weight": 1.0}, {"task", "sir_variance_cv", "sir_uniformity"}),
+        (
+            {"variance_floor_weight": 0.0, "sir_weight": 1.0},
+            {"task", "scr_correlation", "sir_variance_cv", "sir_uniformity"},
+        ),
         ({"scr_weight": 0.0, "sir_weight": 0.0}, {"task"}),
     ],
 )
@@ -178,7 +181,7 @@ def test_terms_are_the_weighted_regularizers_of_the_chosen_layers(tiny_model: Se
 
 
 def test_regularizers_reach_only_the_layers_up_to_the_regularized_one(tiny_model: SentenceTransformer) -> None:
-    mic = MICLoss(tiny_model, MultipleNegativesRankingLoss(tiny_model), DIMS, layers=[1], gamma=1.0)
+    mic = MICLoss(tiny_model, MultipleNegativesRankingLoss(tiny_model), DIMS, layers=[1], gamma=1.0, sir_weight=1.0)
     terms = mic(batch(tiny_model), None)
     (terms["scr_correlation"] + terms["sir_variance_cv"]).backward()
     encoder = tiny_model[0].auto_model.encoder
@@ -297,7 +300,7 @@ def test_tiny_bert_trains_with_every_term_logged(tiny_model: SentenceTransformer
             "positive": [" ".join(words[i % 5 : i % 5 + 2 + (7 * i) % 8]) for i in range(16)],
         }
     )
-    loss = MICLoss(tiny_model, MultipleNegativesRankingLoss(tiny_model), DIMS, distill_weight=0.5)
+    loss = MICLoss(tiny_model, MultipleNegativesRankingLoss(tiny_model), DIMS, sir_weight=1.0, distill_weight=0.5)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(tmp_path),
         max_steps=4,

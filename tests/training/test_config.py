@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
 
-from mic.training.config import DEFAULT_DIMS, ConfigError, TrainConfig, apply_overrides, dump_config, load_config
+from mic.losses import MICLoss
+from mic.training.config import (
+    DEFAULT_DIMS,
+    ConfigError,
+    TrainConfig,
+    apply_overrides,
+    dims_for_model,
+    dump_config,
+    load_config,
+    method_md_weights,
+)
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -58,18 +69,58 @@ def test_dump_round_trips(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("batch_size=1", r"field 'batch_size'.*greater than or equal to 2"),
-        ("mic.gamma=-1", r"field 'mic.gamma'"),
-        ("loss=pca", r"field 'loss'.*'mic', 'mrl', '2d' or 'plain'"),
-        ("dims=[16, 8]", r"ascending"),
+        ("batch_size=1", r"field 'batch_size': must be a number >= 2 \(got 1\)"),
+        ("mic.gamma=-1", r"field 'mic.gamma': must be a number >= 0"),
+        ("loss=pca", r"field 'loss': must be one of 'mic', 'mrl', '2d' or 'plain' \(got 'pca'\)"),
+        ("dims=[16, 8]", r"field 'dims': dims must be in ascending order"),
         ("dims=[8, 8]", r"repeat"),
         ("dims=[0, 8]", r"positive"),
-        ("bogus=1", r"field 'bogus'.*Extra inputs"),
+        (
+            "mic.layers=top",
+            r"field 'mic.layers': must be one of 'middle', 'last' or 'middle\+last', or a list of whole",
+        ),
+        ("mic.layers=[a]", r"field 'mic.layers': must be one of .*, or a list of whole numbers \(got \['a'\]\)$"),
+        ("epochs=fast", r"field 'epochs': must be a number \(got 'fast'\)"),
+        ("data.score_range=[1, 2, 3]", r"field 'data.score_range': must be a list \[low, high\]"),
+        ("bogus=1", r"field 'bogus': unknown field; the fields here are model, max_seq_length, data"),
+        ("learnin_rate=1e-4", r"field 'learnin_rate': unknown field; did you mean 'learning_rate'\?"),
+        ("mic.gama=0.2", r"field 'mic.gama': unknown field; did you mean 'gamma'\?"),
+        ("gamma=0.2", r"field 'gamma': unknown field; did you mean 'mic.gamma'\?"),
+        ("max_steps=0", r"field 'max_steps': must be a number of steps > 0, or -1 to train for `epochs`"),
+        ("max_steps=-5", r"field 'max_steps': must be a number of steps > 0, or -1"),
     ],
 )
-def test_bad_values_name_the_field(override: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+def test_bad_values_name_the_field_in_plain_words(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as error:
         load_config(None, [override])
+    for jargon in ("Value error", "Input should", "literal[", "list[int]", "Extra inputs"):
+        assert jargon not in str(error.value)
+
+
+@pytest.mark.parametrize("max_steps", [-1, 1, 500])
+def test_max_steps_is_minus_one_or_positive(max_steps: int) -> None:
+    assert load_config(None, [f"max_steps={max_steps}"]).max_steps == max_steps
+
+
+def test_columns_and_score_range_are_data_fields() -> None:
+    config = load_config(None, ["data.columns=[q, d, label]", "data.score_range=[1, 10]"])
+    assert config.data.columns == ["q", "d", "label"] and config.data.score_range == (1.0, 10.0)
+
+
+def test_default_mic_weights_are_the_tuned_form_and_the_loss_shares_them() -> None:
+    weights = TrainConfig().mic
+    assert weights.sir_weight == 0.0 and weights.gamma == 0.1 and weights.scr_weight == 1.0
+    loss_defaults = {
+        name: parameter.default for name, parameter in inspect.signature(MICLoss.__init__).parameters.items()
+    }
+    for name, value in weights.model_dump().items():
+        assert loss_defaults[name] == value, name
+
+
+def test_mic_paper_config_is_method_md_untuned_form() -> None:
+    config = load_config(CONFIGS / "mic-paper.yaml")
+    assert config.loss == "mic" and config.mic == method_md_weights()
+    assert config.mic.sir_weight == 1.0 and config.mic.gamma == 0.1 and config.mic.scr_weight == 1.0
 
 
 def test_error_names_file_and_line(tmp_path: Path) -> None:
@@ -100,3 +151,26 @@ def test_schema_rejects_assignment_of_bad_value() -> None:
     config = TrainConfig()
     with pytest.raises(ValueError):
         config.batch_size = 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "size", "dims", "noted"),
+    [
+        ([], 384, DEFAULT_DIMS, False),
+        ([], 768, [*DEFAULT_DIMS, 768], True),
+        ([], 32, [8, 16, 32], True),
+        (["dims=[8, 16, 64]"], 128, [8, 16, 64, 128], True),
+        (["dims=[8, 16, 64]"], 64, [8, 16, 64], False),
+    ],
+)
+def test_dims_follow_the_model(overrides: list[str], size: int, dims: list[int], noted: bool) -> None:
+    resolved, note = dims_for_model(load_config(None, overrides), size)
+    assert resolved == dims
+    assert (note is not None) == noted
+    if noted:
+        assert f"has {size} dims" in note and str(dims) in note
+
+
+def test_dims_set_larger_than_the_model_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"dims \[8, 16, 64\] go up to 64, but the model 'default' has 32 dims"):
+        dims_for_model(load_config(None, ["dims=[8, 16, 64]"]), 32)

@@ -32,12 +32,13 @@ def tiny_data_dir(tmp_path: Path) -> Path:
 def test_demo_prints_before_and_after_at_every_dim(tmp_path: Path, tiny_data_dir: Path, tiny_st_dir: Path) -> None:
     out = tmp_path / "model"
     args = ["demo", "--data-dir", str(tiny_data_dir), "--steps", "2", "--model", str(tiny_st_dir)]
-    result = CliRunner().invoke(app, [*args, "--output-dir", str(out)])
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "untrained" in result.output and "MIC, 2 steps" in result.output
     for dim in ("8", "16", "32"):
         assert f"│ {dim:>3} │" in result.output or f"{dim} │" in result.output
     assert (out / "mic_run.json").is_file()
+    assert "has 32 dims" in result.output and "[8, 16, 32]" in result.output, "dims follow the model, with a note"
 
 
 def test_demo_with_a_missing_data_dir_says_so(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from sentence_transformers import SentenceTransformer
 from helpers import run_cli, wait_for_checkpoint
 from mic.data import DataError
 from mic.models import ModelError
-from mic.training.config import load_config
+from mic.training import recipe
+from mic.training.config import ConfigError, load_config
+from mic.training.evaluator import MatryoshkaSTSEvaluator
 from mic.training.recipe import RUN_INFO, TrainingError, train, work_dir_for
 
 PAIRS = [
@@ -91,11 +94,97 @@ def test_baselines_train_with_the_same_recipe(tmp_path: Path, tiny_st_dir: Path,
 
 
 def test_existing_output_is_refused_without_overwrite(tmp_path: Path, tiny_st_dir: Path, scored_file: Path) -> None:
-    config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, max_steps=1))
-    Path(config.output_dir).mkdir()
+    config = load_config(
+        write_config(tmp_path, tiny_st_dir, scored_file, max_steps=1, data={"train": [str(scored_file)], "dev": None})
+    )
+    assert train(config).global_step == 1
     with pytest.raises(TrainingError, match="already exists; pass --overwrite"):
         train(config)
     assert train(config, overwrite=True).global_step == 1
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith((".out", "out"))) == ["out"]
+
+
+def test_overwrite_never_deletes_a_folder_mic_did_not_write(
+    tmp_path: Path, tiny_st_dir: Path, scored_file: Path
+) -> None:
+    config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, max_steps=1))
+    Path(config.output_dir).mkdir()
+    (Path(config.output_dir) / "file.txt").write_text("hi")
+    with pytest.raises(TrainingError, match=r"out was not written by mic \(no mic_run.json in it\)"):
+        train(config, overwrite=True)
+    assert (Path(config.output_dir) / "file.txt").read_text() == "hi"
+
+
+def stop_at_step(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
+    """Make the run stop at ``step`` as if Ctrl-C had been pressed: it saves a checkpoint and returns."""
+    original = recipe._GracefulInterrupt.on_step_end
+
+    def on_step_end(self, args, state, control, **kwargs):  # the trainer's callback signature
+        self.requested = self.requested or state.global_step == step
+        return original(self, args, state, control, **kwargs)
+
+    monkeypatch.setattr(recipe._GracefulInterrupt, "on_step_end", on_step_end)
+
+
+def test_resume_skips_a_checkpoint_killed_mid_write(
+    tmp_path: Path, tiny_st_dir: Path, scored_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, save_steps=100, eval_steps=100))
+    stop_at_step(monkeypatch, 3)
+    assert train(config).interrupted
+    monkeypatch.undo()
+    work = work_dir_for(Path(config.output_dir))
+    half = work / "checkpoint-5"  # what kill -9 during the next save leaves: no trainer_state.json, a short file
+    shutil.copytree(work / "checkpoint-3", half)
+    (half / "trainer_state.json").unlink()
+    (half / "optimizer.pt").write_bytes((half / "optimizer.pt").read_bytes()[:100])
+    notes: list[str] = []
+    result = train(config, resume=True, notify=notes.append)
+    assert result.global_step == 6 and not result.interrupted
+    assert any(note.startswith("Resuming from step 3 ") and "checkpoint-3" in note for note in notes), notes
+
+
+def test_dev_set_is_scored_once_at_the_end(
+    tmp_path: Path, tiny_st_dir: Path, scored_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps: list[int] = []
+    original = MatryoshkaSTSEvaluator.__call__
+
+    def counting(self, model, output_path=None, epoch=-1, steps_=-1, **kwargs):
+        steps.append(kwargs.get("steps", steps_))
+        return original(self, model, output_path, epoch, kwargs.get("steps", steps_))
+
+    monkeypatch.setattr(MatryoshkaSTSEvaluator, "__call__", counting)
+    config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, max_steps=2, eval_steps=100))
+    result = train(config)
+    assert steps == [2], "the trainer's final evaluation is the one reported"
+    assert json.loads((result.output_dir / RUN_INFO).read_text())["dev_scores"] == result.dev_scores
+    assert set(result.dev_scores) >= {"dev_spearman_4", "dev_spearman_mean"}
+
+
+def test_columns_and_score_range_of_the_config_reach_the_data(tmp_path: Path, tiny_st_dir: Path) -> None:
+    table = tmp_path / "pairs.csv"
+    rows = [f"{a},{b},{score * 2}" for a, b, score in PAIRS * 4]  # a 0..10 scale in columns named q, d, label
+    table.write_text("q,d,label\n" + "\n".join(rows) + "\n")
+    data = {"train": [str(table)], "dev": str(table), "columns": ["q", "d", "label"], "score_range": [0, 10]}
+    config = load_config(write_config(tmp_path, tiny_st_dir, table, max_steps=1, data=data))
+    assert train(config).global_step == 1
+    wrong = load_config(write_config(tmp_path, tiny_st_dir, table, max_steps=1, data={**data, "score_range": [0, 5]}))
+    with pytest.raises(DataError, match=r"pairs.csv:2: score 8.4 is outside 0.0..5.0"):
+        train(wrong, overwrite=True)
+
+
+def test_default_dims_follow_the_model_with_a_note(tmp_path: Path, tiny_st_dir: Path, scored_file: Path) -> None:
+    path = write_config(
+        tmp_path, tiny_st_dir, scored_file, max_steps=1, data={"train": [str(scored_file)], "dev": None}
+    )
+    raw = yaml.safe_load(path.read_text())
+    del raw["dims"]
+    path.write_text(yaml.safe_dump(raw))
+    notes: list[str] = []
+    result = train(load_config(path), notify=notes.append)
+    assert load_config(result.output_dir / "mic_config.yaml").dims == [8, 16, 32]
+    assert len(notes) == 1 and "has 32 dims" in notes[0] and "[8, 16, 32]" in notes[0]
 
 
 def test_resume_without_checkpoint_is_refused(tmp_path: Path, tiny_st_dir: Path, scored_file: Path) -> None:
@@ -107,7 +196,7 @@ def test_resume_without_checkpoint_is_refused(tmp_path: Path, tiny_st_dir: Path,
 @pytest.mark.parametrize(
     ("fields", "error", "message"),
     [
-        ({"dims": [8, 64]}, TrainingError, "larger than the model's embedding size 32"),
+        ({"dims": [8, 64]}, ConfigError, r"dims \[8, 64\] go up to 64, but the model .* has 32 dims"),
         ({"model": "/no/such/model"}, ModelError, "does not exist"),
         ({"base_loss": "mnrl"}, TrainingError, "'mnrl' needs pairs"),
         ({"batch_size": 128}, TrainingError, "fewer than one batch"),
@@ -141,6 +230,7 @@ def test_killed_run_resumes_to_the_same_final_step(tmp_path: Path, tiny_st_dir: 
     resumed = run_cli("train", str(config_path), "--resume", cwd=tmp_path)
     output = resumed.communicate(timeout=300)[0]
     assert resumed.returncode == 0, output
+    assert "Resuming from step " in output
     assert json.loads((out / RUN_INFO).read_text())["global_step"] == 40
 
 
@@ -192,3 +282,4 @@ def test_torchrun_two_cpu_processes(tmp_path: Path, tiny_st_dir: Path, scored_fi
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert json.loads((tmp_path / "out" / RUN_INFO).read_text())["global_step"] == 3
+    assert result.stdout.count("Training mic") == 1 and result.stdout.count("Saved") == 1, "rank 0 alone prints"

@@ -20,6 +20,7 @@ from pathlib import Path
 from mic.data.benchmarks import resolve_data_dir
 from mic.data.errors import DataError
 from mic.data.files import read_fields, read_table, require_file
+from mic.data.sources import parse_source
 
 RETRIEVAL_BENCHMARKS = {"scifact": "scifact"}
 """Named retrieval benchmarks -> their folder inside the data folder."""
@@ -48,9 +49,18 @@ class RetrievalData:
 
 
 def is_retrieval_source(spec: str) -> bool:
-    """Whether ``spec`` names a retrieval benchmark or a BEIR folder (``NAME[:SPLIT]`` or ``FOLDER[:SPLIT]``)."""
-    target = spec.rsplit(":", 1)[0] if ":" in spec and not Path(spec).expanduser().exists() else spec
-    return target in RETRIEVAL_BENCHMARKS or (Path(target).expanduser() / "corpus.jsonl").is_file()
+    """Whether ``spec`` names a retrieval benchmark or a BEIR folder (``NAME[:SPLIT]`` or ``FOLDER[:SPLIT]``).
+
+    Raises:
+        DataError: for an empty source or an empty name or split around the colon.
+    """
+    source = parse_source(spec)
+    return source.target in RETRIEVAL_BENCHMARKS or (source.path / "corpus.jsonl").is_file()
+
+
+def document_text(text: str, title: object = None) -> str:
+    """``title + " " + text`` (BEIR and MTEB), or ``text`` alone when the title is missing or empty; stripped."""
+    return f"{title} {text}".strip() if title else text.strip()
 
 
 def _texts(path: Path, with_title: bool) -> tuple[list[str], list[str]]:
@@ -66,8 +76,7 @@ def _texts(path: Path, with_title: bool) -> tuple[list[str], list[str]]:
         identifier = str(identifier)
         if identifier in seen:
             raise DataError(f"{path}:{line_number}: duplicate _id {identifier!r}.")
-        title = (row.get("title") or "") if with_title else ""
-        joined = f"{title} {text}".strip() if title else text.strip()
+        joined = document_text(text, row.get("title") if with_title else None)
         if not joined:
             raise DataError(f"{path}:{line_number}: document {identifier!r} has no text.")
         seen.add(identifier)
@@ -108,19 +117,17 @@ def beir_folder(spec: str, data_dir: str | Path | None = None) -> tuple[Path, st
     Raises:
         DataError: for a name that is neither a benchmark nor a folder holding ``corpus.jsonl``.
     """
-    target, split = spec, None
-    if ":" in spec and not Path(spec).expanduser().exists():
-        target, split = spec.rsplit(":", 1)
-    if target in RETRIEVAL_BENCHMARKS:
-        folder = resolve_data_dir(data_dir) / RETRIEVAL_BENCHMARKS[target]
+    source = parse_source(spec)
+    if source.target in RETRIEVAL_BENCHMARKS:
+        folder = resolve_data_dir(data_dir) / RETRIEVAL_BENCHMARKS[source.target]
     else:
-        folder = Path(target).expanduser()
+        folder = source.path
     if not (folder / "corpus.jsonl").is_file():
         raise DataError(
             f"{spec}: {folder} is not a retrieval folder in BEIR layout (corpus.jsonl, queries.jsonl, "
             f"qrels/SPLIT.tsv); name {', '.join(RETRIEVAL_BENCHMARKS)} or such a folder."
         )
-    return folder, split
+    return folder, source.split
 
 
 def load_beir(spec: str, data_dir: str | Path | None = None, default_split: str = "test") -> RetrievalData:

@@ -110,8 +110,12 @@ def _delimited_table(path: Path, delimiter: str) -> Table:
     )
 
 
-def _jsonl_table(path: Path) -> Table:
-    rows, line_numbers = [], []
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` of each non-blank line of a JSONL file, read lazily (files of any size).
+
+    Raises:
+        DataError: for a missing or undecodable file, or a line that is not a JSON object (with its line).
+    """
     with open_text(path) as handle:
         for line_number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -122,9 +126,13 @@ def _jsonl_table(path: Path) -> Table:
                 raise DataError(f"{path}:{line_number}: bad JSON ({error.msg} at column {error.colno}).") from None
             if not isinstance(row, dict):
                 raise DataError(f"{path}:{line_number}: expected a JSON object per line, found {type(row).__name__}.")
-            rows.append(row)
-            line_numbers.append(line_number)
-    return Table(str(path), list(rows[0]) if rows else [], rows, line_numbers)
+            yield line_number, row
+
+
+def _jsonl_table(path: Path) -> Table:
+    records = list(iter_jsonl(path))
+    rows = [row for _, row in records]
+    return Table(str(path), list(rows[0]) if rows else [], rows, [line_number for line_number, _ in records])
 
 
 def read_table(path: Path) -> Table:

@@ -26,7 +26,8 @@ def infer_score_range(scores: list[float], source: str) -> tuple[float, float]:
         if candidate[0] <= low and high <= candidate[1]:
             return candidate
     raise DataError(
-        f"{source}: scores span {low}..{high}, neither 0..1 nor 0..5; pass score_range=(LOW, HIGH) to name the scale."
+        f"{source}: scores span {low}..{high}, neither 0..1 nor 0..5; name the scale in a training config with "
+        "data.score_range: [LOW, HIGH] (--set data.score_range=[LOW,HIGH]; in Python score_range=(LOW, HIGH))."
     )
 
 

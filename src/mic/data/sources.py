@@ -67,11 +67,28 @@ def parse_source(spec: str) -> Source:
     return Source(spec, target, split)
 
 
+def _looks_like_file(source: Source) -> bool:
+    """Whether ``source`` is meant as a local file: a known suffix or a path prefix, existing or not."""
+    return source.path.suffix.lower() in FORMATS or source.target.startswith(PATH_PREFIXES)
+
+
+def is_scored_source(spec: str) -> bool:
+    """Whether ``spec`` can name scored pairs: a benchmark, a path, a file or a hub dataset ``owner/name``.
+
+    A file is recognised by its suffix or a path prefix even before it exists (so its loader can say it is
+    missing); a bare unknown word, such as a typo of ``stsb``, names nothing.
+
+    Raises:
+        DataError: for an empty source or an empty name or split around the colon.
+    """
+    source = parse_source(spec)
+    return source.target in BENCHMARKS or source.path.exists() or _looks_like_file(source) or "/" in source.target
+
+
 def _local_file(source: Source) -> Path | None:
     """The file ``source`` names, or ``None`` when it names a dataset folder or a hub dataset."""
     path = source.path
-    looks_like_file = path.suffix.lower() in FORMATS or source.target.startswith(PATH_PREFIXES)
-    if path.is_dir() or not (path.is_file() or looks_like_file):
+    if path.is_dir() or not (path.is_file() or _looks_like_file(source)):
         return None
     require_file(path)
     if source.split is not None:

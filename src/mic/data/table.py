@@ -77,6 +77,10 @@ class Table:
         return f"{self.source}:{self.line_numbers[index]}"
 
 
+COLUMNS_HINT = "data.columns: [A, B, ...] (--set data.columns=[A,B,...]; in Python columns=[...])"
+"""Where a user names the columns of a file or dataset (``DataConfig.columns``)."""
+
+
 def select_columns(available: Sequence[str], kind: str, columns: Sequence[str] | None, source: str) -> list[str]:
     """The source columns to read for ``kind``: the user's ``columns``, else the defaults found in ``available``.
 
@@ -100,7 +104,7 @@ def select_columns(available: Sequence[str], kind: str, columns: Sequence[str] |
         if not chosen:
             raise DataError(
                 f"{source}: no sentence column among {list(available)}; expected one of {SENTENCE_COLUMNS} "
-                "or name them with columns=[...]."
+                f"or name them in a training config with {COLUMNS_HINT}."
             )
         return chosen
     chosen = []
@@ -109,7 +113,7 @@ def select_columns(available: Sequence[str], kind: str, columns: Sequence[str] |
         if match is None:
             raise DataError(
                 f"{source}: missing column {target!r} (accepted names: {COLUMN_ALIASES[target]}); the columns are "
-                f"{list(available)}. Name the {kind} columns in order with columns=[...]."
+                f"{list(available)}. Name the {kind} columns in order in a training config with {COLUMNS_HINT}."
             )
         chosen.append(match)
     return chosen

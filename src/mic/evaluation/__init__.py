@@ -1,10 +1,14 @@
-"""Evaluation of elastic-dimension embeddings: STS at every dim, prefix geometry, figures and reports.
+"""Evaluation of elastic-dimension embeddings: STS and retrieval at every dim, prefix geometry, figures and reports.
 
 ``run_eval``, ``run_analyze`` and ``run_compare`` are the library side of ``mic eval``, ``mic analyze`` and
-``mic compare``; the pieces they are built from (``load_encoder``, ``evaluate_encoder``, ``analyze_encoder``,
-``sts_scores``, ``prefix_geometry``, the ``plot_*`` functions) are public for use from Python.
+``mic compare``, all configured by one :class:`EvalOptions`. Tasks are parsed and loaded by
+:mod:`mic.data.tasks`, scored by the evaluator of their kind (:mod:`mic.evaluation.sts`,
+:mod:`mic.evaluation.retrieval`, the optional :mod:`mic.evaluation.mteb`) into one result schema
+(:mod:`mic.evaluation.results`). The pieces (``load_encoder``, ``evaluate_encoder``, ``analyze_encoder``,
+``sts_scores``, ``retrieval_scores``, ``prefix_geometry``, the ``plot_*`` functions) are public for use from Python.
 """
 
+from mic.data.tasks import load_task, parse_tasks
 from mic.evaluation.analyze import (
     Analysis,
     PrefixGeometry,
@@ -15,6 +19,7 @@ from mic.evaluation.analyze import (
     run_analyze,
     write_analysis,
 )
+from mic.evaluation.cache import EmbeddingStore, cached_encode
 from mic.evaluation.compare import Comparison, run_compare, write_comparison
 from mic.evaluation.encoders import (
     Encoder,
@@ -27,30 +32,27 @@ from mic.evaluation.encoders import (
     resolve_dims,
 )
 from mic.evaluation.figures import plot_cross_correlation, plot_scores_vs_dim, plot_variance_profiles
+from mic.evaluation.options import EvalOptions
 from mic.evaluation.records import short_labels, write_json
 from mic.evaluation.report import comparison_table, geometry_table, render_report, scores_table
-from mic.evaluation.sts import (
-    EvalResult,
-    TaskScores,
-    evaluate_encoder,
-    load_task,
-    parse_tasks,
-    prefix_cosine,
-    run_eval,
-    score_pairs,
-    sts_scores,
-)
+from mic.evaluation.results import EvalResult, TaskScores
+from mic.evaluation.retrieval import retrieval_scores, run_metrics, score_retrieval
+from mic.evaluation.runner import evaluate_encoder, load_tasks, run_eval
+from mic.evaluation.sts import prefix_cosine, score_pairs, sts_scores
 
 __all__ = [
     "Analysis",
     "Comparison",
+    "EmbeddingStore",
     "Encoder",
+    "EvalOptions",
     "EvalResult",
     "EvaluationError",
     "PCAProjection",
     "PrefixGeometry",
     "TaskScores",
     "analyze_encoder",
+    "cached_encode",
     "comparison_table",
     "default_dims",
     "evaluate_encoder",
@@ -59,6 +61,7 @@ __all__ = [
     "heatmap_dim",
     "load_encoder",
     "load_task",
+    "load_tasks",
     "parse_dims",
     "parse_tasks",
     "plot_cross_correlation",
@@ -69,10 +72,13 @@ __all__ = [
     "prefix_geometry",
     "render_report",
     "resolve_dims",
+    "retrieval_scores",
     "run_analyze",
     "run_compare",
     "run_eval",
+    "run_metrics",
     "score_pairs",
+    "score_retrieval",
     "scores_table",
     "short_labels",
     "sts_scores",

@@ -44,14 +44,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mic.data import ScoredPairs
-from mic.evaluation.encoders import Encoder, EvaluationError, load_encoder, resolve_dims
+from mic.data import ScoredPairs, load_pairs_task
+from mic.evaluation.cache import EmbeddingStore
+from mic.evaluation.encoders import Encoder, EvaluationError, resolve_dims
 from mic.evaluation.figures import plot_cross_correlation, plot_variance_profiles
+from mic.evaluation.options import DEFAULT_OPTIONS, EvalOptions
 from mic.evaluation.records import provenance, short_labels, write_json
-from mic.evaluation.sts import load_task
 from mic.geometry import (
+    DEAD_VARIANCE_RATIO,
     alignment,
     correlation,
+    dead_dimensions,
     effective_rank,
     eigen_spectrum,
     masked_mean_pool,
@@ -202,6 +205,18 @@ def positive_pairs(pairs: ScoredPairs, threshold: float = POSITIVE_THRESHOLD) ->
     ]
 
 
+def dead_dimension_warnings(profile: Tensor) -> list[str]:
+    """A warning naming the dead dimensions of a ``(D,)`` variance profile (:func:`mic.geometry.dead_dimensions`)."""
+    dead = dead_dimensions(profile).tolist()
+    if not dead:
+        return []
+    return [
+        f"{len(dead)} dead dimension(s), constant over the sentences (variance <= {DEAD_VARIANCE_RATIO:g} x the "
+        f"median): {', '.join(str(index + 1) for index in dead)} (1 = first coordinate); the variance-profile "
+        "figure leaves them out."
+    ]
+
+
 def heatmap_dim(dims: Sequence[int], full_dim: int) -> int:
     """The dim whose cross-correlation is drawn: 128 when the model is larger, else the largest dim below ``D``.
 
@@ -224,10 +239,8 @@ def analyze_encoder(
     dims: Sequence[int] | None = None,
     *,
     layer: int | None = None,
-    batch_size: int = 64,
-    show_progress_bar: bool = False,
-    seed: int = 0,
-    command: str | None = None,
+    options: EvalOptions = DEFAULT_OPTIONS,
+    store: EmbeddingStore | None = None,
 ) -> Analysis:
     """Geometry of ``encoder`` on the unique sentences of ``pairs`` at every prefix dim, from one forward pass.
 
@@ -237,10 +250,10 @@ def analyze_encoder(
         dims: prefix sizes (``None``: the defaults for the model's size).
         layer: ``None`` for statistics of the output embeddings plus token correlation at the last layer;
             ``N`` (``0..L``) for both computed from layer ``N`` (sentence statistics on its mean-pooled states).
-        batch_size: sentences per forward.
-        show_progress_bar: tqdm bar over batches.
-        seed: draws the uniformity sample (when there are more than ``UNIFORMITY_SAMPLE`` sentences).
-        command: the command line, recorded in the result.
+        options: batch size (sentences per forward), progress bar, the seed that draws the uniformity sample
+            (when there are more than ``UNIFORMITY_SAMPLE`` sentences) and the command (recorded).
+        store: when given, it keeps the model outputs of the forward pass, so that scoring ``pairs`` afterwards
+            (``mic compare``) encodes nothing again.
 
     Raises:
         EvaluationError: for fewer than 2 distinct sentences, a dim larger than the model or a missing layer.
@@ -255,18 +268,23 @@ def analyze_encoder(
     chosen_layer = encoder.num_layers if layer is None else layer
     embeddings = torch.zeros(len(unique), encoder.dim, dtype=torch.float64)
     correlation_sum = torch.zeros(encoder.dim, encoder.dim, dtype=torch.float64)
-    for batch in encoder.layer_batches(unique, chosen_layer, batch_size, show_progress_bar):
+    outputs = torch.zeros(len(unique), encoder.dim)
+    batches = encoder.layer_batches(unique, chosen_layer, options.batch_size, bool(options.show_progress_bar))
+    for batch in batches:
         hidden, mask = batch.hidden.double(), batch.mask
         standardized, _ = masked_token_moments(hidden, mask)
         correlation_sum += token_correlation_sum(standardized, mask)
         pooled = batch.embeddings.double() if layer is None else masked_mean_pool(hidden, mask)
         embeddings[batch.indices] = pooled
+        outputs[batch.indices] = batch.outputs
+    if store is not None:
+        store.remember(encoder.model, unique, outputs)
 
     row = {sentence: index for index, sentence in enumerate(unique)}
     positives = positive_pairs(pairs)
     anchors = embeddings[[row[first] for first, _ in positives]]
     partners = embeddings[[row[second] for _, second in positives]]
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(options.seed)
     sample = torch.randperm(len(unique), generator=generator)[:UNIFORMITY_SAMPLE].sort().values
     token_correlation = correlation_sum / len(unique)
     sentence_correlation = correlation(embeddings)
@@ -283,6 +301,8 @@ def analyze_encoder(
         )
     if not positives:
         warnings.append(f"No pair scores >= {POSITIVE_THRESHOLD:.0%} of the scale in {pairs.source}; no alignment.")
+    profile = variance_profile(embeddings)
+    warnings += dead_dimension_warnings(profile)
     return Analysis(
         model=encoder.name,
         embedding_dim=encoder.dim,
@@ -292,13 +312,13 @@ def analyze_encoder(
         positive_pairs=len(positives),
         layer=chosen_layer,
         statistics_on="output" if layer is None else f"mean-pooled layer {layer}",
-        variance_profile=variance_profile(embeddings).tolist(),
+        variance_profile=profile.tolist(),
         prefixes=prefixes,
         token_correlation=token_correlation.float(),
         uniformity_sentences=len(sample),
         seconds=time.perf_counter() - start,
         warnings=warnings,
-        provenance=provenance(command, seed),
+        provenance=provenance(options.command, options.seed),
     )
 
 
@@ -311,7 +331,9 @@ def write_analysis(analysis: Analysis, out: str | Path, figures: bool = True) ->
     written.append(out / "token_correlation.npy")
     if figures:
         dim = heatmap_dim(analysis.dims, analysis.embedding_dim)
-        written.append(plot_variance_profiles({label: analysis.variance_profile}, out / "variance_profile.png"))
+        written.append(
+            plot_variance_profiles({label: analysis.variance_profile}, out / "variance_profile.png", dims=analysis.dims)
+        )
         written.append(
             plot_cross_correlation(
                 {label: analysis.cross_correlation(dim)},
@@ -329,33 +351,19 @@ def run_analyze(
     dims: Sequence[int] | None = None,
     *,
     layer: int | None = None,
-    data_dir: str | Path | None = None,
-    fit_data: str | None = None,
-    batch_size: int = 64,
-    device: str | None = None,
-    show_progress_bar: bool = False,
-    seed: int = 0,
-    command: str | None = None,
+    options: EvalOptions = DEFAULT_OPTIONS,
 ) -> Analysis:
-    """``mic analyze``: load ``data`` (a task spec, test split by default), then the model, then analyse.
+    """``mic analyze``: load ``data`` (an STS task spec, test split by default), then the model, then analyse.
 
     Raises:
-        EvaluationError, DataError, ModelError: for user-fixable problems (see the messages).
+        MICError: for user-fixable problems (see the messages).
 
     Example:
-        >>> analysis = run_analyze("default", "stsb", [384, 128, 16], data_dir="../shared/data")  # doctest: +SKIP
+        >>> options = EvalOptions(data_dir="../shared/data")
+        >>> analysis = run_analyze("default", "stsb", [384, 128, 16], options=options)  # doctest: +SKIP
         >>> analysis.prefixes[16].isotropy  # doctest: +SKIP
     """
-    torch.manual_seed(seed)
-    pairs = load_task(data, data_dir)
-    encoder = load_encoder(model, fit_data=fit_data, data_dir=data_dir, batch_size=batch_size, device=device)
-    return analyze_encoder(
-        encoder,
-        pairs,
-        dims,
-        layer=layer,
-        batch_size=batch_size,
-        show_progress_bar=show_progress_bar,
-        seed=seed,
-        command=command,
-    )
+    torch.manual_seed(options.seed)
+    pairs = load_pairs_task(data, options.data_dir)
+    encoder = options.load_encoder(model)
+    return analyze_encoder(encoder, pairs, dims, layer=layer, options=options)

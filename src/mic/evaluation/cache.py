@@ -6,7 +6,8 @@ embeddings of a list of texts under ``CACHE_DIR/embeddings/KEY.npy`` with a JSON
 are. ``KEY`` hashes the encoder's fingerprint (its weights, modules, maximum sequence length and PCA
 rotation, see :func:`mic.models.model_fingerprint`) and the texts in order, so a changed model or a changed
 text is a miss, never a stale hit. Writes are atomic (temporary file, then rename); an unreadable entry is
-encoded again and replaced. Only files this module wrote are ever replaced.
+encoded again and replaced. Only files this module wrote are ever replaced. Within one command,
+:class:`EmbeddingStore` keeps every encoding in memory as well, so nothing is encoded twice.
 
 The cache folder is ``$MIC_CACHE_DIR``, else ``~/.cache/mic``.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
 from mic.evaluation.encoders import Encoder
@@ -123,3 +125,61 @@ def cached_encode(
     }
     write_atomic(entry.with_suffix(".json"), (json.dumps(sidecar, indent=2) + "\n").encode())
     return embeddings
+
+
+class EmbeddingStore:
+    """The embeddings of one command: each (model, texts) is encoded at most once, whatever asks for it.
+
+    Entries are keyed by the model's fingerprint and the texts, and hold the model's own output; an encoder
+    with a PCA rotation gets the rotation applied on the way out. So ``MODEL``, ``truncation:MODEL`` and
+    ``pca:MODEL`` share one encoding of a text list, and ``mic compare`` scores a task with the embeddings
+    its geometry analysis already computed (:meth:`remember`). ``persist=True`` also keeps the entry on disk
+    (:func:`cached_encode`), for retrieval corpora that take minutes to encode. A model's fingerprint is
+    taken once, so its weights must not change while the store is in use (make a new store per evaluation
+    during training).
+
+    Args:
+        batch_size: encoding batch size.
+        show_progress_bar: encoding progress bars.
+        cache_dir: the on-disk cache of persisted entries; ``None`` uses :func:`default_cache_dir`.
+    """
+
+    def __init__(
+        self, batch_size: int = 64, show_progress_bar: bool | None = None, cache_dir: str | Path | None = None
+    ) -> None:
+        self.batch_size = batch_size
+        self.show_progress_bar = show_progress_bar
+        self.cache_dir = cache_dir
+        self._fingerprints: dict[int, tuple[SentenceTransformer, str]] = {}
+        self._outputs: dict[tuple[str, str], Tensor] = {}
+
+    def _key(self, model: SentenceTransformer, texts: Sequence[str]) -> tuple[str, str]:
+        # The model is kept alongside its fingerprint so that its id cannot be reused by another object.
+        if id(model) not in self._fingerprints:
+            self._fingerprints[id(model)] = (model, model_fingerprint(model))
+        return self._fingerprints[id(model)][1], texts_digest(texts)
+
+    def embed(self, encoder: Encoder, texts: Sequence[str], *, persist: bool = False) -> Tensor:
+        """``(N, D)`` full-dim float32 embeddings of ``texts`` by ``encoder``, encoding them only on a first ask."""
+        texts = list(texts)
+        key = self._key(encoder.model, texts)
+        if key not in self._outputs:
+            plain = Encoder(encoder.name, encoder.model)
+            self._outputs[key] = (
+                cached_encode(
+                    plain,
+                    texts,
+                    self.cache_dir,
+                    batch_size=self.batch_size,
+                    show_progress_bar=self.show_progress_bar,
+                    fingerprint=key[0],
+                )
+                if persist
+                else plain.encode(texts, batch_size=self.batch_size, show_progress_bar=self.show_progress_bar)
+            )
+        outputs = self._outputs[key]
+        return encoder.projection.apply(outputs) if encoder.projection is not None else outputs
+
+    def remember(self, model: SentenceTransformer, texts: Sequence[str], outputs: Tensor) -> None:
+        """Keep ``(N, D)`` outputs of ``model`` on ``texts`` computed elsewhere (before any PCA rotation)."""
+        self._outputs.setdefault(self._key(model, list(texts)), outputs.float().cpu())

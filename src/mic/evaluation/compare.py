@@ -1,9 +1,15 @@
-"""``mic compare``: STS and geometry of several models (and the truncation/PCA baselines) in one report.
+"""``mic compare``: STS, retrieval and geometry of several models (and the truncation/PCA baselines) in one report.
 
 Writes into ``out``: ``report.md`` (tables side by side, figures embedded), ``comparison.json`` and the PNGs
-``scores_vs_dim.png``, ``variance_profile.png`` and ``cross_correlation.png``. The JSON
-(``schema: "mic-compare/1"``) holds ``models``, ``eval`` (``{model: mic-eval/1 object}``), ``analyze``
-(``{model: mic-analyze/1 object}``), ``heatmap_dim``, ``files`` and the provenance fields.
+``scores_vs_dim.png`` (each task's headline metric: Spearman, nDCG@10), ``variance_profile.png`` and
+``cross_correlation.png``. The JSON (``schema: "mic-compare/2"``) holds ``models``, ``eval``
+(``{model: mic-eval/2 object}``, :mod:`mic.evaluation.results`), ``analyze`` (``{model: mic-analyze/1 object}``),
+``heatmap_dim``, ``files`` and the provenance fields.
+
+One :class:`~mic.evaluation.cache.EmbeddingStore` serves the whole command: a text list is encoded once per
+base model, whether ``MODEL``, ``truncation:MODEL`` or ``pca:MODEL`` asks for it, and a task equal to the
+geometry data is scored with the outputs of the geometry's forward pass. Each encoder still runs its own
+forward pass with hidden states for the geometry (a ``pca:`` model's token states are rotated per batch).
 """
 
 from __future__ import annotations
@@ -14,14 +20,17 @@ from pathlib import Path
 
 import torch
 
+from mic.data import DEFAULT_TASKS, load_pairs_task
 from mic.evaluation.analyze import Analysis, analyze_encoder, heatmap_dim
-from mic.evaluation.encoders import EvaluationError, load_encoder, resolve_dims
+from mic.evaluation.encoders import EvaluationError, resolve_dims
 from mic.evaluation.figures import plot_cross_correlation, plot_scores_vs_dim, plot_variance_profiles
+from mic.evaluation.options import DEFAULT_OPTIONS, EvalOptions
 from mic.evaluation.records import provenance, short_labels, write_json
 from mic.evaluation.report import render_report
-from mic.evaluation.sts import DEFAULT_TASKS, EvalResult, evaluate_encoder, load_task, split_tasks
+from mic.evaluation.results import EvalResult
+from mic.evaluation.runner import evaluate_encoder, load_tasks
 
-SCHEMA = "mic-compare/1"
+SCHEMA = "mic-compare/2"
 
 
 @dataclass
@@ -56,16 +65,18 @@ def write_comparison(comparison: Comparison, out: str | Path) -> list[Path]:
     evals, analyses = comparison.evals, comparison.analyses
     model = short_labels(comparison.models)
     task = short_labels(list(dict.fromkeys(name for result in evals for name in result.tasks)))
-    spearman: dict[str, dict[str, dict[int, float]]] = {}
+    headline: dict[str, dict[str, dict[int, float]]] = {}
+    metrics: dict[str, str] = {}
     for result in evals:
         for name, scores in result.tasks.items():
-            by_dim = {dim: values["spearman"] for dim, values in scores.scores.items()}
-            spearman.setdefault(task[name], {})[model[result.model]] = by_dim
+            by_dim = {dim: values[scores.headline] for dim, values in scores.scores.items()}
+            headline.setdefault(task[name], {})[model[result.model]] = by_dim
+            metrics[task[name]] = f"{scores.headline} x100"
     dim = comparison.heatmap_dim
     layer = analyses[0].layer if len({analysis.layer for analysis in analyses}) == 1 else None
     figures = {
-        "STS Spearman vs dim (dashed: each model's full-dim score)": plot_scores_vs_dim(
-            spearman, out / "scores_vs_dim.png"
+        "Score vs dim (dashed: each model's full-dim score)": plot_scores_vs_dim(
+            headline, out / "scores_vs_dim.png", metrics
         ),
         "Per-dimension variance profile": plot_variance_profiles(
             {model[analysis.model]: analysis.variance_profile for analysis in analyses},
@@ -97,13 +108,7 @@ def run_compare(
     *,
     data: str = "stsb",
     layer: int | None = None,
-    data_dir: str | Path | None = None,
-    fit_data: str | None = None,
-    batch_size: int = 64,
-    device: str | None = None,
-    show_progress_bar: bool | None = None,
-    seed: int = 0,
-    command: str | None = None,
+    options: EvalOptions = DEFAULT_OPTIONS,
 ) -> Comparison:
     """Evaluate and analyse every model, then write the report (see the module docstring).
 
@@ -113,70 +118,34 @@ def run_compare(
     Args:
         models: model specs (``default``, folders, hub ids, ``truncation[:MODEL]``, ``pca[:MODEL]``).
         out: the output folder (created).
-        tasks: STS task specs (see :mod:`mic.evaluation.sts`).
+        tasks: STS and retrieval task specs (see :mod:`mic.data.tasks`).
         dims: prefix sizes (``None``: the defaults of each model's size).
         data: the scored pairs the geometry is measured on (see :func:`mic.evaluation.run_analyze`).
         layer: see :func:`mic.evaluation.analyze_encoder`.
-        data_dir: folder of the benchmark files (``None``: ``$MIC_DATA_DIR``).
-        fit_data: the sentences ``pca:`` models are fitted on (default STS-B train).
-        batch_size: encoding batch size.
-        device: torch device.
-        show_progress_bar: encoding progress bars.
-        seed: seeds torch and the uniformity sample; recorded.
-        command: the command line, recorded.
+        options: data folder, PCA fit data, encoding settings, seed (torch and the uniformity sample) and
+            command, all recorded.
 
     Raises:
-        EvaluationError, DataError, ModelError: for user-fixable problems.
+        MICError: for user-fixable problems.
     """
     if not models:
         raise EvaluationError("Give at least one model to compare.")
     repeated = sorted({model for model in models if list(models).count(model) > 1})
     if repeated:
         raise EvaluationError(f"Model(s) {repeated} given more than once; each column needs its own model.")
-    torch.manual_seed(seed)
-    loaded, mteb_names = split_tasks(tasks.split(",") if isinstance(tasks, str) else tasks, data_dir)
-    pairs = load_task(data, data_dir)
-    encoders = [
-        load_encoder(
-            spec,
-            fit_data=fit_data,
-            data_dir=data_dir,
-            batch_size=batch_size,
-            device=device,
-            show_progress_bar=show_progress_bar,
-        )
-        for spec in models
-    ]
+    torch.manual_seed(options.seed)
+    loaded, mteb_names = load_tasks(tasks, options.data_dir)
+    pairs = load_pairs_task(data, options.data_dir)
+    store = options.store()
+    encoders = [options.load_encoder(spec, store) for spec in models]
     for encoder in encoders:
         resolve_dims(dims, encoder.dim, encoder.name)
-    record = provenance(command, seed)
     evals, analyses = [], []
     for encoder in encoders:
-        evals.append(
-            evaluate_encoder(
-                encoder,
-                loaded,
-                dims,
-                mteb_tasks=mteb_names,
-                batch_size=batch_size,
-                show_progress_bar=show_progress_bar,
-                command=command,
-                seed=seed,
-            )
-        )
-        analyses.append(
-            analyze_encoder(
-                encoder,
-                pairs,
-                dims,
-                layer=layer,
-                batch_size=batch_size,
-                show_progress_bar=bool(show_progress_bar),
-                seed=seed,
-                command=command,
-            )
-        )
+        analyses.append(analyze_encoder(encoder, pairs, dims, layer=layer, options=options, store=store))
+        evals.append(evaluate_encoder(encoder, loaded, dims, mteb_tasks=mteb_names, options=options, store=store))
     smallest = min(encoder.dim for encoder in encoders)
+    record = provenance(options.command, options.seed)
     comparison = Comparison(evals, analyses, heatmap_dim(evals[0].dims, smallest), provenance=record)
     write_comparison(comparison, out)
     return comparison

@@ -16,7 +16,7 @@ Every encoder embeds at full dim only; callers truncate, so a sentence is encode
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,15 +92,17 @@ class LayerBatch:
 
     Attributes:
         indices: ``(b,)`` positions of the batch's sentences in the input list.
-        embeddings: ``(b, D)`` sentence embeddings (the model output).
-        hidden: ``(b, T, D)`` token states of the requested layer.
+        embeddings: ``(b, D)`` sentence embeddings (the model output, PCA-rotated for a ``pca:`` encoder).
+        hidden: ``(b, T, D)`` token states of the requested layer (rotated likewise).
         mask: ``(b, T)`` attention mask.
+        outputs: ``(b, D)`` the model's own output before any rotation, what :meth:`Encoder.encode` rotates.
     """
 
     indices: Tensor
     embeddings: Tensor
     hidden: Tensor
     mask: Tensor
+    outputs: Tensor
 
 
 @dataclass
@@ -166,11 +168,11 @@ class Encoder:
                 features = batch_to_device(self.model.preprocess([sentences[row] for row in rows]), self.model.device)
                 with torch.inference_mode():
                     output = self.model(features)
-                embeddings = output["sentence_embedding"].float().cpu()
-                hidden = output["all_layer_embeddings"][layer].float().cpu()
+                outputs = output["sentence_embedding"].float().cpu()
+                embeddings, hidden = outputs, output["all_layer_embeddings"][layer].float().cpu()
                 if self.projection is not None:
-                    embeddings, hidden = self.projection.apply(embeddings), self.projection.apply(hidden)
-                yield LayerBatch(torch.tensor(rows), embeddings, hidden, output["attention_mask"].cpu())
+                    embeddings, hidden = self.projection.apply(outputs), self.projection.apply(hidden)
+                yield LayerBatch(torch.tensor(rows), embeddings, hidden, output["attention_mask"].cpu(), outputs)
         finally:
             config.output_hidden_states = previous
 
@@ -189,6 +191,7 @@ def load_encoder(
     batch_size: int = 64,
     device: str | None = None,
     show_progress_bar: bool | None = None,
+    embed: Callable[[Encoder, list[str]], Tensor] | None = None,
 ) -> Encoder:
     """Load the model or pseudo-model ``spec`` (see the module docstring).
 
@@ -200,6 +203,8 @@ def load_encoder(
         batch_size: encoding batch size for the PCA fit.
         device: torch device; ``None`` lets sentence-transformers choose.
         show_progress_bar: progress bar while fitting PCA.
+        embed: how the PCA fit sentences are embedded, e.g. through an
+            :class:`~mic.evaluation.cache.EmbeddingStore` (default: :meth:`Encoder.encode`).
 
     Raises:
         ModelError: when the model cannot be loaded.
@@ -216,7 +221,11 @@ def load_encoder(
         from mic.data import load_sentences
 
         sentences = load_sentences(fit_data or PCA_FIT_SOURCE, data_dir)
-        embeddings = encoder.encode(sentences, batch_size=batch_size, show_progress_bar=show_progress_bar)
+        embeddings = (
+            embed(encoder, sentences)
+            if embed is not None
+            else encoder.encode(sentences, batch_size=batch_size, show_progress_bar=show_progress_bar)
+        )
         encoder.projection = fit_pca(embeddings)
     return encoder
 

@@ -10,15 +10,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 from torch import Tensor
 
-VARIANCE_FLOOR = 1e-6
-"""Variances below this fraction of the largest are drawn at it, so dead dimensions stay on a log axis."""
+from mic.geometry import DEAD_VARIANCE_RATIO, dead_dimensions
+
 DPI = 120
+DEAD_LISTED = 6
+"""A legend lists the dead dimensions of a model when there are at most this many, else counts them."""
 
 
 def _save(figure: Figure, path: str | Path) -> Path:
@@ -36,37 +39,64 @@ def _dim_axis(axis: Axes, dims: Sequence[int]) -> None:
     axis.xaxis.set_major_formatter(ScalarFormatter())
 
 
+def _dead_label(model: str, dead: Sequence[int]) -> str:
+    if not dead:
+        return model
+    listed = ", ".join(str(index + 1) for index in dead) if len(dead) <= DEAD_LISTED else f"{len(dead)} dims"
+    return f"{model} (dead: {listed})"
+
+
 def plot_variance_profiles(
     profiles: Mapping[str, Sequence[float]], path: str | Path, dims: Sequence[int] = (), title: str | None = None
 ) -> Path:
+    """Write :func:`variance_profile_figure` to the PNG ``path`` and return ``path``."""
+    return _save(variance_profile_figure(profiles, dims, title), path)
+
+
+def variance_profile_figure(
+    profiles: Mapping[str, Sequence[float]], dims: Sequence[int] = (), title: str | None = None
+) -> Figure:
     """Per-dimension variance of the sentence embeddings of several models on one log-log axis.
+
+    Dead dimensions (:func:`mic.geometry.dead_dimensions`: variance at most ``DEAD_VARIANCE_RATIO`` x the
+    median) are left out of the lines, which would otherwise stretch the log axis down to their ~1e-17, and
+    marked with a cross on the bottom edge; the legend names them (1-based, as the x axis).
 
     Args:
         profiles: ``{model: D variances}`` (see :func:`mic.geometry.variance_profile`), in dimension order.
-        path: the PNG to write.
-        dims: Matryoshka dims to mark with dotted vertical lines.
+        dims: Matryoshka dims to mark with dotted vertical lines (the prefix boundaries).
         title: the figure title (default names the quantity).
-
-    Returns:
-        ``path``.
     """
     figure = Figure(figsize=(7.5, 4.5))
     axis = figure.subplots()
-    peak = max(max(profile) for profile in profiles.values())
-    floor = VARIANCE_FLOOR * peak if peak > 0 else VARIANCE_FLOOR
-    for model, profile in profiles.items():
-        values = np.maximum(np.asarray(profile, dtype=float), floor)
-        axis.plot(np.arange(1, len(values) + 1), values, label=model, linewidth=1.2)
+    any_dead = False
+    for position, (model, profile) in enumerate(profiles.items()):
+        values = torch.as_tensor(profile, dtype=torch.float64)
+        dead = dead_dimensions(values).tolist()
+        any_dead = any_dead or bool(dead)
+        live = values.clone()
+        live[dead] = float("nan")  # a gap in the line, not a plunge to the dead dimension's variance
+        color = f"C{position % 10}"
+        index = np.arange(1, len(values) + 1)
+        axis.plot(index, live.numpy(), label=_dead_label(model, dead), color=color, linewidth=1.2)
+        if dead:
+            axis.plot(index[dead], [0.02] * len(dead), "x", color=color, transform=axis.get_xaxis_transform())
     for dim in dims:
         axis.axvline(dim, color="0.7", linestyle=":", linewidth=0.8)
     axis.set_xscale("log")
     axis.set_yscale("log")
     axis.set_xlabel("embedding dimension index (1 = first coordinate)")
-    axis.set_ylabel(f"variance over sentences (floored at {VARIANCE_FLOOR:g} x max)")
+    axis.set_ylabel("variance over sentences")
     axis.set_title(title or "Per-dimension variance profile of the sentence embeddings")
     axis.grid(True, which="major", alpha=0.3)
-    axis.legend(title="model", fontsize="small")
-    return _save(figure, path)
+    handles, _ = axis.get_legend_handles_labels()
+    if dims:
+        handles.append(Line2D([], [], color="0.7", linestyle=":", label="prefix dims m"))
+    if any_dead:
+        label = f"dead dimension (variance <= {DEAD_VARIANCE_RATIO:g} x median), not drawn"
+        handles.append(Line2D([], [], color="0.3", marker="x", linestyle="none", label=label))
+    axis.legend(handles=handles, title="model", fontsize="small")
+    return figure
 
 
 def plot_cross_correlation(
@@ -104,14 +134,16 @@ def plot_cross_correlation(
 
 
 def plot_scores_vs_dim(
-    scores: Mapping[str, Mapping[str, Mapping[int, float]]], path: str | Path, metric: str = "Spearman x100"
+    scores: Mapping[str, Mapping[str, Mapping[int, float]]],
+    path: str | Path,
+    metrics: Mapping[str, str] | None = None,
 ) -> Path:
     """Score against embedding dim, one panel per task, one line per model; dashed: each model's full-dim score.
 
     Args:
         scores: ``{task: {model: {dim: score}}}``; a model's largest dim is taken as its full dim.
         path: the PNG to write.
-        metric: the y-axis label.
+        metrics: ``{task: y-axis label}``, e.g. ``"spearman x100"`` or ``"ndcg@10 x100"`` (default: ``score``).
 
     Returns:
         ``path``.
@@ -129,11 +161,11 @@ def plot_scores_vs_dim(
             axis.axhline(by_dim[dims[-1]], color=color, linestyle="--", linewidth=0.9, alpha=0.8)
         _dim_axis(axis, sorted(all_dims))
         axis.set_xlabel("embedding dim (prefix size m, log scale)")
-        axis.set_ylabel(metric)
+        axis.set_ylabel((metrics or {}).get(task, "score"))
         axis.set_title(task)
         axis.grid(True, alpha=0.3)
     handles = [Line2D([], [], color=color, marker="o", label=model) for model, color in colors.items()]
     handles.append(Line2D([], [], color="0.3", linestyle="--", label="full-dim score (per model)"))
     axes[-1].legend(handles=handles, fontsize="small", loc="lower right")
-    figure.suptitle(f"STS {metric} of the truncated embeddings vs dim")
+    figure.suptitle("Score of the truncated embeddings vs dim")
     return _save(figure, path)

@@ -1,6 +1,7 @@
 """Tables of the results: rich tables for the terminal and the Markdown report of ``mic compare``.
 
-Models are columns and dims rows, so several models read side by side; the best value of each row is bold.
+Models are columns and dims rows, so several models read side by side; the best value of each row is bold
+(every model that reaches it at the printed precision).
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from rich.table import Table
 
 from mic.evaluation.analyze import Analysis
 from mic.evaluation.records import short_labels
-from mic.evaluation.sts import EvalResult
+from mic.evaluation.results import EvalResult, TaskScores
+
+FUNNEL_SHORTLIST = 100
+"""The funnel shortlist ``k'`` the Markdown report tabulates (the JSON holds every one)."""
 
 GeometryMetric = tuple[str, str, bool | None]
 """Heading, format, and whether higher is better (``None``: neither) of a geometry statistic."""
@@ -53,15 +57,18 @@ def _by_dim_table(
     fmt: str,
     higher: bool | None,
 ) -> str:
-    """Rows = dims, columns = models; ``value(model_index, dim)``; the best of each row in bold."""
+    """Rows = dims, columns = models; ``value(model_index, dim)``; the best of each row in bold.
+
+    Ties are judged at the printed precision: every cell that prints as the best value is bold, so of two
+    models that both print ``83.73`` neither is singled out.
+    """
     rows = []
     for dim in dims:
         values = [value(index, dim) for index in range(len(models))]
         best = _best(values, higher)
-        cells = [
-            f"**{_cell(item, fmt)}**" if best is not None and item == best else _cell(item, fmt) for item in values
-        ]
-        rows.append([str(dim), *cells])
+        best_cell = _cell(best, fmt) if best is not None else None
+        cells = [_cell(item, fmt) for item in values]
+        rows.append([str(dim), *[f"**{cell}**" if cell == best_cell else cell for cell in cells]])
     return markdown_table(["dim", *models], rows)
 
 
@@ -69,8 +76,40 @@ def _union_dims(dim_lists: Sequence[Sequence[int]]) -> list[int]:
     return sorted({dim for dims in dim_lists for dim in dims}, reverse=True)
 
 
-def scores_markdown(evals: Sequence[EvalResult], metric: str = "spearman") -> str:
-    """One Markdown table per task: ``metric`` x100 at every dim, one column per model."""
+Pick = Callable[[TaskScores, int], float | None]
+"""One column of a task's scores: ``pick(scores, dim)``, ``None`` where the task has no value."""
+
+
+def _metric_pick(metric: str) -> Pick:
+    return lambda scores, dim: scores.scores.get(dim, {}).get(metric)
+
+
+def _funnel_pick(size: int) -> Pick:
+    return lambda scores, dim: scores.funnel.get(dim, {}).get(size, {}).get(scores.headline)
+
+
+def task_columns(scores: TaskScores, shortlists: Sequence[int]) -> list[tuple[str, Pick]]:
+    """A task's columns: each metric, then for retrieval the funnel's headline metric at each of ``shortlists``."""
+    columns = [(metric, _metric_pick(metric)) for metric in scores.metrics]
+    if scores.kind == "retrieval":
+        columns += [(f"{scores.headline}, funnel k'={size}", _funnel_pick(size)) for size in shortlists]
+    return columns
+
+
+def _across_models(evals: Sequence[EvalResult], task: str, pick: Pick) -> Callable[[int, int], float | None]:
+    def value(index: int, dim: int) -> float | None:
+        scores = evals[index].tasks.get(task)
+        return pick(scores, dim) if scores is not None else None
+
+    return value
+
+
+def scores_markdown(evals: Sequence[EvalResult], funnel_shortlist: int = FUNNEL_SHORTLIST) -> str:
+    """Markdown tables per task and metric, one column per model, one row per dim (x100).
+
+    Retrieval tasks add the funnel's headline metric: a shortlist of ``funnel_shortlist`` documents at dim ``d``,
+    re-ranked at full dim.
+    """
     labels = short_labels([result.model for result in evals])
     models = [labels[result.model] for result in evals]
     dims = _union_dims([result.dims for result in evals])
@@ -78,14 +117,11 @@ def scores_markdown(evals: Sequence[EvalResult], metric: str = "spearman") -> st
     task_labels = short_labels(tasks)
     sections = []
     for task in tasks:
-
-        def value(index: int, dim: int, task: str = task) -> float | None:
-            scores = evals[index].tasks.get(task)
-            return scores.scores.get(dim, {}).get(metric) if scores is not None else None
-
-        source = next(result.tasks[task].source for result in evals if task in result.tasks)
-        heading = f"#### {task_labels[task]}: {metric.capitalize()} x100\n\nsource: `{source}`\n"
-        sections.append(heading + "\n" + _by_dim_table(models, dims, value, "{:.2f}", True))
+        first = next(result.tasks[task] for result in evals if task in result.tasks)
+        for caption, pick in task_columns(first, [funnel_shortlist]):
+            heading = f"#### {task_labels[task]}: {caption} x100\n\nsource: `{first.source}`\n"
+            table = _by_dim_table(models, dims, _across_models(evals, task, pick), "{:.2f}", True)
+            sections.append(heading + "\n" + table)
     return "\n\n".join(sections)
 
 
@@ -128,14 +164,16 @@ def render_report(
     lines = [
         f"# {title}",
         "",
-        f"Models: {models}. STS: cosine similarity of the first m coordinates (re-normalised) against gold. "
+        f"Models: {models}. STS: cosine similarity of the first m coordinates (re-normalised) against gold; "
+        "retrieval: exact cosine search over the whole corpus with the first m coordinates, and the funnel "
+        "(shortlist at m, re-rank at full dim). "
         f"Geometry on the unique sentences of `{data}` (token statistics at layer {layer}). "
-        "Best value of each row in bold.",
+        "Best value of each row in bold (all of the tied ones, at the printed precision).",
         "",
     ]
     for caption, path in figures.items():
         lines += [f"![{caption}]({path})", "", f"*{caption}*", ""]
-    lines += ["## STS at every dim", "", scores_markdown(evals), "", "## Geometry of each prefix", ""]
+    lines += ["## Scores at every dim", "", scores_markdown(evals), "", "## Geometry of each prefix", ""]
     lines += [geometry_markdown(analyses), ""]
     warnings = [f"- `{analysis.model}`: {warning}" for analysis in analyses for warning in analysis.warnings]
     if warnings:
@@ -154,19 +192,20 @@ def render_report(
     return "\n".join(lines)
 
 
-def scores_table(result: EvalResult) -> Table:
-    """A rich table of one model's STS scores: one row per dim, Spearman and Pearson columns per task."""
-    table = Table(title=f"{result.model}: STS x100 per dim")
+def scores_table(result: EvalResult, task: str) -> Table:
+    """A rich table of one model's scores on one task: one row per dim, the columns of :func:`task_columns`.
+
+    Retrieval tasks show the funnel's headline metric at every shortlist size it was measured at.
+    """
+    scores = result.tasks[task]
+    sizes = sorted({size for by_size in scores.funnel.values() for size in by_size})
+    columns = task_columns(scores, sizes)
+    table = Table(title=f"{result.model} on {task}: x100 per dim")
     table.add_column("dim", justify="right")
-    for task in result.tasks:
-        table.add_column(f"{task}\nSpearman", justify="right")
-        table.add_column("Pearson", justify="right")
+    for name, _ in columns:
+        table.add_column(name.replace(f"{scores.headline}, ", ""), justify="right")
     for dim in result.dims:
-        cells = []
-        for scores in result.tasks.values():
-            values = scores.scores.get(dim, {})
-            cells += [_cell(values.get("spearman"), "{:.2f}"), _cell(values.get("pearson"), "{:.2f}")]
-        table.add_row(str(dim), *cells)
+        table.add_row(str(dim), *[_cell(pick(scores, dim), "{:.2f}") for _, pick in columns])
     return table
 
 
@@ -191,10 +230,11 @@ def geometry_table(analysis: Analysis) -> Table:
     return table
 
 
-def comparison_table(evals: Sequence[EvalResult], task: str, metric: str = "spearman") -> Table:
-    """A rich table of one task across models: one row per dim, one column per model."""
+def comparison_table(evals: Sequence[EvalResult], task: str, metric: str | None = None) -> Table:
+    """A rich table of one task across models: one row per dim, one column per model (default: headline metric)."""
     labels = short_labels([result.model for result in evals])
-    table = Table(title=f"{short_labels([task])[task]}: {metric.capitalize()} x100 at every dim")
+    chosen = metric or next(result.tasks[task].headline for result in evals if task in result.tasks)
+    table = Table(title=f"{short_labels([task])[task]}: {chosen} x100 at every dim")
     table.add_column("dim", justify="right")
     for result in evals:
         table.add_column(labels[result.model], justify="right")
@@ -202,6 +242,6 @@ def comparison_table(evals: Sequence[EvalResult], task: str, metric: str = "spea
         cells = []
         for result in evals:
             scores = result.tasks.get(task)
-            cells.append(_cell(scores.scores.get(dim, {}).get(metric) if scores else None, "{:.2f}"))
+            cells.append(_cell(scores.scores.get(dim, {}).get(chosen) if scores else None, "{:.2f}"))
         table.add_row(str(dim), *cells)
     return table

@@ -5,16 +5,23 @@ re-normalised ``d``-dim prefixes over the whole corpus (:func:`mic.retrieval.exa
 shortlists ``k'`` documents at dim ``d`` and re-ranks them at full dim (:func:`mic.retrieval.funnel_search`).
 Metrics come from ``pytrec_eval`` (trec_eval's ``ndcg_cut.10`` and ``recall.100``, averaged over the judged
 queries, x100) — the library MTEB itself uses, so the numbers are comparable with the MTEB leaderboard.
+:func:`score_retrieval` scores one task (:mod:`mic.data.tasks`) into the schema of :mod:`mic.evaluation.results`;
+corpus and query embeddings go through the on-disk cache, so a second evaluation of a model encodes nothing.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 import pytrec_eval
 
+from mic.data import RetrievalData
+from mic.evaluation.cache import EmbeddingStore
+from mic.evaluation.encoders import Encoder
+from mic.evaluation.results import Metrics, TaskScores
 from mic.retrieval import Hits, exact_search, funnel_search
 
 METRICS = {"ndcg@10": "ndcg_cut_10", "recall@100": "recall_100"}
@@ -22,9 +29,6 @@ METRICS = {"ndcg@10": "ndcg_cut_10", "recall@100": "recall_100"}
 RANK_DEPTH = 100
 """Hits kept per query: the depth of the deepest metric (Recall@100)."""
 DEFAULT_SHORTLISTS = (50, 100, 200)
-
-Scores = dict[str, float]
-"""``{"ndcg@10": x100, "recall@100": x100}``."""
 
 
 def hits_to_run(hits: Hits, query_ids: Sequence[str], doc_ids: Sequence[str]) -> dict[str, dict[str, float]]:
@@ -35,7 +39,7 @@ def hits_to_run(hits: Hits, query_ids: Sequence[str], doc_ids: Sequence[str]) ->
     }
 
 
-def run_metrics(run: Mapping[str, Mapping[str, float]], qrels: Mapping[str, Mapping[str, int]]) -> Scores:
+def run_metrics(run: Mapping[str, Mapping[str, float]], qrels: Mapping[str, Mapping[str, int]]) -> Metrics:
     """nDCG@10 and Recall@100 x100 of ``run`` against ``qrels``, averaged over every judged query.
 
     A judged query missing from ``run`` counts as 0 (pytrec_eval alone would skip it).
@@ -58,7 +62,7 @@ def retrieval_scores(
     qrels: Mapping[str, Mapping[str, int]],
     dims: Sequence[int],
     shortlists: Sequence[int] = DEFAULT_SHORTLISTS,
-) -> tuple[dict[int, Scores], dict[int, dict[int, Scores]]]:
+) -> tuple[dict[int, Metrics], dict[int, dict[int, Metrics]]]:
     """Exact search at every dim and the funnel from every dim below full size, scored against ``qrels``.
 
     Args:
@@ -75,8 +79,8 @@ def retrieval_scores(
         funnel from ``d`` (for ``d < D`` only).
     """
     full = np.shape(documents)[1]
-    exact: dict[int, Scores] = {}
-    funnel: dict[int, dict[int, Scores]] = {}
+    exact: dict[int, Metrics] = {}
+    funnel: dict[int, dict[int, Metrics]] = {}
     for dim in dims:
         hits = exact_search(queries, documents, dim, RANK_DEPTH)
         exact[dim] = run_metrics(hits_to_run(hits, query_ids, doc_ids), qrels)
@@ -88,3 +92,32 @@ def retrieval_scores(
                 for size in shortlists
             }
     return exact, funnel
+
+
+def score_retrieval(
+    encoder: Encoder,
+    data: RetrievalData,
+    dims: Sequence[int],
+    store: EmbeddingStore | None = None,
+    task: str | None = None,
+    shortlists: Sequence[int] = DEFAULT_SHORTLISTS,
+) -> TaskScores:
+    """Encode every document and query once at full dim and score exact and funnel search at every dim.
+
+    Args:
+        encoder: the model (see :func:`mic.evaluation.load_encoder`).
+        data: one split of a retrieval benchmark (:func:`mic.data.load_beir`).
+        dims: the prefix dims ``d`` to rank at.
+        store: where the embeddings come from; both lists are persisted in its disk cache (``None``: a fresh
+            :class:`~mic.evaluation.cache.EmbeddingStore` on ``$MIC_CACHE_DIR``).
+        task: names the result (default: the data's source).
+        shortlists: funnel shortlist sizes ``k'``.
+    """
+    start = time.perf_counter()
+    store = store or EmbeddingStore()
+    documents = store.embed(encoder, data.documents, persist=True).numpy()
+    queries = store.embed(encoder, data.queries, persist=True).numpy()
+    exact, funnel = retrieval_scores(queries, documents, data.query_ids, data.doc_ids, data.qrels, dims, shortlists)
+    counts: dict[str, int | None] = {"documents": len(data.doc_ids), "queries": len(data.query_ids)}
+    seconds = time.perf_counter() - start
+    return TaskScores(task or data.source, "retrieval", data.source, counts, seconds, list(METRICS), exact, funnel)

@@ -1,9 +1,11 @@
 """Batch statistics shared by the MIC losses and the geometry diagnostics."""
 
 from mic.geometry.stats import (
+    DEAD_VARIANCE_RATIO,
     alignment,
     correlation,
     covariance,
+    dead_dimensions,
     effective_rank,
     eigen_spectrum,
     masked_mean_pool,
@@ -18,9 +20,11 @@ from mic.geometry.stats import (
 )
 
 __all__ = [
+    "DEAD_VARIANCE_RATIO",
     "alignment",
     "correlation",
     "covariance",
+    "dead_dimensions",
     "effective_rank",
     "eigen_spectrum",
     "masked_mean_pool",

@@ -107,6 +107,29 @@ def variance_profile(embeddings: Tensor) -> Tensor:
     return embeddings.var(dim=0, unbiased=False)
 
 
+DEAD_VARIANCE_RATIO = 1e-4
+"""A dimension whose variance is at most this fraction of the median dimension's is dead (constant)."""
+
+
+def dead_dimensions(profile: Tensor, ratio: float = DEAD_VARIANCE_RATIO) -> Tensor:
+    """0-based indices of the dead dimensions of a variance profile: ``v_j <= ratio * median(v)``, ascending.
+
+    A dead dimension is (numerically) constant over the sentences: it carries no information, and on a log
+    axis its variance (all-MiniLM-L6-v2 has three, near 1e-17 and below, against a median of 2.5e-3) dwarfs
+    the spread of the live ones. The median, not the maximum, is the reference, so one loud dimension does
+    not make the quiet ones dead.
+
+    Args:
+        profile: ``(D,)`` per-dimension variances (see :func:`variance_profile`).
+        ratio: the relative threshold.
+
+    Example:
+        >>> dead_dimensions(torch.tensor([1.0, 0.0, 2.0, 1e-9, 1.5])).tolist()
+        [1, 3]
+    """
+    return torch.nonzero(profile <= ratio * profile.median()).flatten()
+
+
 def variance_cv(embeddings: Tensor, eps: float = EPS) -> Tensor:
     """Coefficient of variation of the variance profile: ``sqrt(mean_j (v_j - v̄)²) / (v̄ + eps)``.
 

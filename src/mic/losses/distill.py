@@ -57,11 +57,21 @@ class PrefixSelfDistillation(nn.Module):
         self.temperature = check_positive(temperature, "temperature")
         self.gather_across_devices = gather_across_devices
 
-    def forward(self, embeddings: Tensor) -> Tensor:
+    def forward(self, embeddings: Tensor, teacher: Tensor | None = None) -> Tensor:
+        """``L_SD`` of ``embeddings (B, D)``; ``teacher (B, D')`` replaces ``embeddings.detach()`` when given.
+
+        A separate teacher is the frozen full embedding when the student is a map of it (``mic.adapt``).
+        """
         check_batch(embeddings, "PrefixSelfDistillation", ndim=2, dims=self.dims, strict_prefix=False)
+        if teacher is not None and teacher.shape[0] != embeddings.shape[0]:
+            raise ValueError(
+                f"PrefixSelfDistillation: teacher has {teacher.shape[0]} rows, embeddings {embeddings.shape[0]}."
+            )
         if self.gather_across_devices:
             embeddings = gather_with_grad(embeddings)
-        teacher = _off_diagonal_log_softmax(pairwise_cosine(embeddings.detach()), self.temperature)
+            teacher = None if teacher is None else gather_with_grad(teacher)
+        teacher = embeddings if teacher is None else teacher
+        teacher = _off_diagonal_log_softmax(pairwise_cosine(teacher.detach()), self.temperature)
         loss = sum(
             F.kl_div(
                 _off_diagonal_log_softmax(pairwise_cosine(embeddings[:, :m]), self.temperature),

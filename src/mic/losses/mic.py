@@ -14,6 +14,7 @@ from sentence_transformers.util import cat_padded_token_embeddings
 from torch import Tensor, nn
 
 from mic.geometry import masked_mean_pool
+from mic.losses.defaults import MIC_DEFAULTS
 from mic.losses.distill import PrefixSelfDistillation
 from mic.losses.scr import SoftCollapseRegularizer
 from mic.losses.sir import SpectralIsotropyRegularizer
@@ -118,7 +119,8 @@ class MICLoss(nn.Module):
         gamma: ``γ``, weight of ``L_align``.
         tolerance: ``τ_corr`` of SCR.
         variance_floor_weight: ``λ_var`` of SCR.
-        scr_weight, sir_weight: switch SCR / SIR off (0) for ablations or re-balance them.
+        scr_weight, sir_weight: switch SCR / SIR off (0) for ablations or re-balance them. SIR is off by
+            default, the dev sweeps' choice (:mod:`mic.losses.defaults`); ``sir_weight=1`` is METHOD.md's form.
         distill_weight: ``λ_SD`` (0 = off).
         distill_temperature: ``τ_d``.
         uniformity_temperature: ``t`` of SIR's uniformity kernel.
@@ -147,16 +149,16 @@ class MICLoss(nn.Module):
         loss: nn.Module,
         dims: Sequence[int],
         weights: Sequence[float] | None = None,
-        layers: LayerSpec = "middle",
+        layers: LayerSpec = MIC_DEFAULTS.layers,
         regularizer_dims: Sequence[int] | None = None,
-        gamma: float = 0.1,
-        tolerance: float = 0.1,
-        variance_floor_weight: float = 1.0,
-        scr_weight: float = 1.0,
-        sir_weight: float = 1.0,
-        distill_weight: float = 0.0,
-        distill_temperature: float = 0.05,
-        uniformity_temperature: float = 2.0,
+        gamma: float = MIC_DEFAULTS.gamma,
+        tolerance: float = MIC_DEFAULTS.tolerance,
+        variance_floor_weight: float = MIC_DEFAULTS.variance_floor_weight,
+        scr_weight: float = MIC_DEFAULTS.scr_weight,
+        sir_weight: float = MIC_DEFAULTS.sir_weight,
+        distill_weight: float = MIC_DEFAULTS.distill_weight,
+        distill_temperature: float = MIC_DEFAULTS.distill_temperature,
+        uniformity_temperature: float = MIC_DEFAULTS.uniformity_temperature,
         gather_across_devices: bool = True,
     ) -> None:
         super().__init__()

@@ -71,11 +71,24 @@ def rerank(queries: npt.ArrayLike, documents: npt.ArrayLike, candidates: npt.Arr
         candidates: ``(Q, k')`` row numbers into ``documents`` (a shortlist); ``-1`` entries are ignored.
         k: how many hits per query (at most ``k'``).
     """
+    shortlist = np.asarray(candidates, dtype=np.int64)
+    # Only the shortlisted rows are gathered: the corpus may be millions of rows.
+    return rescore(queries, np.asarray(documents)[np.maximum(shortlist, 0)], shortlist, k)
+
+
+def rescore(queries: npt.ArrayLike, gathered: npt.ArrayLike, candidates: npt.ArrayLike, k: int) -> Hits:
+    """Re-order each query's ``candidates`` by the full-dim cosine to their already gathered vectors.
+
+    Args:
+        queries: ``(Q, D)`` full-dim query embeddings.
+        gathered: ``(Q, k', D)`` the full-dim vectors of the candidates (any scale: they are re-normalised).
+        candidates: ``(Q, k')`` their row numbers; ``-1`` entries are ignored.
+        k: how many hits per query (at most ``k'``).
+    """
     full_queries = prefix(queries, np.shape(queries)[1])
     shortlist = np.asarray(candidates, dtype=np.int64)
-    # Only the shortlisted rows are gathered and normalised: the corpus may be millions of rows.
-    gathered = np.asarray(documents)[np.maximum(shortlist, 0)].astype(np.float32)
-    gathered /= np.maximum(np.linalg.norm(gathered, axis=2, keepdims=True), np.finfo(np.float32).tiny)
+    gathered = np.asarray(gathered, dtype=np.float32)
+    gathered = gathered / np.maximum(np.linalg.norm(gathered, axis=2, keepdims=True), np.finfo(np.float32).tiny)
     scores = np.einsum("qd,qkd->qk", full_queries, gathered)
     scores[shortlist < 0] = -np.inf
     keep = min(k, shortlist.shape[1])

@@ -6,14 +6,17 @@ reach nested ones, e.g. ``--set mic.gamma=0.2``). Errors name the file, the line
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mic.errors import MICError
+from mic.losses.defaults import METHOD_MD_FORM, MIC_DEFAULTS
 from mic.losses.validation import check_dims
+from mic.training.config_errors import describe
 
 DEFAULT_DIMS = [8, 16, 32, 64, 128, 256, 384]
 
@@ -27,17 +30,27 @@ class _Strict(BaseModel):
 
 
 class MICWeights(_Strict):
-    """Weights and choices of the MIC regularizers (METHOD.md); used when ``loss: mic``."""
+    """Weights and choices of the MIC regularizers (METHOD.md); used when ``loss: mic``.
 
-    gamma: float = Field(0.1, ge=0, description="γ, weight of L_align = SCR + SIR")
-    tolerance: float = Field(0.1, ge=0, description="τ_corr of SCR")
-    variance_floor_weight: float = Field(1.0, ge=0, description="λ_var of SCR")
-    layers: Literal["middle", "last", "middle+last"] | list[int] = "middle"
+    Defaults are :data:`mic.losses.defaults.MIC_DEFAULTS`, the dev sweeps' choice (SIR off);
+    ``configs/mic-paper.yaml`` holds METHOD.md's untuned form (SIR on).
+    """
+
+    gamma: float = Field(MIC_DEFAULTS.gamma, ge=0, description="γ, weight of L_align = SCR + SIR")
+    tolerance: float = Field(MIC_DEFAULTS.tolerance, ge=0, description="τ_corr of SCR")
+    variance_floor_weight: float = Field(MIC_DEFAULTS.variance_floor_weight, ge=0, description="λ_var of SCR")
+    layers: Literal["middle", "last", "middle+last"] | list[int] = MIC_DEFAULTS.layers
     regularizer_dims: list[int] | None = Field(None, description="𝓜' (default: dims below the full size)")
-    scr_weight: float = Field(1.0, ge=0)
-    sir_weight: float = Field(1.0, ge=0)
-    distill_weight: float = Field(0.0, ge=0, description="λ_SD (0 = off)")
-    distill_temperature: float = Field(0.05, gt=0)
+    scr_weight: float = Field(MIC_DEFAULTS.scr_weight, ge=0)
+    sir_weight: float = Field(MIC_DEFAULTS.sir_weight, ge=0, description="0 = SIR off (tuned); 1 = METHOD.md")
+    distill_weight: float = Field(MIC_DEFAULTS.distill_weight, ge=0, description="λ_SD (0 = off)")
+    distill_temperature: float = Field(MIC_DEFAULTS.distill_temperature, gt=0)
+
+
+def method_md_weights() -> MICWeights:
+    """METHOD.md's untuned form (SCR + SIR, γ 0.1; :data:`mic.losses.defaults.METHOD_MD_FORM`) as config weights."""
+    form = METHOD_MD_FORM
+    return MICWeights(**{name: getattr(form, name) for name in MICWeights.model_fields if hasattr(form, name)})
 
 
 class DataConfig(_Strict):
@@ -50,6 +63,12 @@ class DataConfig(_Strict):
     dev: str | None = Field("stsb:dev", description="scored source evaluated at every dim during training")
     max_train_samples: int | None = Field(None, gt=0)
     data_dir: str | None = Field(None, description="folder with stsbenchmark/ and sick2014/ (else $MIC_DATA_DIR)")
+    columns: list[str] | None = Field(
+        None, description="columns of file/dataset sources, in order (scored: sentence 1, sentence 2, score)"
+    )
+    score_range: tuple[float, float] | None = Field(
+        None, description="[low, high] score scale of scored files/datasets (default: 0..5 SemEval, else inferred)"
+    )
 
 
 class TrainConfig(_Strict):
@@ -67,7 +86,7 @@ class TrainConfig(_Strict):
     warmup_ratio: float = Field(0.1, ge=0, lt=1, description="fraction of steps with linear warm-up")
     weight_decay: float = Field(0.01, ge=0)
     epochs: float = Field(1.0, gt=0)
-    max_steps: int = Field(-1, description="> 0 overrides epochs")
+    max_steps: int = Field(-1, description="> 0 overrides epochs; -1 trains for `epochs`")
     batch_size: int = Field(16, ge=2, description="pairs per step and per process; batch statistics need >= 2")
     seed: int = 0
     output_dir: str = "output/mic-stsb"
@@ -80,6 +99,13 @@ class TrainConfig(_Strict):
     @classmethod
     def _dims_valid(cls, dims: list[int]) -> list[int]:
         return list(check_dims(dims))
+
+    @field_validator("max_steps")
+    @classmethod
+    def _max_steps_valid(cls, max_steps: int) -> int:
+        if max_steps == 0 or max_steps < -1:
+            raise ValueError("must be a number of steps > 0, or -1 to train for `epochs`")
+        return max_steps
 
 
 def _parse_value(raw: str) -> object:
@@ -106,7 +132,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
-def _line_of(text: str, location: tuple) -> int | None:
+def _line_of(text: str, location: Sequence[str]) -> int | None:
     """Best-effort line number of the top-level or nested key named in ``location``."""
     names = [str(part) for part in location if isinstance(part, str)]
     if not names:
@@ -117,8 +143,16 @@ def _line_of(text: str, location: tuple) -> int | None:
     return None
 
 
-def load_config(path: str | Path | None, overrides: list[str] | None = None) -> TrainConfig:
+Schema = TypeVar("Schema", bound=BaseModel)
+
+
+def load_config(
+    path: str | Path | None, overrides: list[str] | None = None, schema: type[Schema] = TrainConfig
+) -> Schema:
     """Read a YAML config (or start from defaults when ``path`` is None), apply overrides and validate.
+
+    ``schema`` is the pydantic model to validate against: ``TrainConfig`` for ``mic train``, another
+    command's schema (``mic.adapt.AdaptConfig``) for its config file.
 
     Raises:
         ConfigError: unreadable file, YAML syntax error (with line), unknown field or bad value (with the
@@ -143,15 +177,42 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
             raise ConfigError(f"{path}: the top level must be a mapping of field: value, got {type(data).__name__}.")
     data = apply_overrides(data, overrides or [])
     try:
-        return TrainConfig.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as error:
         messages = []
-        for problem in error.errors():
-            field = ".".join(str(part) for part in problem["loc"])
-            line = _line_of(text, problem["loc"])
+        for parts, message, value in describe(schema, error.errors()):
+            line = _line_of(text, parts)
             where = f"{source}:{line}" if line else source
-            messages.append(f"{where}: field '{field}': {problem['msg']} (got {problem.get('input')!r})")
+            messages.append(f"{where}: field '{'.'.join(parts)}': {message} (got {value!r})")
         raise ConfigError("\n".join(messages)) from None
+
+
+def dims_for_model(config: TrainConfig, embedding_size: int) -> tuple[list[int], str | None]:
+    """The Matryoshka dims to train for a model with ``embedding_size`` dims, and a note when they changed.
+
+    The full size is always trained: it is added when missing. Default dims (not set by the user) are also cut
+    to the model's size; dims the user set that exceed it are refused.
+
+    Raises:
+        ConfigError: for user-set dims larger than the model's embedding size, naming both.
+    """
+    dims = list(config.dims)
+    if "dims" in config.model_fields_set and dims[-1] > embedding_size:
+        raise ConfigError(
+            f"dims {dims} go up to {dims[-1]}, but the model {config.model!r} has {embedding_size} dims; "
+            f"use dims up to {embedding_size}, e.g. --set dims=[{','.join(map(str, _below(dims, embedding_size)))}]."
+        )
+    resolved = _below(dims, embedding_size)
+    if resolved == dims:
+        return dims, None
+    return resolved, (
+        f"note: the model {config.model!r} has {embedding_size} dims and dims was {dims}; "
+        f"training at dims {resolved} (its full size included)."
+    )
+
+
+def _below(dims: list[int], embedding_size: int) -> list[int]:
+    return [dim for dim in dims if dim < embedding_size] + [embedding_size]
 
 
 def dump_config(config: TrainConfig) -> str:

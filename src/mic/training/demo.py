@@ -7,17 +7,23 @@ About 6 minutes on 2 CPU cores with the default budget.
 
 from __future__ import annotations
 
+import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from mic.data import DataError, load_scored_pairs, resolve_data_dir
+from mic.evaluation.cache import EmbeddingStore
 from mic.evaluation.encoders import load_encoder
 from mic.evaluation.sts import score_pairs
-from mic.training.config import TrainConfig
+from mic.progress import progress_bars
+from mic.training.config import TrainConfig, dims_for_model
+from mic.training.folders import prepare_output
 from mic.training.recipe import train
 
 HUB_STSB = "sentence-transformers/stsb"
+_log = logging.getLogger("mic")
 
 
 @dataclass
@@ -51,8 +57,17 @@ def run_demo(
     seed: int = 0,
     output_dir: str | None = None,
     model: str = "default",
+    overwrite: bool = False,
+    notify: Callable[[str], None] = _log.warning,
 ) -> DemoResult:
-    """Evaluate ``model``, train it with MIC for ``steps`` steps, evaluate again (STS-B test)."""
+    """Evaluate ``model``, train it with MIC for ``steps`` steps, evaluate again (STS-B test).
+
+    ``output_dir`` is checked (exists? ``overwrite``?) before anything is evaluated; ``notify`` receives the
+    notes :func:`mic.training.recipe.train` gives.
+
+    Raises:
+        TrainingError, DataError, ModelError: user errors, before the first evaluation where they can be known.
+    """
     train_source, test_source, folder = demo_sources(data_dir)
     output = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="mic-demo-")) / "model"
     config = TrainConfig.model_validate(
@@ -68,12 +83,17 @@ def run_demo(
             "save_steps": max(steps, 1),
         }
     )
+    prepare_output(output, resume=False, overwrite=overwrite)
     base = load_encoder(model)
-    config.dims = [dim for dim in config.dims if dim < base.dim] + [base.dim]
+    dims, note = dims_for_model(config, base.dim)
+    if note is not None:
+        config.dims = dims
+        notify(note)
     test = load_scored_pairs(test_source, data_dir=folder)
-    untrained = score_pairs(base, test, config.dims, show_progress_bar=True).scores
-    result = train(config, overwrite=output_dir is None, command="mic demo")
-    trained = score_pairs(load_encoder(str(result.output_dir)), test, config.dims, show_progress_bar=True).scores
+    untrained = score_pairs(base, test, config.dims, EmbeddingStore(show_progress_bar=progress_bars())).scores
+    result = train(config, overwrite=overwrite, command="mic demo", notify=notify)
+    trained_encoder = load_encoder(str(result.output_dir))
+    trained = score_pairs(trained_encoder, test, config.dims, EmbeddingStore(show_progress_bar=progress_bars())).scores
     return DemoResult(
         dims=config.dims,
         untrained={dim: untrained[dim]["spearman"] for dim in config.dims},

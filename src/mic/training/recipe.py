@@ -8,11 +8,12 @@ the resolved config, package versions, git commit and seed beside it.
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -22,22 +23,30 @@ from sentence_transformers import SentenceTransformer, SentenceTransformerTraine
 from sentence_transformers.sentence_transformer import losses
 from torch import nn
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
 from mic.data import load_scored_pairs, load_training_dataset
-from mic.errors import MICError
 from mic.losses import MICLoss
 from mic.models import load_model
+from mic.progress import no_transformers_bars, progress_bars
 from mic.provenance import git_commit, package_versions
-from mic.training.config import TrainConfig, dump_config
+from mic.training.config import TrainConfig, dims_for_model, dump_config
 from mic.training.evaluator import MatryoshkaSTSEvaluator
+from mic.training.folders import (
+    RUN_INFO,
+    TrainingError,
+    check_ours,
+    checkpoint_step,
+    mark_work_dir,
+    peer_folders,
+    prepare_output,
+    work_dir_for,
+    write_json_atomic,
+)
 
-RUN_INFO = "mic_run.json"
 SCORED_LOSSES = {"cosent", "angle"}
+_log = logging.getLogger("mic")
 
-
-class TrainingError(MICError):
-    """A run cannot start as configured (existing output, bad data for the loss, ...)."""
+__all__ = ["RUN_INFO", "TrainResult", "TrainingError", "is_main_launch_process", "train", "work_dir_for"]
 
 
 @dataclass
@@ -49,11 +58,6 @@ class TrainResult:
     interrupted: bool
     seconds: float
     dev_scores: dict[str, float] = field(default_factory=dict)
-
-
-def work_dir_for(output_dir: Path) -> Path:
-    """Checkpoints and logs of an unfinished run live beside the final folder, never inside it."""
-    return output_dir.with_name(output_dir.name + ".work")
 
 
 def build_base_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
@@ -110,24 +114,9 @@ def launched_distributed() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def prepare_output(output_dir: Path, resume: bool, overwrite: bool) -> Path:
-    """Check the output folders against ``--resume`` / ``--overwrite`` and return the work folder."""
-    work_dir = work_dir_for(output_dir)
-    if resume and overwrite:
-        raise TrainingError("--resume and --overwrite contradict each other; pass one of them.")
-    if output_dir.exists() and not overwrite:
-        raise TrainingError(
-            f"{output_dir} already exists; pass --overwrite to replace it or choose another output_dir."
-        )
-    if resume and not (work_dir.is_dir() and get_last_checkpoint(str(work_dir))):
-        raise TrainingError(f"Nothing to resume: no checkpoint in {work_dir}.")
-    if work_dir.exists() and not resume:
-        if not overwrite:
-            raise TrainingError(
-                f"An unfinished run is in {work_dir}; pass --resume to continue it or --overwrite to start over."
-            )
-        shutil.rmtree(work_dir)
-    return work_dir
+def is_main_launch_process() -> bool:
+    """Whether this is rank 0 of a ``torchrun`` launch (or a single process): the one that prints."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _check_data_for_loss(config: TrainConfig, columns: list[str]) -> None:
@@ -166,29 +155,54 @@ def _write_model_card_scores(model_dir: Path, dev_scores: dict[str, float], dev_
         handle.write("\n".join(lines))
 
 
+def _final_dev_scores(evaluator: MatryoshkaSTSEvaluator | None, model: SentenceTransformer, step: int) -> dict:
+    """The dev scores of the final model: the trainer's evaluation at the last step when it ran one."""
+    if evaluator is None:
+        return {}
+    if evaluator.last_scores is not None and evaluator.last_scores[0] == step:
+        return evaluator.last_scores[1]
+    return evaluator(model, steps=step)
+
+
 def train(
-    config: TrainConfig, resume: bool = False, overwrite: bool = False, command: str | None = None
+    config: TrainConfig,
+    resume: bool = False,
+    overwrite: bool = False,
+    command: str | None = None,
+    notify: Callable[[str], None] = _log.warning,
 ) -> TrainResult:
     """Train a model as ``config`` says and write it to ``config.output_dir``.
+
+    Args:
+        config: the validated config; its dims are resolved against the model (:func:`dims_for_model`).
+        resume: continue from the last complete checkpoint in ``<output_dir>.work``.
+        overwrite: replace a finished model or an unfinished run that ``mic`` wrote.
+        command: the command line, recorded in ``mic_run.json``.
+        notify: receives the notes a user should read (dims changed, the step a resume starts from).
 
     Raises:
         TrainingError, ConfigError, DataError, ModelError: user errors, each with a message that says what to fix.
     """
     output_dir = Path(config.output_dir)
-    work_dir = prepare_output(output_dir, resume, overwrite)
+    if is_main_launch_process():
+        folders = prepare_output(output_dir, resume, overwrite)
+    else:
+        folders = peer_folders(output_dir, resume)
+    work_dir = folders.work_dir
     model = load_model(config.model)
     model.max_seq_length = config.max_seq_length
-    embedding_size = model.get_embedding_dimension()
-    if config.dims[-1] > embedding_size:
-        raise TrainingError(
-            f"dims contains {config.dims[-1]}, larger than the model's embedding size {embedding_size}."
-        )
+    dims, note = dims_for_model(config, model.get_embedding_dimension())
+    if note is not None:
+        config = config.model_copy(update={"dims": dims})
+        notify(note)
 
+    columns = {"columns": config.data.columns, "score_range": config.data.score_range}
     train_dataset = load_training_dataset(
         config.data.train,
         kind=config.data.kind,
         data_dir=config.data.data_dir,
         max_samples=config.data.max_train_samples,
+        **columns,
     )
     _check_data_for_loss(config, train_dataset.column_names)
     if len(train_dataset) < config.batch_size:
@@ -198,7 +212,9 @@ def train(
     loss = build_loss(config, model)
     evaluator = None
     if config.data.dev:
-        dev = load_scored_pairs(config.data.dev, data_dir=config.data.data_dir)
+        # The train columns fit a dev file only when both hold scored pairs; benchmarks ignore them.
+        dev_columns = columns if config.data.kind == "scored" else {}
+        dev = load_scored_pairs(config.data.dev, data_dir=config.data.data_dir, **dev_columns)
         evaluator = MatryoshkaSTSEvaluator(dev, config.dims, name="dev")
 
     args = SentenceTransformerTrainingArguments(
@@ -221,6 +237,7 @@ def train(
         dataloader_drop_last=True,
         batch_sampler="no_duplicates" if config.base_loss == "mnrl" else "batch_sampler",
         report_to="none",
+        disable_tqdm=not progress_bars(),
         use_cpu=not torch.cuda.is_available(),
         ddp_backend="gloo" if launched_distributed() and not torch.cuda.is_available() else None,
     )
@@ -228,10 +245,15 @@ def train(
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator, callbacks=[interrupt]
     )
+    if folders.resume_from is not None:
+        notify(f"Resuming from step {checkpoint_step(folders.resume_from)} ({folders.resume_from}).")
+    if is_main_launch_process():
+        mark_work_dir(folders)
     start = time.perf_counter()
     interrupt.install()
     try:
-        trainer.train(resume_from_checkpoint=bool(resume))
+        with no_transformers_bars():
+            trainer.train(resume_from_checkpoint=str(folders.resume_from) if folders.resume_from else None)
     finally:
         interrupt.restore()
     seconds = time.perf_counter() - start
@@ -239,11 +261,14 @@ def train(
     if interrupt.requested:
         return TrainResult(work_dir, step, interrupted=True, seconds=seconds)
 
-    dev_scores = evaluator(model) if evaluator is not None else {}
-    if trainer.is_world_process_zero():
-        staging = output_dir.with_name(output_dir.name + ".saving")
-        shutil.rmtree(staging, ignore_errors=True)
-        model.save(str(staging))
+    if not trainer.is_world_process_zero():
+        return TrainResult(output_dir, step, interrupted=False, seconds=seconds)
+    dev_scores = _final_dev_scores(evaluator, model, step)
+    staging = output_dir.with_name(f".{output_dir.name}.saving-{os.getpid()}-{time.time_ns()}")
+    staging.mkdir()  # a fresh name: nothing of the user's is ever overwritten or deleted
+    try:
+        with no_transformers_bars():
+            model.save(str(staging))
         _write_model_card_scores(staging, dev_scores, config.data.dev or "")
         (staging / "mic_config.yaml").write_text(dump_config(config), encoding="utf-8")
         info = {
@@ -256,9 +281,13 @@ def train(
             "versions": package_versions(),
             "loss_config": loss.get_config_dict() if hasattr(loss, "get_config_dict") else {},
         }
-        (staging / RUN_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
+        write_json_atomic(staging / RUN_INFO, info)
         if output_dir.exists():
+            check_ours(output_dir, RUN_INFO)
             shutil.rmtree(output_dir)
         staging.rename(output_dir)
-        shutil.rmtree(work_dir, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # our own temp folder, never a user's
+        raise
+    shutil.rmtree(work_dir, ignore_errors=True)
     return TrainResult(output_dir, step, interrupted=False, seconds=seconds, dev_scores=dev_scores)

@@ -1,0 +1,384 @@
+"""Post-hoc adapter benchmark: truncation, PCA and ``mic adapt`` (with MIC-term ablations) on frozen all-MiniLM-L6-v2.
+
+Every adapter is fitted by ``mic.adapt.fit`` on the stock model's cached embeddings of the STS-B train + SICK
+train sentences and the SciFact corpus (``mic.adapt.data.fit_embeddings``, the same code path as
+``mic adapt default --data stsb:train,sick:train,scifact``); never on a test split. The supervised adapter adds
+CoSENT on STS-B train scores and MNRL on SciFact train qrels. Scores: Spearman x100 of prefix cosines on STS-B
+and SICK-R (``mic.evaluation.sts.sts_scores``), nDCG@10 x100 of exact search over the SciFact corpus
+(``mic.evaluation.retrieval.retrieval_scores``), at every dim.
+
+    python benchmarks/adapter.py sweep   # dev only (STS-B dev, SICK trial, SciFact train queries), seed 0
+    python benchmarks/adapter.py test    # test splits, seeds 0-2; writes results/adapter.{json,md,png}
+
+Each fit is cached in ``results/adapter-runs/`` (keyed by its settings), so both phases resume where they
+stopped; embeddings come from the embedding cache ($MIC_CACHE_DIR), so only the first run encodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+from torch import Tensor
+
+from mic.adapt import Adapter, FitSettings, fit
+from mic.adapt.data import EmbeddingSource, fit_embeddings, supervision_pairs
+from mic.data import load_scored_pairs
+from mic.data.beir import load_beir
+from mic.evaluation.cache import default_cache_dir
+from mic.evaluation.encoders import Encoder, fit_pca
+from mic.evaluation.records import provenance
+from mic.evaluation.retrieval import retrieval_scores
+from mic.evaluation.sts import sts_scores
+from mic.models import load_model, model_fingerprint
+
+RESULTS = Path(__file__).parent / "results"
+RUNS = RESULTS / "adapter-runs"
+DIMS = [8, 16, 32, 64, 128, 256, 384]
+TARGET_DIMS = [8, 16, 32]
+SEEDS = [0, 1, 2]
+FIT_DATA = ["stsb:train", "sick:train", "scifact"]
+SUPERVISION = ["stsb:train", "scifact:train"]
+SPLITS = {
+    "dev": {"stsb": "stsb:dev", "sickr": "sick:trial", "scifact": "scifact:train"},
+    "test": {"stsb": "stsb:test", "sickr": "sick:test", "scifact": "scifact:test"},
+}
+MIC_TERMS = {"distill": 1.0, "sir": 0.1, "scr": 1.0}
+"""Each MIC term's weight when an ablation switches it on (the dev sweep's value), else it is switched off."""
+SWEEP: dict[str, dict[str, object]] = {
+    "base": {},
+    "init=pca": {"init": "pca"},
+    "pairwise-only": {"topk": 0.0},
+    "+distill": {"distill": 1.0},
+    "+sir=0.1": {"sir": 0.1},
+    "+scr": {"scr": 1.0},
+    "residual-layer": {"residual_layer": True},
+    "topk-only": {"pairwise": 0.0},
+    "+distill=0.1": {"distill": 0.1},
+    "+sir=0.01": {"sir": 0.01},
+}
+"""Dev sweep, seed 0: each entry overrides the base objective (pairwise + top-k, identity init)."""
+SWEEP_BASE = {"init": "identity", "distill": 0.0, "sir": 0.0, "scr": 0.0}
+FINETUNED = {"mrl": Path("/work/models/mrl-stsb"), "mic": Path("/work/models/mic-stsb")}
+
+Scores = dict[str, dict[str, float]]
+"""``{task: {dim (str): score x100}}``."""
+
+
+@dataclass
+class StsTask:
+    first: Tensor
+    second: Tensor
+    gold: list[float]
+
+
+@dataclass
+class RetrievalTask:
+    queries: Tensor
+    documents: Tensor
+    query_ids: list[str]
+    doc_ids: list[str]
+    qrels: dict[str, dict[str, int]]
+
+
+def load_tasks(split: str, embed: EmbeddingSource) -> dict[str, StsTask | RetrievalTask]:
+    """The split's tasks with their frozen full-dim embeddings (each unique text embedded once, cached)."""
+    tasks: dict[str, StsTask | RetrievalTask] = {}
+    for name, spec in SPLITS[split].items():
+        if name == "scifact":
+            data = load_beir(spec)
+            tasks[name] = RetrievalTask(
+                embed(data.queries), embed(data.documents), data.query_ids, data.doc_ids, data.qrels
+            )
+            continue
+        pairs = load_scored_pairs(spec)
+        unique = list(dict.fromkeys([*pairs.sentences1, *pairs.sentences2]))
+        row = {sentence: index for index, sentence in enumerate(unique)}
+        embeddings = embed(unique)
+        tasks[name] = StsTask(
+            embeddings[[row[s] for s in pairs.sentences1]], embeddings[[row[s] for s in pairs.sentences2]], pairs.scores
+        )
+    return tasks
+
+
+def score(tasks: dict[str, StsTask | RetrievalTask], transform: Callable[[Tensor], Tensor]) -> Scores:
+    """Every task at every dim after ``transform`` (the adapter, the PCA rotation or the identity)."""
+    scores: Scores = {}
+    for name, task in tasks.items():
+        if isinstance(task, StsTask):
+            values = sts_scores(transform(task.first), transform(task.second), task.gold, DIMS)
+            scores[name] = {str(dim): round(values[dim]["spearman"], 4) for dim in DIMS}
+        else:
+            exact, _ = retrieval_scores(
+                transform(task.queries).numpy(), transform(task.documents).numpy(),
+                task.query_ids, task.doc_ids, task.qrels, DIMS, shortlists=(),
+            )
+            scores[name] = {str(dim): round(exact[dim]["ndcg@10"], 4) for dim in DIMS}
+    return scores
+
+
+def settings_key(settings: FitSettings, supervised: bool) -> str:
+    text = json.dumps({"fit": settings.model_dump(mode="json"), "supervised": supervised}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def fitted(
+    settings: FitSettings, supervised: bool, fit_data: Tensor, supervision: list, tasks: dict, split: str,
+    base_fingerprint: str,
+) -> dict[str, object]:
+    """Fit (or read the cached record of) one adapter and score it on ``split``."""
+    key = settings_key(settings, supervised)
+    record_path = RUNS / f"{key}.json"
+    record = json.loads(record_path.read_text()) if record_path.is_file() else None
+    if record is None or split not in record["scores"]:
+        adapter_path = RUNS / key
+        if (adapter_path / "adapter.json").is_file():
+            adapter = Adapter.load(adapter_path)
+        else:
+            adapter = fit(
+                fit_data, DIMS, supervision if supervised else [], base_model="default",
+                base_fingerprint=base_fingerprint, show_progress_bar=False, **settings.model_dump(),
+            )
+            adapter.save(adapter_path)
+        record = record or {"settings": settings.model_dump(mode="json"), "supervised": supervised,
+                            "fit_seconds": adapter.info["fit_seconds"], "final_terms": adapter.info["final_terms"],
+                            "scores": {}}
+        record["scores"][split] = score(tasks, adapter.transform)
+        RUNS.mkdir(parents=True, exist_ok=True)
+        record_path.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def mean_at(scores: Scores, dims: list[int]) -> float:
+    return statistics.mean(scores[task][str(dim)] for task in scores for dim in dims)
+
+
+def run_sweep(context: dict) -> None:
+    rows = []
+    for name, overrides in SWEEP.items():
+        settings = FitSettings(**{**SWEEP_BASE, **overrides, "seed": 0})
+        record = fitted(settings, False, context["fit"], [], context["dev"], "dev", context["fingerprint"])
+        rows.append((name, record))
+        print(f"{name}: dev mean@8-32 {mean_at(record['scores']['dev'], TARGET_DIMS):.2f} "
+              f"({record['fit_seconds']:.0f} s)", flush=True)
+    baselines = {"truncate": score(context["dev"], lambda x: x), "pca": score(context["dev"], context["pca"].apply)}
+    lines = ["# Adapter dev sweep (seed 0; STS-B dev, SICK trial Spearman, SciFact train-query nDCG@10)", "",
+             f"Command: `{context['command']}`. Base objective: pairwise + top-k (k 10), identity init, "
+             "1000 steps of 512 rows, Adam 1e-3 decayed linearly.", "",
+             "| run | " + " | ".join(f"{t}@{d}" for t in SPLITS["dev"] for d in (8, 16, 32, 384)) +
+             " | mean@8-32 | fit s |", "|---|" + "---|" * (4 * len(SPLITS["dev"]) + 2)]
+    for name, scores, seconds in [(n, s, None) for n, s in baselines.items()] + [
+        (n, r["scores"]["dev"], r["fit_seconds"]) for n, r in rows
+    ]:
+        cells = [f"{scores[t][str(d)]:.2f}" for t in SPLITS["dev"] for d in (8, 16, 32, 384)]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {mean_at(scores, TARGET_DIMS):.2f} | "
+                     f"{'' if seconds is None else f'{seconds:.0f}'} |")
+    (RESULTS / "adapter-sweep.md").write_text("\n".join(lines) + "\n")
+    data = {"baselines": baselines, "runs": {n: r for n, r in rows}, "command": context["command"]}
+    (RESULTS / "adapter-sweep.json").write_text(json.dumps(data, indent=2) + "\n")
+    print("\n".join(lines))
+
+
+def methods() -> dict[str, tuple[FitSettings, bool]]:
+    """The adapter methods of the test phase: the defaults, supervised, and each MIC term toggled."""
+    default = FitSettings()
+    entries = {"adapter-unsup": (default, False), "adapter-sup": (default, True)}
+    for term, weight in MIC_TERMS.items():
+        on = getattr(default, term) > 0
+        name = f"adapter-unsup-no-{term}" if on else f"adapter-unsup+{term}"
+        entries[name] = (default.model_copy(update={term: 0.0 if on else weight}), False)
+    return entries
+
+
+def run_test(context: dict, finetuned: dict[str, Path]) -> None:
+    tasks = context["test"]
+    results: dict[str, dict[str, dict[str, list[float]]]] = {}
+    seconds: dict[str, list[float]] = {}
+
+    def add(method: str, scores: Scores) -> None:
+        for task, by_dim in scores.items():
+            for dim, value in by_dim.items():
+                results.setdefault(method, {}).setdefault(task, {}).setdefault(dim, []).append(value)
+
+    add("truncate", score(tasks, lambda x: x))
+    add("pca", score(tasks, context["pca"].apply))
+    for method, (settings, supervised) in methods().items():
+        for seed in SEEDS:
+            record = fitted(settings.model_copy(update={"seed": seed}), supervised, context["fit"],
+                            context["supervision"], tasks, "test", context["fingerprint"])
+            add(method, record["scores"]["test"])
+            seconds.setdefault(method, []).append(record["fit_seconds"])
+            print(f"{method} seed {seed}: {record['fit_seconds']:.0f} s", flush=True)
+    missing = {}
+    for method, path in finetuned.items():
+        if not (path / "mic_run.json").is_file():
+            missing[method] = f"{path} has no mic_run.json (not trained yet)"
+            continue
+        model = load_model(str(path))
+        embed = EmbeddingSource(Encoder(str(path), model), model_fingerprint(model), show_progress_bar=False)
+        add(method, score(load_tasks("test", embed), lambda x: x))
+    write_report(results, seconds, context, missing, finetuned)
+
+
+def summary(values: list[float]) -> str:
+    mean = statistics.mean(values)
+    return f"{mean:.2f}" if len(values) == 1 else f"{mean:.2f} ± {statistics.stdev(values):.2f}"
+
+
+def targets(results: dict, seconds: dict) -> list[tuple[str, str, bool]]:
+    """(target, measured, met) rows of the issue's targets, on test means over seeds."""
+    mean = lambda method, task, dim: statistics.mean(results[method][task][str(dim)])  # noqa: E731
+    rows = []
+    for baseline, margin in (("truncate", 2.0), ("pca", 1.0)):
+        for task in SPLITS["test"]:
+            gains = [mean("adapter-unsup", task, d) - mean(baseline, task, d) for d in TARGET_DIMS]
+            rows.append((f"unsup − {baseline} ≥ +{margin} at 8/16/32, {task}",
+                         " / ".join(f"{g:+.2f}" for g in gains), min(gains) >= margin))
+    for task in SPLITS["test"]:
+        gap = mean("adapter-unsup", task, 384) - mean("truncate", task, 384)
+        rows.append((f"unsup within 0.3 of stock at 384, {task}", f"{gap:+.2f}", gap >= -0.3))
+    fit_mean = statistics.mean(seconds["adapter-unsup"])
+    rows.append(("unsup fit ≤ 120 s once embeddings are cached", f"{fit_mean:.0f} s (1 thread)", fit_mean <= 120))
+    if "mrl" in results:
+        gaps = [mean("adapter-sup", "stsb", d) - mean("mrl", "stsb", d) for d in TARGET_DIMS]
+        rows.append(("sup within 1.0 of MRL at 8/16/32, stsb", " / ".join(f"{g:+.2f}" for g in gaps),
+                     min(gaps) >= -1.0))
+    return rows
+
+
+def write_report(results: dict, seconds: dict, context: dict, missing: dict, finetuned: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    encode = context["encode_seconds"]
+    data = {
+        "methods": results,
+        "fit_seconds": seconds,
+        "encode_seconds": encode,
+        "seeds": SEEDS,
+        "dims": DIMS,
+        "fit_data": FIT_DATA,
+        "supervision": SUPERVISION,
+        "splits": SPLITS["test"],
+        "defaults": FitSettings().model_dump(mode="json"),
+        "finetuned": {method: str(path) for method, path in finetuned.items()},
+        "finetuned_missing": missing,
+        "targets": [{"target": t, "measured": m, "met": ok} for t, m, ok in targets(results, seconds)],
+        **provenance(context["command"], 0),
+    }
+    (RESULTS / "adapter.json").write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+    lines = ["# `mic adapt` on frozen all-MiniLM-L6-v2", "",
+             f"Command: `{context['command']}`. Adapters: seeds {SEEDS}; fit on {', '.join(FIT_DATA)} "
+             f"({context['rows']} texts); supervised adds {', '.join(SUPERVISION)}. Test splits: STS-B test, "
+             "SICK test (Spearman x100), SciFact test queries (nDCG@10 x100). Defaults (dev-chosen): "
+             f"`{json.dumps(FitSettings().model_dump(mode='json'))}`.", "", "## Targets", "",
+             "| target | measured (test, mean over seeds) | met |", "|---|---|---|"]
+    lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in targets(results, seconds)]
+    if missing:
+        lines += ["", "Not evaluated: " + "; ".join(f"{k}: {v}" for k, v in missing.items()) + "."]
+    for task in SPLITS["test"]:
+        lines += ["", f"## {task} test", "", "| method | " + " | ".join(map(str, DIMS)) + " |",
+                  "|---|" + "---|" * len(DIMS)]
+        for method, by_task in results.items():
+            lines.append(f"| {method} | " + " | ".join(summary(by_task[task][str(d)]) for d in DIMS) + " |")
+    lines += ["", "## MIC-term ablations (test, mean over seeds, difference to adapter-unsup at 8 / 16 / 32)", "",
+              "| ablation | " + " | ".join(SPLITS["test"]) + " |", "|---|" + "---|" * len(SPLITS["test"])]
+    for method in results:
+        if method.startswith("adapter-unsup") and method != "adapter-unsup":
+            cells = []
+            for task in SPLITS["test"]:
+                deltas = [statistics.mean(results[method][task][str(d)])
+                          - statistics.mean(results["adapter-unsup"][task][str(d)]) for d in TARGET_DIMS]
+                cells.append(" / ".join(f"{x:+.2f}" for x in deltas))
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    lines += ["", "## Time", "", f"Encoding (once, stock model, cached afterwards; from the cache sidecars): "
+              f"{encode['fit_texts']:.0f} s for the fit texts, {encode['test_texts']:.0f} s for the test texts. "
+              "Fitting, after encoding, single thread on a shared 2-core CPU:", "",
+              "| method | fit seconds per seed |", "|---|---|"]
+    lines += [f"| {method} | {', '.join(f'{s:.0f}' for s in values)} |" for method, values in seconds.items()]
+    (RESULTS / "adapter.md").write_text("\n".join(lines) + "\n")
+
+    figure, axes = plt.subplots(1, len(SPLITS["test"]), figsize=(15, 4.5))
+    for axis, task in zip(axes, SPLITS["test"], strict=True):
+        for method, by_task in results.items():
+            if "+" in method or "-no-" in method:
+                continue
+            axis.plot(DIMS, [statistics.mean(by_task[task][str(d)]) for d in DIMS], marker="o", label=method)
+        axis.set_xscale("log", base=2)
+        axis.set_xticks(DIMS, [str(d) for d in DIMS])
+        axis.set_title(f"{task} test")
+        axis.set_xlabel("dim")
+        axis.set_ylabel("nDCG@10 x100" if task == "scifact" else "Spearman x100")
+        axis.grid(alpha=0.3)
+    axes[0].legend()
+    figure.tight_layout()
+    figure.savefig(RESULTS / "adapter.png", dpi=120)
+    print((RESULTS / "adapter.md").read_text())
+
+
+def sidecar_seconds(fingerprint: str, text_lists: list[list[str]]) -> float:
+    """Encoding seconds the cache recorded when these lists were first embedded (0 for a list it lacks)."""
+    from mic.evaluation.cache import texts_digest
+
+    total = 0.0
+    for texts in text_lists:
+        key = hashlib.sha256(f"{fingerprint}|{texts_digest(texts)}".encode()).hexdigest()[:24]
+        sidecar = default_cache_dir() / "embeddings" / f"{key}.json"
+        if sidecar.is_file():
+            total += json.loads(sidecar.read_text()).get("encode_seconds", 0.0)
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("phase", choices=["sweep", "test"])
+    parser.add_argument("--mrl", type=Path, default=FINETUNED["mrl"], help="fine-tuned MRL model folder")
+    parser.add_argument("--mic", type=Path, default=FINETUNED["mic"], help="fine-tuned MIC model folder")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    model = load_model("default")
+    fingerprint = model_fingerprint(model)
+    embed = EmbeddingSource(Encoder("default", model), fingerprint, show_progress_bar=True)
+    fit_data = fit_embeddings(FIT_DATA, embed)
+    context: dict = {"fit": fit_data, "fingerprint": fingerprint, "pca": fit_pca(fit_data), "rows": len(fit_data),
+                     "command": shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv])}
+    print(f"fit embeddings {tuple(fit_data.shape)}; seed(s) {SEEDS if args.phase == 'test' else [0]}", flush=True)
+    if args.phase == "sweep":
+        context["dev"] = load_tasks("dev", embed)
+        run_sweep(context)
+        return
+    start = time.perf_counter()
+    context["test"] = load_tasks("test", embed)
+    context["supervision"] = [supervision_pairs(spec, embed) for spec in SUPERVISION]
+    from mic.adapt.data import source_texts
+
+    test_lists = []
+    for name, spec in SPLITS["test"].items():
+        if name == "scifact":
+            test_lists.append(load_beir(spec).queries)
+        else:
+            pairs = load_scored_pairs(spec)
+            test_lists.append(list(dict.fromkeys([*pairs.sentences1, *pairs.sentences2])))
+    context["encode_seconds"] = {
+        "fit_texts": sidecar_seconds(fingerprint, [source_texts(spec) for spec in FIT_DATA]),
+        "test_texts": sidecar_seconds(fingerprint, test_lists),
+        "cache_read_seconds_this_run": round(embed.seconds, 2),
+    }
+    print(f"test tasks ready in {time.perf_counter() - start:.0f} s", flush=True)
+    run_test(context, {"mrl": args.mrl, "mic": args.mic})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""The ``mic adapt`` configuration: one validated schema, every default in one place, loadable from YAML.
+
+Loaded like ``mic train``'s (:func:`mic.training.config.load_config` with ``schema=AdaptConfig``): a YAML file
+holds any subset of the fields, ``--set key=value`` overrides any of them (``--set fit.sir=0.1``). The
+objective's defaults (``fit``) are the combination the dev sweep of ``benchmarks/adapter.py`` measured best
+(``docs/method.md``, "Post-hoc adapter").
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from mic.training.config import _Strict
+
+
+class FitSettings(_Strict):
+    """How the adapter is fitted: initialisation, optimisation, and the weights of the objective's terms."""
+
+    init: Literal["identity", "pca"] = Field("identity", description="orthogonal start: truncation or PCA")
+    residual_layer: bool = Field(False, description="add a residual tanh layer after the linear map")
+    steps: int = Field(1000, gt=0)
+    batch_size: int = Field(512, ge=2, description="rows per step; the similarity terms compare every pair")
+    pair_batch_size: int = Field(64, ge=2, description="labelled pairs per step and per supervision source")
+    learning_rate: float = Field(1e-3, gt=0, description="Adam, decayed linearly to 0")
+    seed: int = 0
+    pairwise: float = Field(1.0, ge=0, description="prefix vs frozen cosine agreement, all pairs (MSE)")
+    topk: float = Field(1.0, ge=0, description="the same over each row's k nearest neighbours (L1)")
+    topk_k: int = Field(10, gt=0)
+    distill: float = Field(0.0, ge=0, description="MIC self-distillation, frozen full embedding as teacher")
+    distill_temperature: float = Field(0.05, gt=0)
+    sir: float = Field(0.0, ge=0, description="MIC SIR on the prefixes")
+    scr: float = Field(0.0, ge=0, description="MIC SCR correlation term, sentence-level form")
+    scr_tolerance: float = Field(0.1, ge=0)
+    task: float = Field(1.0, ge=0, description="weight of the supervised loss (with --supervised)")
+
+
+class AdaptConfig(_Strict):
+    """Everything ``mic adapt MODEL --data ...`` needs; saved resolved beside the adapted model."""
+
+    model: str = Field("default", description="'default' (offline all-MiniLM-L6-v2), a model folder or a hub id")
+    data: list[str] = Field(
+        default_factory=lambda: ["stsb:train", "sick:train"],
+        description="texts to fit on: stsb:SPLIT, sick:SPLIT, scifact (its corpus), a BEIR folder, FILE, hub name",
+    )
+    supervised: bool = Field(False, description="add the task loss on the labels of `supervision`")
+    supervision: list[str] = Field(
+        default_factory=lambda: ["stsb:train"],
+        description="labelled sources: scored pairs (CoSENT) or a retrieval split, e.g. scifact:train (MNRL)",
+    )
+    dims: list[int] | None = Field(None, description="prefix dims (default: D and the powers of 2 down to 8)")
+    data_dir: str | None = Field(None, description="folder of the benchmark data (else $MIC_DATA_DIR)")
+    cache_dir: str | None = Field(None, description="embedding cache (else $MIC_CACHE_DIR, else ~/.cache/mic)")
+    encode_batch_size: int = Field(64, gt=0)
+    device: str | None = None
+    fit: FitSettings = Field(default_factory=FitSettings)

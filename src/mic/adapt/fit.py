@@ -1,0 +1,170 @@
+"""Fit an adapter on frozen embeddings: the pure-array entry point, for vectors from any source.
+
+``fit(embeddings)`` needs only an ``(N, D)`` matrix (the base model's full-dim outputs, e.g. loaded from a
+``.npy``); labelled pairs, as embeddings too, add the supervised task loss. Each step samples ``batch_size``
+rows without replacement (and ``pair_batch_size`` pairs from each supervision set), evaluates
+:class:`~mic.adapt.objective.AdapterObjective` and takes one Adam step; the learning rate decays linearly to 0.
+Everything random comes from one ``torch.Generator`` seeded with ``seed``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy.typing as npt
+import torch
+from pydantic import ValidationError
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from mic.adapt.adapter import Adapter, AdapterError, check_embeddings
+from mic.adapt.config import FitSettings
+from mic.adapt.objective import AdapterObjective
+from mic.evaluation.encoders import default_dims
+
+OBJECTIVE_FIELDS = (
+    "pairwise", "topk", "topk_k", "distill", "distill_temperature", "sir", "scr", "scr_tolerance", "task",
+)
+
+
+@dataclass(frozen=True)
+class PairSupervision:
+    """Labelled pairs as frozen embeddings: CoSENT when ``scores`` is given, else MNRL (``second`` = positives).
+
+    Attributes:
+        name: where the pairs came from, for messages and logs.
+        first: ``(P, D)`` embeddings of the first texts (queries).
+        second: ``(P, D)`` embeddings of the second texts (positive documents).
+        scores: ``(P,)`` similarity labels, or ``None`` for (query, positive) pairs.
+    """
+
+    name: str
+    first: Tensor
+    second: Tensor
+    scores: Tensor | None = None
+
+
+def _settings(overrides: dict[str, object]) -> FitSettings:
+    try:
+        return FitSettings(**overrides)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in error.errors())
+        raise AdapterError(f"Invalid fit settings: {problems}.") from None
+
+
+def resolve_fit_dims(dims: Sequence[int] | None, dim: int) -> list[int]:
+    """Ascending prefix dims for a ``dim``-sized embedding (default :func:`default_dims`), ``dim`` included.
+
+    Raises:
+        AdapterError: for an empty list, a non-positive dim or one larger than ``dim``.
+    """
+    if dims is None:
+        return sorted(default_dims(dim))
+    if not dims:
+        raise AdapterError("dims lists no dimension; give e.g. --dims 8,16,32,64.")
+    for value in dims:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= dim:
+            raise AdapterError(f"dim {value!r} is not allowed for {dim}-dim embeddings; allowed: 1..{dim}.")
+    return sorted({*dims, dim})
+
+
+def fit(
+    embeddings: npt.ArrayLike | Tensor,
+    dims: Sequence[int] | None = None,
+    supervision: Sequence[PairSupervision] = (),
+    *,
+    base_model: str | None = None,
+    base_fingerprint: str | None = None,
+    show_progress_bar: bool | None = None,
+    **settings: object,
+) -> Adapter:
+    """Fit an :class:`Adapter` so that every prefix of ``A(e)`` is strong (see :mod:`mic.adapt.objective`).
+
+    Args:
+        embeddings: ``(N, D)`` frozen full-dim embeddings of the fit texts (``N >= batch_size``).
+        dims: the prefix dims to make strong (default: ``D`` and the powers of 2 down to 8); ``D`` is always kept.
+        supervision: labelled pairs (:class:`PairSupervision`) for the task loss; empty = unsupervised.
+        base_model: name of the model the embeddings come from, recorded in the adapter.
+        base_fingerprint: its :func:`mic.models.model_fingerprint`, checked when the adapter is put on a model.
+        show_progress_bar: a tqdm bar over the steps (``None``: tqdm's default).
+        **settings: any field of :class:`~mic.adapt.config.FitSettings` (``steps``, ``init``, ``sir``, ``seed``...).
+
+    Raises:
+        AdapterError: for NaN/inf rows, fewer rows than one batch (or than ``D`` for PCA init), dims larger than
+            ``D``, supervision of another width, or an invalid setting.
+
+    Example:
+        >>> import torch
+        >>> from mic.adapt import fit
+        >>> adapter = fit(torch.randn(600, 32), dims=[4, 8, 16], steps=5)
+        >>> adapter.transform(torch.randn(3, 32))[:, :8].shape
+        torch.Size([3, 8])
+    """
+    config = _settings(dict(settings))
+    frozen = check_embeddings(embeddings, "fit embeddings")
+    count, dim = frozen.shape
+    if count < config.batch_size:
+        raise AdapterError(
+            f"fit needs at least one batch of rows: got {count} embeddings, batch_size is {config.batch_size}; "
+            f"give more texts or a smaller batch_size (--set fit.batch_size={max(2, count)})."
+        )
+    if config.init == "pca" and count < dim:
+        raise AdapterError(f"init 'pca' needs at least D = {dim} rows, got {count}; use init 'identity'.")
+    chosen = resolve_fit_dims(dims, dim)
+    for pairs in supervision:
+        check_embeddings(pairs.first, f"supervision {pairs.name}", width=dim)
+        check_embeddings(pairs.second, f"supervision {pairs.name}", width=dim)
+        if len(pairs.first) != len(pairs.second) or (pairs.scores is not None and len(pairs.scores) != len(pairs.first)):
+            raise AdapterError(f"supervision {pairs.name}: first, second and scores must have one row per pair.")
+        if len(pairs.first) < 2:
+            raise AdapterError(f"supervision {pairs.name}: needs at least 2 pairs, got {len(pairs.first)}.")
+
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    adapter = Adapter(
+        dim,
+        chosen,
+        residual_layer=config.residual_layer,
+        base_model=base_model,
+        base_fingerprint=base_fingerprint,
+    )
+    if config.init == "pca":
+        adapter.initialise_pca(frozen)
+    objective = AdapterObjective(chosen, dim, **{name: getattr(config, name) for name in OBJECTIVE_FIELDS})
+    optimizer = torch.optim.Adam(adapter.parameters(), lr=config.learning_rate)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / config.steps)
+
+    start = time.perf_counter()
+    terms: dict[str, float] = {}
+    adapter.train()
+    with tqdm(range(config.steps), desc="Fitting adapter", disable=show_progress_bar is False) as progress:
+        for step in progress:
+            rows = torch.randperm(count, generator=generator)[: config.batch_size]
+            batch = frozen[rows]
+            losses = objective(adapter(batch), batch)
+            if supervision and config.task > 0:
+                task = []
+                for pairs in supervision:
+                    picked = torch.randperm(len(pairs.first), generator=generator)[: config.pair_batch_size]
+                    scores = None if pairs.scores is None else pairs.scores[picked]
+                    task.append(objective.task_loss(adapter(pairs.first[picked]), adapter(pairs.second[picked]), scores))
+                losses["task"] = torch.stack(task).mean()
+            total = torch.stack(list(losses.values())).sum()
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            optimizer.step()
+            schedule.step()
+            if step % 50 == 0 or step == config.steps - 1:
+                terms = {name: round(float(value.detach()), 5) for name, value in losses.items()}
+                progress.set_postfix(terms)
+    adapter.eval()
+    adapter.info = {
+        "settings": config.model_dump(mode="json"),
+        "rows": count,
+        "supervision": {pairs.name: len(pairs.first) for pairs in supervision},
+        "fit_seconds": round(time.perf_counter() - start, 3),
+        "final_terms": terms,
+    }
+    return adapter

@@ -1,0 +1,57 @@
+"""Put an adapter on its base model: a sentence-transformers model folder that every ``mic`` command loads.
+
+The adapted model is the base model's modules unchanged, then the adapter's ``Dense`` layers, then
+``Normalize``: ``encode`` returns ``norm(A(base.encode(x)))``, and cosines of any prefix are those of
+``A(e)[:m]``. The adapter goes after the base model's own ``Normalize`` (when it has one) because it was
+fitted on what ``base.encode`` returns; moving it before would feed it unnormalised vectors. All modules are
+sentence-transformers' own classes, so ``SentenceTransformer(DIR, truncate_dim=32)`` loads the folder
+without ``trust_remote_code``.
+
+The folder also holds ``adapter/`` (the adapter alone, for vectors computed elsewhere) and
+``mic_adapt.json`` (the resolved config, the base model and its fingerprint, timings, versions, command).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.base.modules import Normalize
+
+from mic.adapt.adapter import Adapter, AdapterError, staged_folder
+from mic.models import model_fingerprint
+
+ADAPT_INFO = "mic_adapt.json"
+ADAPTER_FOLDER = "adapter"
+
+
+def adapted_model(base: SentenceTransformer, adapter: Adapter, base_name: str) -> SentenceTransformer:
+    """``base`` followed by ``adapter`` and ``Normalize``, as one SentenceTransformer.
+
+    Raises:
+        AdapterError: when the adapter was fitted on another model (naming both) or on vectors of another width.
+    """
+    adapter.check_base(base_name, model_fingerprint(base))
+    with base.truncate_embeddings(None):
+        width = base.get_embedding_dimension()
+    if width != adapter.dim:
+        raise AdapterError(
+            f"The adapter maps {adapter.dim}-dim vectors, but {base_name!r} outputs {width}-dim embeddings."
+        )
+    modules = [*base, *adapter.st_modules(), Normalize()]
+    return SentenceTransformer(modules=modules, device=str(base.device), similarity_fn_name="cosine")
+
+
+def save_adapted_model(model: SentenceTransformer, adapter: Adapter, out: str | Path, info: dict[str, object]) -> Path:
+    """Write the model folder atomically (see the module docstring); returns its path.
+
+    Raises:
+        AdapterError: when ``out`` exists and is not a folder ``mic adapt`` wrote.
+    """
+    out = Path(out).expanduser()
+    with staged_folder(out, ADAPT_INFO) as staging:
+        model.save(str(staging))
+        adapter.save(staging / ADAPTER_FOLDER)
+        (staging / ADAPT_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return out

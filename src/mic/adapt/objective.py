@@ -1,0 +1,153 @@
+"""The adapter's objective: every prefix of ``A(e)`` keeps the frozen embedding's similarity structure, plus MIC.
+
+With ``y = A(e)`` the adapter output and ``e`` the frozen full embedding of a batch of ``B`` rows,
+``S(x) = norm(x) norm(x)ᵀ`` and ``𝓜`` the prefix dims (the full size ``D`` always included):
+
+- ``pairwise`` (Matryoshka-Adaptor's pairwise similarity loss, as a mean square):
+  ``mean_m mean_{i≠j} (S(y_{:m})_ij − S(e)_ij)²``;
+- ``topk`` (its top-k similarity loss): the same difference, absolute, over each row's ``k`` nearest rows
+  by ``S(e)`` only — the neighbours that ranking and retrieval depend on;
+- ``distill``: MIC's self-distillation, :class:`~mic.losses.PrefixSelfDistillation` of ``y`` with the frozen
+  ``e`` as teacher (row-wise KL of in-batch softmax similarities at ``τ_d``, every ``m ∈ 𝓜``);
+- ``sir``: MIC's SIR, :class:`~mic.losses.SpectralIsotropyRegularizer` on the prefixes ``y_{:m}``, ``m < D``;
+- ``scr``: SCR's correlation part in its sentence-level form: ``C`` the batch correlation of ``y``
+  (:func:`mic.geometry.correlation`) and ``mean_{m<D} mean_{u≤m<v} max(0, |C_uv| − τ_corr)²``
+  (:func:`mic.geometry.soft_threshold_penalty`). The token-level form would need every token state of every
+  fit text kept; for a linear ``A`` it is the same map (``A`` commutes with mean pooling) but not the same
+  statistic, and the cached sentence embeddings are all the adapter sees. SCR's variance floor is left out:
+  the output is re-normalised, so a floor on its scale is met by scaling ``W`` and constrains nothing.
+- ``task`` (supervised): CoSENT on scored pairs, MultipleNegativesRanking on (query, positive) pairs, the
+  sentence-transformers losses evaluated on every prefix and averaged over ``𝓜``.
+
+References:
+    Matryoshka-Adaptor, https://arxiv.org/abs/2407.20243; MIC, https://arxiv.org/abs/2605.29987
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from sentence_transformers.sentence_transformer.losses import CoSENTLoss, MultipleNegativesRankingLoss
+from torch import Tensor, nn
+
+from mic.geometry import correlation, pairwise_cosine, soft_threshold_penalty
+from mic.losses import PrefixSelfDistillation, SpectralIsotropyRegularizer
+from mic.losses.validation import check_dims, check_non_negative, check_positive
+
+
+def prefix_cosines(adapted: Tensor, dims: Sequence[int]) -> list[Tensor]:
+    """``[S(y_{:m}) for m in dims]``, each ``(B, B)``: computed once per batch, shared by the agreement terms."""
+    return [pairwise_cosine(adapted[:, :m]) for m in dims]
+
+
+def prefix_similarity_error(prefixes: Sequence[Tensor], target: Tensor) -> Tensor:
+    """``mean_m mean_{i≠j} (S(y_{:m})_ij − S(e)_ij)²``; ``prefixes`` from :func:`prefix_cosines`, ``target = S(e)``.
+
+    0 iff every prefix reproduces the frozen similarities. Both diagonals are 1 (non-zero rows), so the
+    full matrix is summed and divided by the ``B(B−1)`` off-diagonal entries instead of indexing them out.
+    """
+    pairs = len(target) * (len(target) - 1)
+    return torch.stack([(prefix - target).pow(2).sum() / pairs for prefix in prefixes]).mean()
+
+
+def topk_similarity_error(prefixes: Sequence[Tensor], target: Tensor, k: int) -> Tensor:
+    """``mean_m mean_i mean_{j ∈ N_k(i)} |S(y_{:m})_ij − S(e)_ij|``, ``N_k(i)`` the ``k`` nearest rows to ``i`` by ``S(e)``.
+
+    ``k`` is capped at ``B − 1``; the row itself is never its own neighbour.
+    """
+    batch = len(target)
+    others = target.masked_fill(torch.eye(batch, dtype=torch.bool, device=target.device), -torch.inf)
+    nearest = others.topk(min(k, batch - 1), dim=1)
+    return torch.stack(
+        [(prefix.gather(1, nearest.indices) - nearest.values).abs().mean() for prefix in prefixes]
+    ).mean()
+
+
+def prefix_residual_correlation_penalty(adapted: Tensor, dims: Sequence[int], tolerance: float) -> Tensor:
+    """SCR's sentence-level correlation term: ``mean_m soft_threshold(C_{:m, m:})``, ``C`` the batch correlation."""
+    cross = correlation(adapted)
+    return torch.stack([soft_threshold_penalty(cross[:m, m:], tolerance) for m in dims]).mean()
+
+
+class AdapterObjective(nn.Module):
+    """The weighted terms of the module docstring; ``forward`` returns them by name (only the active ones).
+
+    Args:
+        dims: ascending prefix dims; the full size ``dim`` is added when missing.
+        dim: ``D``.
+        pairwise, topk, distill, sir, scr, task: the terms' weights (0 = off).
+        topk_k: ``k`` of the top-k term.
+        distill_temperature: ``τ_d`` of the self-distillation.
+        scr_tolerance: ``τ_corr`` of the SCR term.
+        cosent_scale: ``1/τ`` of CoSENT; mnrl_scale: ``1/τ`` of MultipleNegativesRanking.
+
+    Raises:
+        ValueError: for bad dims, a negative weight or a non-positive temperature.
+    """
+
+    def __init__(
+        self,
+        dims: Sequence[int],
+        dim: int,
+        *,
+        pairwise: float = 1.0,
+        topk: float = 1.0,
+        topk_k: int = 10,
+        distill: float = 0.0,
+        distill_temperature: float = 0.05,
+        sir: float = 0.0,
+        scr: float = 0.0,
+        scr_tolerance: float = 0.1,
+        task: float = 1.0,
+        cosent_scale: float = 20.0,
+        mnrl_scale: float = 20.0,
+    ) -> None:
+        super().__init__()
+        self.dims = check_dims(sorted({*dims, dim}), "dims", max_dim=dim)
+        self.prefix_dims = tuple(m for m in self.dims if m < dim)
+        self.weights = {
+            name: check_non_negative(value, name)
+            for name, value in {
+                "pairwise": pairwise, "topk": topk, "distill": distill, "sir": sir, "scr": scr, "task": task,
+            }.items()
+        }
+        if self.prefix_dims == () and (sir > 0 or scr > 0):
+            raise ValueError(f"sir and scr need a prefix dim below the full size {dim}; dims are {list(self.dims)}.")
+        if topk_k < 1:
+            raise ValueError(f"topk_k must be a positive number of neighbours, got {topk_k}.")
+        self.topk_k = topk_k
+        self.scr_tolerance = check_non_negative(scr_tolerance, "scr_tolerance")
+        check_positive(distill_temperature, "distill_temperature")
+        self.distill = PrefixSelfDistillation(self.dims, distill_temperature, gather_across_devices=False)
+        self.sir = SpectralIsotropyRegularizer(self.prefix_dims or (dim,), gather_across_devices=False)
+        self.cosent = CoSENTLoss(None, scale=check_positive(cosent_scale, "cosent_scale"))  # type: ignore[arg-type]
+        self.mnrl = MultipleNegativesRankingLoss(None, scale=check_positive(mnrl_scale, "mnrl_scale"))  # type: ignore[arg-type]
+
+    def forward(self, adapted: Tensor, frozen: Tensor) -> dict[str, Tensor]:
+        """Unsupervised terms of ``adapted = A(frozen)``, both ``(B, D)``, weighted."""
+        terms: dict[str, Tensor] = {}
+        weights = self.weights
+        if weights["pairwise"] > 0 or weights["topk"] > 0:
+            prefixes, target = prefix_cosines(adapted, self.dims), pairwise_cosine(frozen)
+            if weights["pairwise"] > 0:
+                terms["pairwise"] = weights["pairwise"] * prefix_similarity_error(prefixes, target)
+            if weights["topk"] > 0:
+                terms["topk"] = weights["topk"] * topk_similarity_error(prefixes, target, self.topk_k)
+        if weights["distill"] > 0:
+            terms["distill"] = weights["distill"] * self.distill(adapted, teacher=frozen) / len(self.dims)
+        if weights["sir"] > 0:
+            terms["sir"] = weights["sir"] * self.sir(adapted)
+        if weights["scr"] > 0:
+            terms["scr"] = weights["scr"] * prefix_residual_correlation_penalty(
+                adapted, self.prefix_dims, self.scr_tolerance
+            )
+        return terms
+
+    def task_loss(self, first: Tensor, second: Tensor, scores: Tensor | None) -> Tensor:
+        """Weighted task loss on adapted pairs ``(P, D)``: CoSENT against ``scores``, or MNRL when ``scores`` is None."""
+        if scores is None:
+            losses = [self.mnrl.compute_loss_from_embeddings([first[:, :m], second[:, :m]], None) for m in self.dims]
+        else:
+            losses = [self.cosent.compute_loss_from_embeddings([first[:, :m], second[:, :m]], scores) for m in self.dims]
+        return self.weights["task"] * torch.stack(losses).mean()

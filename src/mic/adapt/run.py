@@ -1,0 +1,162 @@
+"""``mic adapt`` as library functions: fit on a model's cached embeddings, on a ``.npy``, or reuse an adapter.
+
+- :func:`run_adapt`: ``mic adapt MODEL --data SOURCES --out DIR`` — embed the fit texts (cached), fit, write
+  a model folder (:mod:`mic.adapt.model`);
+- :func:`run_adapt_array`: ``mic adapt --embeddings FILE.npy --out ADAPTER`` — fit on vectors from anywhere,
+  write the adapter folder;
+- :func:`run_apply`: ``mic adapt MODEL --adapter ADAPTER --out DIR`` — put a saved adapter on its model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mic.adapt.adapter import Adapter, AdapterError, check_embeddings
+from mic.adapt.config import AdaptConfig
+from mic.adapt.data import EmbeddingSource, fit_embeddings, supervision_pairs
+from mic.adapt.fit import fit, resolve_fit_dims
+from mic.adapt.model import adapted_model, save_adapted_model
+from mic.evaluation.encoders import Encoder
+from mic.evaluation.records import provenance
+from mic.models import load_model, model_fingerprint
+
+
+@dataclass(frozen=True)
+class AdaptResult:
+    """What one ``mic adapt`` call produced.
+
+    Attributes:
+        output: the model folder or adapter folder written.
+        adapter: the fitted (or reused) adapter.
+        rows: fit embeddings (0 when an adapter was reused).
+        encode_seconds: time spent embedding or reading the cache.
+        fit_seconds: time spent fitting (after the embeddings were ready).
+    """
+
+    output: Path
+    adapter: Adapter
+    rows: int
+    encode_seconds: float
+    fit_seconds: float
+
+
+def run_adapt(
+    config: AdaptConfig, out: str | Path, *, command: str | None = None, show_progress_bar: bool | None = None
+) -> AdaptResult:
+    """Fit an adapter on ``config.model``'s embeddings of ``config.data`` and write the adapted model to ``out``.
+
+    Raises:
+        ModelError, DataError: for a model or data source that cannot be read.
+        AdapterError: for bad embeddings, dims larger than the model, too few texts, or an unusable ``out``.
+    """
+    torch.manual_seed(config.fit.seed)
+    encoder = Encoder(config.model, load_model(config.model, device=config.device))
+    fingerprint = model_fingerprint(encoder.model)
+    dims = resolve_fit_dims(config.dims, encoder.dim)
+    embed = EmbeddingSource(encoder, fingerprint, config.cache_dir, config.encode_batch_size, show_progress_bar)
+    embeddings = fit_embeddings(config.data, embed, config.data_dir)
+    supervision = (
+        [supervision_pairs(spec, embed, config.data_dir) for spec in config.supervision] if config.supervised else []
+    )
+    adapter = fit(
+        embeddings,
+        dims,
+        supervision,
+        base_model=config.model,
+        base_fingerprint=fingerprint,
+        show_progress_bar=show_progress_bar,
+        **config.fit.model_dump(),
+    )
+    model = adapted_model(encoder.model, adapter, config.model)
+    info = {
+        "config": config.model_dump(mode="json"),
+        "base_model": config.model,
+        "base_fingerprint": fingerprint,
+        "rows": len(embeddings),
+        "encode_seconds": round(embed.seconds, 3),
+        "fit_seconds": adapter.info["fit_seconds"],
+        **provenance(command, config.fit.seed),
+    }
+    output = save_adapted_model(model, adapter, out, info)
+    return AdaptResult(output, adapter, len(embeddings), embed.seconds, float(adapter.info["fit_seconds"]))
+
+
+def load_array(path: str | Path) -> np.ndarray:
+    """An ``(N, D)`` float array from a ``.npy`` file.
+
+    Raises:
+        AdapterError: for a missing or unreadable file, or one that does not hold a float matrix.
+    """
+    path = Path(path).expanduser()
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise AdapterError(f"Embeddings file {path} does not exist.") from None
+    except (OSError, ValueError, EOFError) as error:
+        raise AdapterError(f"{path} is not a readable .npy array ({error}); save it with numpy.save.") from None
+    check_embeddings(array, str(path))
+    return array
+
+
+def run_adapt_array(
+    embeddings_path: str | Path,
+    out: str | Path,
+    config: AdaptConfig,
+    *,
+    model: str | None = None,
+    show_progress_bar: bool | None = None,
+) -> AdaptResult:
+    """Fit an adapter on the vectors of a ``.npy`` file and save it to ``out`` (see :meth:`Adapter.save`).
+
+    Args:
+        embeddings_path: an ``(N, D)`` float ``.npy``.
+        out: the adapter folder to write.
+        config: its ``dims`` and ``fit`` are used.
+        model: the model that produced the vectors, when known: their width is checked against it, and its
+            fingerprint recorded so the adapter refuses other models later.
+
+    Raises:
+        AdapterError: for an unreadable file, NaN/inf rows, a width that does not match ``model``, too few rows.
+    """
+    array = load_array(embeddings_path)
+    fingerprint = None
+    if model is not None:
+        base = load_model(model, device=config.device)
+        with base.truncate_embeddings(None):
+            width = base.get_embedding_dimension()
+        if array.shape[1] != width:
+            raise AdapterError(
+                f"{embeddings_path} holds {array.shape[1]}-dim vectors, but {model!r} outputs {width}-dim embeddings."
+            )
+        fingerprint = model_fingerprint(base)
+    adapter = fit(
+        array,
+        config.dims,
+        base_model=model,
+        base_fingerprint=fingerprint,
+        show_progress_bar=show_progress_bar,
+        **config.fit.model_dump(),
+    )
+    return AdaptResult(adapter.save(out), adapter, len(array), 0.0, float(adapter.info["fit_seconds"]))
+
+
+def run_apply(model: str, adapter_path: str | Path, out: str | Path, *, command: str | None = None) -> AdaptResult:
+    """Write ``model`` + the saved adapter at ``adapter_path`` as a model folder.
+
+    Raises:
+        AdapterError: when the adapter was fitted on another model (naming both) or another width.
+    """
+    adapter = Adapter.load(adapter_path)
+    base = load_model(model)
+    adapted = adapted_model(base, adapter, model)
+    info = {
+        "base_model": model,
+        "base_fingerprint": model_fingerprint(base),
+        "adapter": str(adapter_path),
+        **provenance(command, 0),
+    }
+    return AdaptResult(save_adapted_model(adapted, adapter, out, info), adapter, 0, 0.0, 0.0)

@@ -1,0 +1,48 @@
+"""The typer application class behind the ``mic`` command line, with flags shown as flags in ``--help``.
+
+typer's rich help (0.29) prints a value type in the type column of every option, flags included: ``--help``,
+``--resume`` and ``--install-completion`` read ``<bool>`` although they take no value (click's plain help
+leaves it out). Every command of a ``FlagHelpTyper`` app shows flags with an empty type column instead.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+if TYPE_CHECKING:
+    from typer._click.core import Parameter  # typer 0.29 vendors click as typer._click
+
+
+class _FlagsWithoutType:
+    """Mixin for click commands: an option that takes no value (a flag) gets an empty metavar for the help."""
+
+    def get_params(self, ctx: typer.Context) -> list[Parameter]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class FlagHelpCommand(_FlagsWithoutType, TyperCommand):
+    """A typer command whose help shows no ``<bool>`` for flags."""
+
+
+class FlagHelpGroup(_FlagsWithoutType, TyperGroup):
+    """A typer group (the top-level ``mic``) whose help shows no ``<bool>`` for flags."""
+
+
+class FlagHelpTyper(typer.Typer):
+    """``typer.Typer`` whose group and every command show no ``<bool>`` for flags in ``--help``."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("cls", FlagHelpGroup)
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def command(  # type: ignore[override]
+        self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **kwargs: object
+    ):
+        return super().command(name, cls=cls or FlagHelpCommand, **kwargs)  # type: ignore[arg-type]

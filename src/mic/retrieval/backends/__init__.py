@@ -1,0 +1,89 @@
+"""Where an index keeps its vectors: FAISS in-process (the default) or a Qdrant collection (local or a server).
+
+Every backend stores, per document, the ``d``-dim prefix (the shortlist is searched on it, at the index's
+precision) and the full ``D``-dim vector (the shortlist is re-scored on it), and answers
+``search(queries, k, shortlist)`` with the funnel: ``shortlist`` candidates by the prefix, the best ``k`` of
+them by the full-dim cosine. A writer receives the corpus chunk by chunk, so no backend holds it all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from mic.retrieval.search import Hits
+
+Array = npt.NDArray[np.float32]
+Precision = Literal["float32", "int8", "binary"]
+Kind = Literal["flat", "hnsw"]
+RerankPrecision = Literal["float16", "int8"]
+BACKENDS = ("faiss", "qdrant")
+KINDS = ("flat", "hnsw")
+PRECISIONS: tuple[Precision, ...] = ("float32", "int8", "binary")
+RERANK_PRECISIONS: tuple[RerankPrecision, ...] = ("float16", "int8")
+HNSW_M = 16
+"""HNSW graph degree: FAISS's usual setting and the one sentence-transformers' ``semantic_search_faiss`` uses."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What an index stores: prefix ``dim`` of ``full_dim``, how the prefix is searched, how full vectors are kept."""
+
+    dim: int
+    full_dim: int
+    precision: Precision
+    kind: Kind
+    rerank_precision: RerankPrecision
+
+
+class Writer(Protocol):
+    """Receives ``(n, D)`` unit-norm full-dim vectors and their ids chunk by chunk, then writes what it holds."""
+
+    def add(self, full: Array, ids: Sequence[str]) -> None: ...
+
+    def finish(self) -> dict[str, object]:
+        """Store everything; return the backend's fields for the index metadata."""
+        ...
+
+    def abort(self) -> None:
+        """Release resources and remove anything written outside the index folder."""
+        ...
+
+
+class Reader(Protocol):
+    """Answers funnel queries over a stored index."""
+
+    def search(self, queries: Array, k: int, shortlist: int) -> Hits:
+        """Top ``k`` of a ``shortlist`` found on the prefix, re-scored at full dim; ``queries`` is ``(Q, D)``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_writer(backend: str, folder: Path, layout: Layout, options: dict[str, object]) -> Writer:
+    """A writer of ``backend`` that stores into ``folder`` (the temporary index folder)."""
+    if backend == "qdrant":
+        from mic.retrieval.backends.qdrant import QdrantWriter
+
+        return QdrantWriter(folder, layout, **options)
+    from mic.retrieval.backends.faiss import FaissWriter
+
+    return FaissWriter(folder, layout)
+
+
+def open_reader(
+    backend: str, folder: Path, layout: Layout, count: int, fields: dict[str, object], url: str | None
+) -> Reader:
+    """A reader of the index in ``folder`` holding ``count`` documents (``fields``: what its writer returned)."""
+    if backend == "qdrant":
+        from mic.retrieval.backends.qdrant import QdrantReader
+
+        return QdrantReader(folder, layout, count, fields, url)
+    from mic.retrieval.backends.faiss import FaissReader
+
+    return FaissReader(folder, layout, count, fields)

@@ -1,0 +1,374 @@
+"""An index a user builds once and queries many times: a low-dim prefix search, re-ranked at full dim.
+
+:func:`build_index` encodes a corpus (chunk by chunk, so it never has to fit in memory) with one model, and
+stores each document's ``d``-dim prefix for the shortlist and its full ``D``-dim vector for the re-rank in
+one folder, through a backend (:mod:`mic.retrieval.backends`: FAISS in-process, or a Qdrant collection):
+
+    INDEX/meta.json     what the index is (schema ``mic-index/1``): the model and its fingerprint, the dims,
+                        precision, kind and backend, the document ids in row order, the mic version
+    INDEX/...           the backend's files (``prefix.faiss`` + ``full.bin``, or Qdrant's local store)
+
+:func:`open_index` reads it back and checks it is whole; :meth:`SearchIndex.search` runs the funnel on query
+embeddings and :func:`search_texts` on query texts, encoded with the index's own model (a different model
+or embedding size is refused, naming both). The folder is written under a temporary name and renamed when
+complete, so an interrupted build leaves nothing at ``INDEX``; an existing folder is only replaced when it is
+a mic index and ``overwrite`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from tqdm.auto import tqdm
+
+from mic.retrieval.backends import (
+    BACKENDS,
+    KINDS,
+    PRECISIONS,
+    RERANK_PRECISIONS,
+    Kind,
+    Layout,
+    Precision,
+    Reader,
+    RerankPrecision,
+    open_reader,
+    open_writer,
+)
+from mic.retrieval.corpus import Document, chunked, iter_documents
+from mic.retrieval.errors import IndexFileError, RetrievalError
+from mic.retrieval.search import Hits, prefix
+
+SCHEMA = "mic-index/1"
+SEARCH_SCHEMA = "mic-search/1"
+META_FILE = "meta.json"
+DEFAULT_CHUNK_SIZE = 10_000
+"""Documents encoded and added per step: about 15 MB of float32 vectors at 384 dims."""
+DEFAULT_K = 10
+DEFAULT_SHORTLIST = 100
+AUTO_HNSW_MIN_DOCUMENTS = 250_000
+"""``kind="auto"`` builds HNSW from this many documents on, flat (exact) below.
+
+Measured on one core (``benchmarks/retrieval.py``, section "flat vs HNSW", 32-dim float32 prefixes,
+shortlist 100): up to 100,000 documents an exact flat scan takes well under a millisecond per query, HNSW
+gains little and costs a graph build (tens of seconds per 100k vectors) and approximate results; from a few
+hundred thousand on, the scan grows linearly while HNSW stays near a millisecond.
+"""
+
+
+class IndexMeta(BaseModel):
+    """The metadata of an index folder (``meta.json``)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    schema_: str = Field(SCHEMA, alias="schema")
+    mic_version: str
+    backend: str
+    model: str
+    fingerprint: str
+    full_dim: int
+    dim: int
+    precision: Precision
+    kind: Kind
+    rerank_precision: RerankPrecision
+    normalisation: str = "unit length at every dim: prefixes and full vectors are re-normalised, scores are cosines"
+    count: int
+    backend_fields: dict[str, object]
+    doc_ids: list[str]
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.dim, self.full_dim, self.precision, self.kind, self.rerank_precision)
+
+
+def _choose(value: str, allowed: Sequence[str], option: str) -> None:
+    if value not in allowed:
+        raise RetrievalError(f"{option} {value!r} is not one of {', '.join(allowed)}.")
+
+
+def resolve_kind(kind: str, count: int) -> Kind:
+    """``flat`` or ``hnsw`` as asked, or for ``auto`` by the corpus size (:data:`AUTO_HNSW_MIN_DOCUMENTS`)."""
+    _choose(kind, (*KINDS, "auto"), "--kind")
+    if kind == "auto":
+        return "hnsw" if count >= AUTO_HNSW_MIN_DOCUMENTS else "flat"
+    return kind  # type: ignore[return-value]
+
+
+def read_meta(folder: Path) -> IndexMeta:
+    """The metadata of the index in ``folder``.
+
+    Raises:
+        IndexFileError: for a missing folder or ``meta.json``, or one that is not a whole mic index's.
+    """
+    path = folder / META_FILE
+    if not path.is_file():
+        raise IndexFileError(f"{folder}: not a mic index (no {META_FILE}); build one with mic index.")
+    try:
+        meta = IndexMeta.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as error:
+        reason = str(error).splitlines()[0]
+        raise IndexFileError(f"{path}: unreadable index metadata ({reason}); build the index again.") from None
+    if meta.schema_ != SCHEMA or len(meta.doc_ids) != meta.count:
+        raise IndexFileError(f"{path}: not {SCHEMA} metadata for {meta.count} documents; build the index again.")
+    return meta
+
+
+def check_replaceable(out: Path, overwrite: bool) -> None:
+    """Raise unless ``out`` is free, or is a mic index (something this code wrote) and ``overwrite`` is set.
+
+    Raises:
+        RetrievalError: naming ``out`` and what to do.
+    """
+    if not out.exists():
+        return
+    if not overwrite:
+        raise RetrievalError(f"{out} already exists; pass --overwrite to replace that index, or choose another --out.")
+    if not (out / META_FILE).is_file():
+        raise RetrievalError(f"{out} exists and is not a mic index (no {META_FILE}); not replacing it.")
+
+
+@contextmanager
+def atomic_folder(out: Path, overwrite: bool) -> Iterator[Path]:
+    """A fresh temporary folder beside ``out`` that becomes ``out`` when the block succeeds.
+
+    On failure the temporary folder is removed and ``out`` is untouched. An existing ``out`` is replaced only
+    with ``overwrite`` and only when it is a mic index (something this code wrote).
+
+    Raises:
+        RetrievalError: when ``out`` exists and may not be replaced.
+    """
+    check_replaceable(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    temporary.mkdir()
+    try:
+        yield temporary
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    previous = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        os.replace(out, previous)
+    os.replace(temporary, out)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def build_index(
+    model: str,
+    corpus: str,
+    out: str | Path,
+    *,
+    dim: int,
+    precision: str = "float32",
+    kind: str = "auto",
+    backend: str = "faiss",
+    rerank_precision: str = "float16",
+    url: str | None = None,
+    collection: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    batch_size: int = 64,
+    data_dir: str | Path | None = None,
+    device: str | None = None,
+    overwrite: bool = False,
+    show_progress_bar: bool = False,
+) -> IndexMeta:
+    """Encode ``corpus`` with ``model`` and store its ``dim``-prefix and full vectors as an index at ``out``.
+
+    Args:
+        model: the encoder (see :func:`mic.evaluation.load_encoder`: ``default``, a folder, ``pca:MODEL``, ...).
+        corpus: the documents (see :mod:`mic.retrieval.corpus`: ``scifact``, a BEIR folder, a file).
+        out: the index folder to create.
+        dim: the prefix dim ``d`` the shortlist is searched at (``1..D``; a multiple of 8 for ``binary``).
+        precision: ``float32``, ``int8`` or ``binary`` prefix vectors.
+        kind: ``flat`` (exact scan), ``hnsw`` (graph) or ``auto`` (by size, :data:`AUTO_HNSW_MIN_DOCUMENTS`).
+        backend: ``faiss`` (in-process files) or ``qdrant`` (local store, or the server at ``url``).
+        rerank_precision: how full vectors are kept for the re-rank: ``float16`` or ``int8``.
+        url: Qdrant server or cluster URL (``qdrant`` backend); ``None`` uses Qdrant's local mode.
+        collection: Qdrant collection name (default: ``mic-`` and a random suffix).
+        chunk_size: documents encoded and added per step (memory use is one chunk).
+        batch_size: encoding batch size.
+        data_dir: folder of the named benchmarks (``None``: ``$MIC_DATA_DIR``).
+        device: torch device of the encoder.
+        overwrite: replace an existing index at ``out``.
+        show_progress_bar: one bar over the documents while encoding and adding.
+
+    Raises:
+        RetrievalError: for a bad option value, a ``dim`` outside the model, or an ``out`` that may not be replaced.
+        DataError: for a missing or empty corpus, a malformed line or a document without text (nothing is written).
+        ModelError: when the model cannot be loaded.
+    """
+    from mic import __version__
+    from mic.evaluation import load_encoder
+    from mic.evaluation.cache import encoder_fingerprint
+
+    _choose(precision, PRECISIONS, "--precision")
+    _choose(backend, BACKENDS, "--backend")
+    _choose(rerank_precision, RERANK_PRECISIONS, "--rerank-precision")
+    resolve_kind(kind, 0)
+    if chunk_size < 1:
+        raise RetrievalError(f"--chunk-size must be a positive number of documents, got {chunk_size}.")
+    out = Path(out).expanduser()
+    check_replaceable(out, overwrite)  # before loading the model and encoding anything
+    doc_ids = [document.id for document in iter_documents(corpus, data_dir)]  # validates every row first
+    encoder = load_encoder(model, data_dir=data_dir, device=device)
+    full_dim = encoder.dim
+    if not 1 <= dim <= full_dim:
+        raise RetrievalError(f"--dim {dim} is outside 1..{full_dim}, the embedding size of {model}.")
+    if precision == "binary" and dim % 8:
+        raise RetrievalError(f"--precision binary packs 8 dims per byte; --dim {dim} is not a multiple of 8.")
+    layout = Layout(dim, full_dim, precision, resolve_kind(kind, len(doc_ids)), rerank_precision)  # type: ignore[arg-type]
+    options = {"url": url, "collection": collection} if backend == "qdrant" else {}
+    with atomic_folder(out, overwrite) as folder:
+        writer = open_writer(backend, folder, layout, options)
+        try:
+            with tqdm(total=len(doc_ids), desc="Indexing", unit="doc", disable=not show_progress_bar) as bar:
+                for chunk in chunked(iter_documents(corpus, data_dir), chunk_size):
+                    texts = [document.text for document in chunk]
+                    embeddings = encoder.encode(texts, batch_size=batch_size, show_progress_bar=False)
+                    writer.add(prefix(embeddings.numpy(), full_dim), [document.id for document in chunk])
+                    bar.update(len(chunk))
+            fields = writer.finish()
+        except BaseException:
+            writer.abort()
+            raise
+        meta = IndexMeta(
+            mic_version=__version__,
+            backend=backend,
+            model=model,
+            fingerprint=encoder_fingerprint(encoder),
+            full_dim=full_dim,
+            dim=dim,
+            precision=layout.precision,
+            kind=layout.kind,
+            rerank_precision=layout.rerank_precision,
+            count=len(doc_ids),
+            backend_fields=fields,
+            doc_ids=doc_ids,
+        )
+        (folder / META_FILE).write_text(meta.model_dump_json(by_alias=True, indent=1) + "\n", encoding="utf-8")
+    return meta
+
+
+@dataclass
+class SearchIndex:
+    """An opened index: its metadata and the backend reader that runs the funnel."""
+
+    path: Path
+    meta: IndexMeta
+    reader: Reader
+
+    def search(self, queries: npt.ArrayLike, k: int = DEFAULT_K, shortlist: int = DEFAULT_SHORTLIST) -> Hits:
+        """The funnel for ``(Q, D)`` full-dim query embeddings: ``shortlist`` by the prefix, best ``k`` at full dim.
+
+        Raises:
+            RetrievalError: for query vectors of another width than the index's, ``k < 1`` or ``shortlist < k``.
+        """
+        matrix = np.asarray(queries, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[1] != self.meta.full_dim:
+            raise RetrievalError(
+                f"{self.path} holds {self.meta.full_dim}-dim vectors of {self.meta.model}; the queries have shape "
+                f"{matrix.shape}. Encode them with {self.meta.model}."
+            )
+        if k < 1 or shortlist < k:
+            raise RetrievalError(f"need 1 <= --k <= --shortlist; got --k {k} and --shortlist {shortlist}.")
+        return self.reader.search(prefix(matrix, self.meta.full_dim), k, shortlist)
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def open_index(path: str | Path, url: str | None = None) -> SearchIndex:
+    """Open the index folder at ``path`` (for Qdrant, ``url`` overrides the server it was built on).
+
+    Raises:
+        IndexFileError: for a missing, truncated or corrupted index.
+    """
+    folder = Path(path).expanduser()
+    meta = read_meta(folder)
+    return SearchIndex(
+        folder, meta, open_reader(meta.backend, folder, meta.layout, meta.count, meta.backend_fields, url)
+    )
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """One query's hits, best first: ``(document id, full-dim cosine)`` pairs."""
+
+    query_id: str
+    query: str
+    hits: list[tuple[str, float]]
+
+
+def search_texts(
+    index: SearchIndex,
+    queries: Sequence[Document],
+    *,
+    k: int = DEFAULT_K,
+    shortlist: int = DEFAULT_SHORTLIST,
+    model: str | None = None,
+    batch_size: int = 64,
+    device: str | None = None,
+) -> list[QueryResult]:
+    """Encode ``queries`` with the index's model (or ``model``, which must be the same) and run the funnel.
+
+    Raises:
+        RetrievalError: when ``model`` is not the model the index was built with (its fingerprint or width
+            differs), naming both.
+        ModelError: when the model cannot be loaded.
+    """
+    from mic.evaluation import load_encoder
+    from mic.evaluation.cache import encoder_fingerprint
+
+    for query in queries:
+        if not query.text.strip():
+            raise RetrievalError(f"{query.origin}: query {query.id!r} has no text.")
+    name = model or index.meta.model
+    encoder = load_encoder(name, device=device)
+    fingerprint, width = encoder_fingerprint(encoder), encoder.dim
+    if (fingerprint, width) != (index.meta.fingerprint, index.meta.full_dim):
+        raise RetrievalError(
+            f"{index.path} was built with {index.meta.model} ({index.meta.full_dim} dims, fingerprint "
+            f"{index.meta.fingerprint}); the query model {name} is another ({width} dims, fingerprint {fingerprint}). "
+            f"Query with {index.meta.model}, or build an index with {name}."
+        )
+    embeddings = encoder.encode([query.text for query in queries], batch_size=batch_size).numpy()
+    hits = index.search(embeddings, k, shortlist)
+    return [
+        QueryResult(
+            query.id,
+            query.text,
+            [(index.meta.doc_ids[row], float(score)) for row, score in zip(rows, scores, strict=True) if row >= 0],
+        )
+        for query, rows, scores in zip(queries, hits.indices, hits.scores, strict=True)
+    ]
+
+
+def results_to_dict(index: SearchIndex, results: Sequence[QueryResult], k: int, shortlist: int) -> dict[str, object]:
+    """The JSON record of a search (schema ``mic-search/1``): the index, its model and layout, and every hit."""
+    meta = index.meta
+    return {
+        "schema": SEARCH_SCHEMA,
+        "index": str(index.path),
+        "model": meta.model,
+        "fingerprint": meta.fingerprint,
+        "backend": meta.backend,
+        "dim": meta.dim,
+        "full_dim": meta.full_dim,
+        "precision": meta.precision,
+        "kind": meta.kind,
+        "k": k,
+        "shortlist": shortlist,
+        "results": [
+            {"query_id": result.query_id, "query": result.query,
+             "hits": [{"id": identifier, "score": score} for identifier, score in result.hits]}
+            for result in results
+        ],
+    }  # fmt: skip

@@ -1,0 +1,117 @@
+"""``mic adapt`` on the command line: the three ways in, and a clean one-line error (exit 2) for each mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mic.adapt import Adapter
+from mic.cli import app
+
+runner = CliRunner()
+FAST = ["--set", "fit.steps=3", "--set", "fit.batch_size=16"]
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, " ".join(result.stdout.split())
+
+
+@pytest.fixture
+def vectors(tmp_path: Path) -> Path:
+    path = tmp_path / "vectors.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(40, 32)).astype(np.float32))
+    return path
+
+
+def test_adapt_a_model_writes_a_folder(tiny_st_dir: Path, sentence_file: Path, tmp_path: Path) -> None:
+    config = tmp_path / "adapt.yaml"
+    config.write_text(f"cache_dir: {tmp_path / 'cache'}\nfit:\n  topk_k: 5\n")
+    code, output = run("adapt", str(tiny_st_dir), "--data", str(sentence_file), "--dims", "4,8", "--config",
+                       str(config), "--out", str(tmp_path / "out"), *FAST, "--seed", "2")  # fmt: skip
+    assert code == 0, output
+    assert "Wrote adapted model" in output and "40 rows" in output
+    adapter = Adapter.load(tmp_path / "out" / "adapter")
+    assert adapter.dims == (4, 8, 32) and adapter.info["settings"]["seed"] == 2
+    assert adapter.info["settings"]["topk_k"] == 5 and adapter.info["settings"]["steps"] == 3
+
+
+def test_adapt_an_npy_writes_an_adapter(vectors: Path, tmp_path: Path) -> None:
+    code, output = run("adapt", "--embeddings", str(vectors), "--dims", "8", "--out", str(tmp_path / "a"), *FAST)
+    assert code == 0, output
+    adapter = Adapter.load(tmp_path / "a")
+    assert adapter.base_fingerprint is None and adapter.transform(np.load(vectors)).shape == (40, 32)
+
+
+def test_adapter_put_on_its_model(tiny_st_dir: Path, sentence_file: Path, tmp_path: Path) -> None:
+    arrays = tmp_path / "vectors.npy"
+    from sentence_transformers import SentenceTransformer
+
+    np.save(arrays, SentenceTransformer(str(tiny_st_dir)).encode([line for line in sentence_file.read_text().splitlines()]))
+    code, output = run("adapt", str(tiny_st_dir), "--embeddings", str(arrays), "--out", str(tmp_path / "a"), *FAST)
+    assert code == 0, output
+    code, output = run("adapt", str(tiny_st_dir), "--adapter", str(tmp_path / "a"), "--out", str(tmp_path / "m"))
+    assert code == 0, output
+    assert (tmp_path / "m" / "modules.json").is_file()
+
+
+def bad_npy(tmp_path: Path, rows: int = 40, width: int = 32, nan: bool = False) -> Path:
+    array = np.ones((rows, width), dtype=np.float32)
+    if nan:
+        array[3, 1] = np.nan
+    np.save(tmp_path / "bad.npy", array)
+    return tmp_path / "bad.npy"
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("nan", "row 3 (and 0 more) holds NaN or inf"),
+        ("few-rows", "got 10 embeddings, batch_size is 16"),
+        ("dims", "dim 64 is not allowed for 32-dim embeddings; allowed: 1..32"),
+        ("width", "holds 24-dim vectors, but"),
+        ("missing", "does-not-exist.npy does not exist"),
+        ("not-npy", "is not a readable .npy array"),
+        ("both", "give at most one of --embeddings"),
+        ("set", "field 'fit.stepz'"),
+        ("foreign-out", "exists and is not an output of mic adapt"),
+    ],
+)
+def test_user_errors_are_one_clean_line(case: str, message: str, tiny_st_dir: Path, tmp_path: Path) -> None:
+    out = ["--out", str(tmp_path / "out")]
+    builders = {
+        "nan": lambda: ["--embeddings", str(bad_npy(tmp_path, nan=True)), *out, *FAST],
+        "few-rows": lambda: ["--embeddings", str(bad_npy(tmp_path, rows=10)), *out, *FAST],
+        "dims": lambda: ["--embeddings", str(bad_npy(tmp_path)), "--dims", "8,64", *out, *FAST],
+        "width": lambda: [str(tiny_st_dir), "--embeddings", str(bad_npy(tmp_path, width=24)), *out, *FAST],
+        "missing": lambda: ["--embeddings", str(tmp_path / "does-not-exist.npy"), *out],
+        "not-npy": lambda: ["--embeddings", str(tiny_st_dir / "modules.json"), *out],
+        "both": lambda: ["--embeddings", "x.npy", "--adapter", "a", *out],
+        "set": lambda: ["--embeddings", str(bad_npy(tmp_path)), *out, "--set", "fit.stepz=3"],
+        "foreign-out": lambda: ["--embeddings", str(bad_npy(tmp_path)), "--out", str(tiny_st_dir), *FAST],
+    }
+    args = builders[case]()
+    code, output = run("adapt", *args)
+    assert code == 2, output
+    assert output.startswith("error:") and message in output, output
+    assert "Traceback" not in output
+
+
+def test_an_adapter_on_another_model_is_refused_on_the_command_line(
+    tiny_st_dir: Path, vectors: Path, tmp_path: Path
+) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(tiny_st_dir))
+    np.save(vectors, model.encode(["a"] * 40))
+    assert run("adapt", str(tiny_st_dir), "--embeddings", str(vectors), "--out", str(tmp_path / "a"), *FAST)[0] == 0
+    import torch
+
+    with torch.no_grad():
+        next(model.parameters()).add_(0.01)
+    model.save(str(tmp_path / "other"))
+    code, output = run("adapt", str(tmp_path / "other"), "--adapter", str(tmp_path / "a"), "--out", str(tmp_path / "m"))
+    assert code == 2 and f"fitted on embeddings of '{tiny_st_dir}'" in output and f"not of '{tmp_path / 'other'}'" in output

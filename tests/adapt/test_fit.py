@@ -1,0 +1,80 @@
+"""``mic.adapt.fit`` on arrays: it makes low-dim prefixes agree better, is seeded, and refuses bad input."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mic.adapt import AdapterError, PairSupervision, fit, prefix_cosines, prefix_similarity_error
+from mic.geometry import pairwise_cosine
+
+FAST = {"steps": 40, "batch_size": 64, "show_progress_bar": False}
+
+
+def agreement(adapter, rows: torch.Tensor, dim: int) -> float:
+    return prefix_similarity_error(prefix_cosines(adapter.transform(rows), [dim]), pairwise_cosine(rows)).item()
+
+
+def test_fit_improves_the_low_dim_prefixes(unit_rows: torch.Tensor) -> None:
+    rows = unit_rows.flip(1)  # most variance in the last coordinates: truncation keeps the weakest ones
+    adapter = fit(rows, [4, 8, 16], learning_rate=1e-2, **FAST)
+    before = prefix_similarity_error(prefix_cosines(rows, [4]), pairwise_cosine(rows)).item()
+    assert agreement(adapter, rows, 4) < 0.6 * before
+    assert adapter.dims == (4, 8, 16, 32)  # the full size is always kept
+    assert adapter.info["rows"] == 300 and adapter.info["fit_seconds"] >= 0
+    assert set(adapter.info["final_terms"]) == {"pairwise", "topk"}
+
+
+def test_fit_is_reproducible_for_a_seed(unit_rows: torch.Tensor) -> None:
+    first = fit(unit_rows, [8], seed=3, **FAST).transform(unit_rows)
+    again = fit(unit_rows, [8], seed=3, **FAST).transform(unit_rows)
+    other = fit(unit_rows, [8], seed=4, **FAST).transform(unit_rows)
+    torch.testing.assert_close(first, again)
+    assert not torch.allclose(first, other)
+
+
+def test_fit_with_mic_terms_and_supervision_logs_every_term(unit_rows: torch.Tensor) -> None:
+    generator = torch.Generator().manual_seed(0)
+    scored = PairSupervision("scored", unit_rows[:50], unit_rows[50:100], torch.rand(50, generator=generator))
+    positives = PairSupervision("qrels", unit_rows[100:150], unit_rows[150:200])
+    adapter = fit(unit_rows, [8], [scored, positives], distill=1.0, sir=0.1, scr=1.0, init="pca", **FAST)
+    assert set(adapter.info["final_terms"]) == {"pairwise", "topk", "distill", "sir", "scr", "task"}
+    assert adapter.info["supervision"] == {"scored": 50, "qrels": 50}
+    assert adapter.init == "pca"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_fit_refuses_nan_and_inf(unit_rows: torch.Tensor, bad: float) -> None:
+    rows = unit_rows.clone()
+    rows[7, 0] = bad
+    with pytest.raises(AdapterError, match="fit embeddings: row 7 .* holds NaN or inf"):
+        fit(rows, [8], **FAST)
+
+
+def test_fit_refuses_fewer_rows_than_one_batch(unit_rows: torch.Tensor) -> None:
+    with pytest.raises(AdapterError, match=r"got 300 embeddings, batch_size is 512.*fit.batch_size=300"):
+        fit(unit_rows, [8], steps=1, show_progress_bar=False)
+
+
+def test_fit_refuses_dims_larger_than_the_embeddings(unit_rows: torch.Tensor) -> None:
+    with pytest.raises(AdapterError, match="dim 64 is not allowed for 32-dim embeddings; allowed: 1..32"):
+        fit(unit_rows, [8, 64], **FAST)
+
+
+def test_fit_refuses_pca_init_with_fewer_rows_than_dims() -> None:
+    rows = torch.nn.functional.normalize(torch.randn(20, 32), dim=-1)
+    with pytest.raises(AdapterError, match="init 'pca' needs at least D = 32 rows, got 20"):
+        fit(rows, [8], init="pca", steps=1, batch_size=16, show_progress_bar=False)
+
+
+def test_fit_refuses_an_unknown_or_invalid_setting(unit_rows: torch.Tensor) -> None:
+    with pytest.raises(AdapterError, match="sirr: Extra inputs are not permitted"):
+        fit(unit_rows, [8], sirr=1.0, **FAST)
+    with pytest.raises(AdapterError, match="init: Input should be 'identity' or 'pca'"):
+        fit(unit_rows, [8], init="random", **FAST)
+
+
+def test_fit_refuses_supervision_of_another_width(unit_rows: torch.Tensor) -> None:
+    pairs = PairSupervision("pairs.tsv", torch.ones(4, 16), torch.ones(4, 16), torch.rand(4))
+    with pytest.raises(AdapterError, match="supervision pairs.tsv: the embeddings are 16-dim, but 32-dim"):
+        fit(unit_rows, [8], [pairs], **FAST)

@@ -1,0 +1,75 @@
+"""The adapter objective: zero exactly when every prefix reproduces the frozen similarities."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mic.adapt import AdapterObjective, prefix_cosines, prefix_similarity_error, topk_similarity_error
+from mic.geometry import pairwise_cosine
+
+
+def low_rank_rows(count: int = 40, rank: int = 4, dim: int = 32) -> torch.Tensor:
+    """Rows whose only non-zero coordinates are the first ``rank``: every prefix of >= rank dims is exact."""
+    rows = torch.zeros(count, dim)
+    rows[:, :rank] = torch.randn(count, rank, generator=torch.Generator().manual_seed(0))
+    return torch.nn.functional.normalize(rows, dim=-1)
+
+
+def test_unsupervised_loss_is_zero_when_prefixes_reproduce_the_full_similarities() -> None:
+    rows = low_rank_rows()
+    objective = AdapterObjective([4, 8, 16], 32, pairwise=1.0, topk=1.0, distill=1.0)
+    terms = objective(rows, rows)
+    assert set(terms) == {"pairwise", "topk", "distill"}
+    for name, value in terms.items():
+        assert value.item() == pytest.approx(0.0, abs=1e-6), name
+
+
+def test_agreement_terms_are_positive_when_a_prefix_loses_information() -> None:
+    rows = torch.nn.functional.normalize(torch.randn(40, 32, generator=torch.Generator().manual_seed(1)), dim=-1)
+    prefixes, target = prefix_cosines(rows, [4, 32]), pairwise_cosine(rows)
+    assert prefix_similarity_error(prefixes, target) > 1e-3
+    assert topk_similarity_error(prefixes, target, k=5) > 1e-2
+    assert prefix_similarity_error(prefixes[1:], target).item() == pytest.approx(0.0, abs=1e-10)
+
+
+def test_pairwise_error_ignores_the_diagonal() -> None:
+    rows = torch.nn.functional.normalize(torch.randn(10, 8, generator=torch.Generator().manual_seed(2)), dim=-1)
+    prefix, target = pairwise_cosine(rows[:, :2]), pairwise_cosine(rows)
+    off = ~torch.eye(10, dtype=torch.bool)
+    expected = (prefix - target)[off].pow(2).mean()
+    torch.testing.assert_close(prefix_similarity_error([prefix], target), expected)
+
+
+def test_topk_uses_the_frozen_neighbours_only() -> None:
+    target = torch.tensor([[1.0, 0.9, 0.1], [0.9, 1.0, 0.2], [0.1, 0.2, 1.0]])
+    prefix = torch.tensor([[1.0, 0.9, 0.8], [0.9, 1.0, 0.2], [0.8, 0.2, 1.0]])
+    # k = 1: rows 0 and 1 are each other's neighbour (exact); row 2's neighbour is row 1 (exact) -> 0.
+    assert topk_similarity_error([prefix], target, k=1).item() == pytest.approx(0.0)
+    assert topk_similarity_error([prefix], target, k=2).item() == pytest.approx((0.7 + 0.0 + 0.7) / 6)
+
+
+def test_mic_terms_appear_by_name_when_switched_on() -> None:
+    rows = torch.randn(16, 32, generator=torch.Generator().manual_seed(3))
+    terms = AdapterObjective([8, 16], 32, pairwise=0, topk=0, sir=0.5, scr=2.0)(rows, rows)
+    assert set(terms) == {"sir", "scr"}
+    assert all(torch.isfinite(value) for value in terms.values())
+
+
+def test_task_loss_uses_cosent_with_scores_and_mnrl_without() -> None:
+    generator = torch.Generator().manual_seed(4)
+    first, second = torch.randn(8, 32, generator=generator), torch.randn(8, 32, generator=generator)
+    objective = AdapterObjective([8], 32)
+    cosent = objective.task_loss(first, second, torch.rand(8, generator=generator))
+    mnrl = objective.task_loss(first, second, None)
+    assert cosent > 0 and mnrl > 0 and cosent != mnrl
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"sir": -1.0}, "sir must be a finite number >= 0"), ({"topk_k": 0}, "topk_k must be a positive"),
+     ({"distill_temperature": 0.0}, "distill_temperature must be a finite number > 0")],
+)
+def test_objective_rejects_bad_arguments(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        AdapterObjective([8], 32, **kwargs)

@@ -1,0 +1,263 @@
+"""``build_index`` / ``open_index`` / ``search_texts`` and ``mic index`` / ``mic search`` on the tiny random model.
+
+Covers the round trip through the index folder, the metadata, streaming in chunks, and every user error:
+each is a :class:`~mic.errors.MICError` with a message naming the bad value, and leaves nothing on disk.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mic import __version__
+from mic.cli import app
+from mic.data import DataError
+from mic.evaluation import load_encoder
+from mic.evaluation.cache import encoder_fingerprint
+from mic.retrieval import exact_search
+from mic.retrieval.backends.faiss import FaissWriter
+from mic.retrieval.corpus import Document, iter_documents, read_queries
+from mic.retrieval.errors import IndexFileError, RetrievalError
+from mic.retrieval.index import AUTO_HNSW_MIN_DOCUMENTS, build_index, open_index, resolve_kind, search_texts
+
+TIE = 1e-3
+"""Cosines closer than this are a tie: the re-rank reads float16 vectors (rounding ~1e-4)."""
+WORDS = "river bank money loan water fish stone bridge market price boat rain".split()
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, " ".join(result.stdout.split())  # rich wraps at 80 columns
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """60 BEIR-style documents of distinct random word strings."""
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("corpus") / "corpus.jsonl"
+    rows = [{"_id": f"doc{row}", "title": "t", "text": " ".join(rng.choice(WORDS, 6))} for row in range(60)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, corpus: Path) -> Path:
+    out = tmp_path_factory.mktemp("indexes") / "idx"
+    build_index(str(tiny_model_dir), str(corpus), out, dim=8, chunk_size=25)
+    return out
+
+
+def test_the_index_round_trips_and_searches_like_exact_search(index: Path, tiny_model_dir: Path, corpus: Path) -> None:
+    documents = list(iter_documents(str(corpus)))
+    opened = open_index(index)
+    meta = opened.meta
+    encoder = load_encoder(str(tiny_model_dir))
+    assert (meta.model, meta.fingerprint, meta.full_dim, meta.dim) == (
+        str(tiny_model_dir), encoder_fingerprint(encoder), 32, 8
+    )  # fmt: skip
+    assert (meta.precision, meta.kind, meta.backend, meta.mic_version) == ("float32", "flat", "faiss", __version__)
+    assert meta.doc_ids == [document.id for document in documents]
+    queries = [Document("q0", "river bank money", "-"), Document("q1", "boat rain stone", "-")]
+    results = search_texts(opened, queries, k=5, shortlist=len(documents))
+    vectors = encoder.encode([document.text for document in documents]).numpy()
+    cosines = exact_search(encoder.encode([query.text for query in queries]).numpy(), vectors, 32, len(documents))
+    for result, rows, scores in zip(results, cosines.indices, cosines.scores, strict=True):
+        exact = dict(zip((documents[row].id for row in rows), scores, strict=True))
+        assert_best(result.hits, exact, 5)
+
+
+def assert_best(hits: list[tuple[str, float]], exact: dict[str, float], k: int) -> None:
+    """``hits`` are ``k`` documents of the ``k`` best exact cosines, best first, up to float16 ties (1e-3)."""
+    best = sorted(exact.values(), reverse=True)[:k]
+    np.testing.assert_allclose([exact[identifier] for identifier, _ in hits], best, rtol=0, atol=TIE)
+    np.testing.assert_allclose([score for _, score in hits], best, rtol=0, atol=TIE)
+
+
+def test_auto_kind_switches_to_hnsw_at_the_measured_size() -> None:
+    assert resolve_kind("auto", AUTO_HNSW_MIN_DOCUMENTS - 1) == "flat"
+    assert resolve_kind("auto", AUTO_HNSW_MIN_DOCUMENTS) == "hnsw"
+    assert resolve_kind("flat", 10**9) == "flat"
+
+
+def test_documents_stream_from_text_and_csv_with_line_number_ids(tmp_path: Path) -> None:
+    lines = tmp_path / "docs.txt"
+    lines.write_text("first document\n\nsecond document\n", encoding="utf-8")
+    table = tmp_path / "docs.csv"
+    table.write_text('text,title\n"a, quoted text",T\n', encoding="utf-8")
+    assert [(d.id, d.text) for d in iter_documents(str(lines))] == [("1", "first document"), ("3", "second document")]
+    assert [(d.id, d.text) for d in iter_documents(str(table))] == [("2", "T a, quoted text")]
+
+
+def test_queries_of_a_beir_folder_come_from_its_queries_file(tmp_path: Path) -> None:
+    (tmp_path / "queries.jsonl").write_text('{"_id": "q7", "text": "where"}\n', encoding="utf-8")
+    assert read_queries(tmp_path) == [Document("q7", "where", f"{tmp_path / 'queries.jsonl'}:1")]
+
+
+def test_qdrant_backend_builds_and_answers_like_faiss(tmp_path: Path, tiny_model_dir: Path, corpus: Path) -> None:
+    build_index(str(tiny_model_dir), str(corpus), tmp_path / "q", dim=8, backend="qdrant", chunk_size=25)
+    queries = [Document("q0", "river bank money", "-")]
+    engine = open_index(tmp_path / "q")
+    try:
+        hits = search_texts(engine, queries, k=5, shortlist=20)[0].hits
+    finally:
+        engine.close()
+    build_index(str(tiny_model_dir), str(corpus), tmp_path / "f", dim=8)
+    reference = search_texts(open_index(tmp_path / "f"), queries, k=20, shortlist=20)[0].hits
+    assert_best(hits, dict(reference), 5)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_an_empty_corpus_or_a_document_without_text_is_refused(tmp_path: Path, tiny_model_dir: Path) -> None:
+    with pytest.raises(DataError, match=r"empty\.jsonl: the file is empty; no document to read"):
+        build_index(str(tiny_model_dir), str(write(tmp_path / "empty.jsonl", "\n")), tmp_path / "a", dim=8)
+    blank = write(tmp_path / "blank.jsonl", '{"_id": "x", "text": "ok"}\n{"_id": "y", "text": "  "}\n')
+    with pytest.raises(DataError, match=r"blank\.jsonl:2: document 'y' has no text"):
+        build_index(str(tiny_model_dir), str(blank), tmp_path / "b", dim=8)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["blank.jsonl", "empty.jsonl"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"dim": 64}, r"--dim 64 is outside 1..32, the embedding size of"),
+        ({"dim": 0}, r"--dim 0 is outside 1..32"),
+        ({"dim": 12, "precision": "binary"}, r"--dim 12 is not a multiple of 8"),
+        ({"dim": 8, "precision": "int4"}, r"--precision 'int4' is not one of float32, int8, binary"),
+        ({"dim": 8, "kind": "ivf"}, r"--kind 'ivf' is not one of flat, hnsw, auto"),
+        ({"dim": 8, "backend": "milvus"}, r"--backend 'milvus' is not one of faiss, qdrant"),
+        ({"dim": 8, "backend": "qdrant", "rerank_precision": "int8"}, r"qdrant backend keeps full vectors as float16"),
+        ({"dim": 8, "chunk_size": 0}, r"--chunk-size must be a positive number of documents, got 0"),
+    ],
+)
+def test_bad_build_options_are_refused_and_write_nothing(
+    tmp_path: Path, tiny_model_dir: Path, corpus: Path, options: dict, message: str
+) -> None:
+    with pytest.raises(RetrievalError, match=message):
+        build_index(str(tiny_model_dir), str(corpus), tmp_path / "idx", **options)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_build_leaves_nothing(
+    tmp_path: Path, tiny_model_dir: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail_on_second_chunk(self: FaissWriter, full: np.ndarray, ids: list[str]) -> None:
+        if ids[0] != "doc0":
+            raise KeyboardInterrupt
+        self.index.add(full[:, :8])
+
+    monkeypatch.setattr(FaissWriter, "add", fail_on_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(str(tiny_model_dir), str(corpus), tmp_path / "idx", dim=8, chunk_size=25)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_folder_is_replaced_only_when_it_is_an_index_and_overwrite_is_set(
+    tmp_path: Path, tiny_model_dir: Path, corpus: Path, index: Path
+) -> None:
+    with pytest.raises(RetrievalError, match=r"already exists; pass --overwrite"):
+        build_index(str(tiny_model_dir), str(corpus), index, dim=8)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(RetrievalError, match=r"is not a mic index \(no meta.json\); not replacing it"):
+        build_index(str(tiny_model_dir), str(corpus), tmp_path / "mine", dim=8, overwrite=True)
+    assert (tmp_path / "mine" / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    build_index(str(tiny_model_dir), str(corpus), tmp_path / "twice", dim=8)
+    build_index(str(tiny_model_dir), str(corpus), tmp_path / "twice", dim=16, overwrite=True)
+    assert open_index(tmp_path / "twice").meta.dim == 16
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["mine", "twice"]
+
+
+def test_queries_of_another_model_or_width_are_refused(index: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    from conftest import build_tiny_model_dir
+
+    other = build_tiny_model_dir(tmp_path / "other", layers=2, hidden=32)
+    opened = open_index(index)
+    built = rf"built with {tiny_model_dir} \(32 dims, fingerprint \w+\); the query model {other} is another"
+    with pytest.raises(RetrievalError, match=built):
+        search_texts(opened, [Document("q", "river", "-")], model=str(other))
+    with pytest.raises(RetrievalError, match=r"holds 32-dim vectors of .*; the queries have shape \(1, 16\)"):
+        opened.search(np.ones((1, 16), dtype=np.float32))
+    with pytest.raises(RetrievalError, match=r"need 1 <= --k <= --shortlist; got --k 10 and --shortlist 5"):
+        opened.search(np.ones((1, 32), dtype=np.float32), k=10, shortlist=5)
+
+
+def copy_index(index: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(index, tmp_path / "copy"))
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda folder: (folder / "meta.json").unlink(), r"not a mic index \(no meta.json\)"),
+        (lambda folder: write(folder / "meta.json", '{"schema": "mic-index/1", "dim'), r"unreadable index metadata"),
+        (lambda folder: write(folder / "meta.json", '{"schema": "x"}'), r"unreadable index metadata"),
+        (
+            lambda folder: truncate(folder / "full.bin"),
+            r"full.bin: expected \d+ bytes, found \d+; the index is truncated",
+        ),
+        (lambda folder: scramble(folder / "prefix.faiss"), r"prefix.faiss: not a readable FAISS index"),
+    ],
+)
+def test_a_damaged_index_is_refused(index: Path, tmp_path: Path, damage, message: str) -> None:
+    folder = copy_index(index, tmp_path)
+    damage(folder)
+    with pytest.raises(IndexFileError, match=message):
+        open_index(folder)
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:-7])
+
+
+def scramble(path: Path) -> None:
+    path.write_bytes(b"\x07" * path.stat().st_size)
+
+
+def test_cli_index_then_search_prints_hits_and_writes_json(tmp_path: Path, tiny_model_dir: Path, corpus: Path) -> None:
+    code, output = run("index", str(tiny_model_dir), str(corpus), "--dim", "16", "--precision", "binary",
+                       "--out", str(tmp_path / "idx"))  # fmt: skip
+    assert code == 0, output
+    assert "Indexed 60 documents" in output and "flat 16-dim binary prefixes on faiss" in output
+    queries = write(tmp_path / "queries.txt", "river bank\nboat rain\n")
+    code, output = run("search", str(tmp_path / "idx"), "--queries", str(queries), "--k", "3", "--shortlist", "20",
+                       "--json", str(tmp_path / "hits.json"))  # fmt: skip
+    assert code == 0, output
+    record = json.loads((tmp_path / "hits.json").read_text(encoding="utf-8"))
+    assert record["schema"] == "mic-search/1" and [r["query_id"] for r in record["results"]] == ["1", "2"]
+    assert all(len(r["hits"]) == 3 for r in record["results"])
+    assert record["results"][0]["hits"][0]["id"] in output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["search", "{index}", "--queries", "{missing}"], "not found"),
+        (["search", "{index}"], "give exactly one of --query TEXT or --queries FILE"),
+        (["search", "{index}", "--query", "a", "--queries", "{missing}"], "give exactly one of --query"),
+        (["search", "{missing}", "--query", "river"], "not a mic index (no meta.json)"),
+        (["search", "{index}", "--query", "river", "--k", "20", "--shortlist", "10"], "need 1 <= --k <= --shortlist"),
+        (["search", "{index}", "--query", "   "], "query 'query' has no text"),
+        (["index", "{model}", "{missing}", "--dim", "8", "--out", "{out}"], "not found"),
+        (["index", "{model}", "{corpus}", "--dim", "99", "--out", "{out}"], "--dim 99 is outside 1..32"),
+    ],
+)
+def test_cli_user_errors_exit_2_with_one_message(
+    arguments: list[str], message: str, index: Path, tiny_model_dir: Path, corpus: Path, tmp_path: Path
+) -> None:
+    values = {"index": index, "model": tiny_model_dir, "corpus": corpus, "missing": tmp_path / "missing.txt",
+              "out": tmp_path / "out"}  # fmt: skip
+    code, output = run(*(argument.format(**values) for argument in arguments))
+    assert code == 2, output
+    assert message in output and "Traceback" not in output
+    assert not (tmp_path / "out").exists()

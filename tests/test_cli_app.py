@@ -1,0 +1,60 @@
+"""The ``mic`` application itself: ``--version``, help without ``<bool>`` for flags, and a light start-up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+import mic
+from mic.cli import app
+
+runner = CliRunner()
+COMMANDS = sorted(typer.main.get_command(app).commands)
+
+
+def test_version_prints_the_installed_version_and_exits_0() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"mic {mic.__version__}"
+    assert mic.__version__[0].isdigit()
+
+
+@pytest.mark.parametrize("command", [[], *[[name] for name in COMMANDS]], ids=["mic", *COMMANDS])
+def test_help_shows_no_value_type_for_flags(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    assert "--help" in result.output
+    assert "<bool>" not in result.output
+
+
+def test_flags_keep_their_names_in_help() -> None:
+    output = runner.invoke(app, ["train", "--help"], terminal_width=120).output
+    assert "--resume" in output and "--no-overwrite" in output
+
+
+def test_importing_the_cli_loads_no_heavy_library() -> None:
+    heavy = ["torch", "sentence_transformers", "transformers", "numpy", "scipy", "matplotlib", "datasets"]
+    code = f"import sys, mic.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
+def test_the_losses_are_exported_lazily() -> None:
+    from mic.losses import MICLoss
+
+    assert mic.MICLoss is MICLoss
+    assert "MICLoss" in dir(mic)
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchLoss'"):
+        _ = mic.NoSuchLoss
+
+
+def test_output_folders_are_named_out_in_every_command() -> None:
+    group = typer.main.get_command(app)
+    names = {name: {opt for param in group.commands[name].params for opt in param.opts} for name in COMMANDS}
+    for name, options in names.items():
+        assert not options & {"--output-dir", "--output", "--out-dir", "--results-dir"}, (name, options)
+    assert all("--out" in names[name] for name in ("demo", "analyze", "compare"))

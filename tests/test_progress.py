@@ -1,0 +1,65 @@
+"""Progress bars: none in log files, and no per-file ``Loading weights`` / ``Writing model shards`` bars."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from transformers.utils import logging as transformers_logging
+
+from mic.models import load_model
+from mic.progress import no_transformers_bars, progress_bars
+
+
+def test_no_bars_when_stderr_is_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert progress_bars() is False
+
+
+def test_transformers_bars_are_off_inside_the_block_and_restored_after() -> None:
+    assert transformers_logging.is_progress_bar_enabled()
+    with no_transformers_bars():
+        assert not transformers_logging.is_progress_bar_enabled()
+    assert transformers_logging.is_progress_bar_enabled()
+
+
+def test_loading_a_model_draws_no_bar(tiny_st_dir: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    load_model(str(tiny_st_dir))
+    captured = capfd.readouterr()
+    assert "Loading weights" not in captured.err + captured.out
+
+
+def test_a_training_log_file_has_no_bar_escapes(tmp_path: Path, tiny_st_dir: Path) -> None:
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("4.2\tA man plays a guitar.\tSomeone plays music.\n0.3\tA dog runs.\tA cat sleeps.\n" * 16)
+    config = {
+        "model": str(tiny_st_dir),
+        "max_seq_length": 32,
+        "data": {"train": [str(pairs)], "kind": "scored", "dev": str(pairs)},
+        "dims": [8, 16, 32],
+        "batch_size": 4,
+        "max_steps": 2,
+        "save_steps": 1,
+        "eval_steps": 1,
+        "logging_steps": 1,
+        "output_dir": str(tmp_path / "out"),
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    log = subprocess.run(
+        [sys.executable, "-m", "mic", "train", "config.yaml"],
+        cwd=tmp_path,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+    ).stdout
+    assert "Saved" in log, log
+    assert "'loss'" in log  # the trainer prints its log lines instead of a bar
+    for noise in ("Loading weights", "Writing model shards", "\x1b[A", "it/s]"):
+        assert noise not in log, log

@@ -1,0 +1,104 @@
+"""``mic train`` and ``mic demo`` on the command line: messages, exit codes, and the options errors suggest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mic import cli
+from mic.cli import app
+from mic.training import demo, recipe
+from mic.training.recipe import TrainResult
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def test_output_dir_dot_is_a_clean_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, output = invoke("train", "--set", "output_dir=.", "--overwrite")
+    assert code == 2 and "output_dir '.' names no new folder" in output and "Traceback" not in output
+
+
+def test_overwrite_refuses_a_user_folder_and_names_it(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "file.txt").write_text("hi")
+    code, output = invoke("train", "--set", f"output_dir={out}", "--overwrite")
+    assert code == 2 and "was not written by mic" in output and "out" in output
+    assert (out / "file.txt").read_text() == "hi"
+
+
+def test_resume_with_nothing_to_resume_says_what_works(tmp_path: Path) -> None:
+    code, output = invoke("train", "--set", f"output_dir={tmp_path / 'run'}", "--resume")
+    assert code == 2 and "no unfinished run" in output and "start without --resume" in output
+
+
+def test_a_misspelt_field_gets_did_you_mean() -> None:
+    code, output = invoke("train", "--set", "learnin_rate=1e-4")
+    assert code == 2 and "did you mean 'learning_rate'?" in output and "Extra inputs" not in output
+
+
+def test_data_dir_option_sets_the_data_folder(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    code, output = invoke("train", "--data-dir", str(missing), "--set", f"output_dir={tmp_path / 'run'}")
+    assert code == 2 and str(missing) in output.replace("\n", "") and "does not exist" in output
+
+
+@pytest.mark.parametrize(("command", "example"), [("train", "mic train configs/mic-stsb.yaml"), ("demo", "mic demo")])
+def test_help_shows_examples(command: str, example: str) -> None:
+    code, output = invoke(command, "--help", env={"COLUMNS": "200"})
+    assert code == 0 and "Examples" in output and example in output
+
+
+def fake_training(monkeypatch: pytest.MonkeyPatch, interrupted: bool) -> None:
+    def train(config, **kwargs):  # stands in for the recipe: the CLI's own output is under test
+        kwargs["notify"]("note: a note from the library")
+        return TrainResult(Path(config.output_dir), 7, interrupted=interrupted, seconds=1.0)
+
+    monkeypatch.setattr(recipe, "train", train)
+
+
+def test_ctrl_c_hint_is_shell_quoted_and_unwrapped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_training(monkeypatch, interrupted=True)
+    monkeypatch.setattr(cli.console, "width", 80)
+    out = tmp_path / "a long folder name that makes the line wider than eighty columns" / "model"
+    args = ["--set", "dims=[8,16,384]", "--set", f"output_dir={out}", "--data-dir", str(tmp_path)]
+    code, output = invoke("train", *args)
+    assert code == 130
+    line = next(line for line in output.splitlines() if line.startswith("Resume with: "))
+    assert (
+        line
+        == f"Resume with: mic train --set 'dims=[8,16,384]' --set 'output_dir={out}' --data-dir {tmp_path} --resume"
+    )
+
+
+@pytest.mark.parametrize(("rank", "speaks"), [("0", True), ("1", False)])
+def test_only_rank_zero_prints(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, rank: str, speaks: bool) -> None:
+    fake_training(monkeypatch, interrupted=False)
+    monkeypatch.setenv("RANK", rank)
+    code, output = invoke("train", "--set", f"output_dir={tmp_path / 'run'}")
+    assert code == 0
+    assert ("Saved" in output and "a note from the library" in output) == speaks
+    assert speaks or output == ""
+    assert not cli.console.quiet, "the console speaks again after the command"
+
+
+def test_demo_checks_its_output_folder_before_evaluating(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_evaluation(name: str):
+        raise AssertionError("evaluated before checking --out")
+
+    monkeypatch.setattr(demo, "load_encoder", no_evaluation)
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "mic_run.json").write_text("{}")
+    code, output = invoke("demo", "--data-dir", str(tmp_path), "--out", str(out))
+    assert code == 2 and "already exists; pass --overwrite" in output
+    (out / "mic_run.json").unlink()
+    code, output = invoke("demo", "--data-dir", str(tmp_path), "--out", str(out), "--overwrite")
+    assert code == 2 and "was not written by mic" in output
