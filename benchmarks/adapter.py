@@ -58,17 +58,21 @@ SPLITS = {
 }
 MIC_TERMS = {"distill": 1.0, "sir": 0.1, "scr": 1.0}
 """Each MIC term's weight when an ablation switches it on (the dev sweep's value), else it is switched off."""
+SHORT = {"batch_size": 256, "steps": 500}
 SWEEP: dict[str, dict[str, object]] = {
     "base": {},
     "init=pca": {"init": "pca"},
     "pairwise-only": {"topk": 0.0},
-    "+distill": {"distill": 1.0},
-    "+sir=0.1": {"sir": 0.1},
-    "+scr": {"scr": 1.0},
+    "steps=2000": {"steps": 2000},
+    "topk_k=30": {"topk_k": 30},
     "residual-layer": {"residual_layer": True},
-    "topk-only": {"pairwise": 0.0},
     "+distill=0.1": {"distill": 0.1},
     "+sir=0.01": {"sir": 0.01},
+    "+scr=1,tol=0": {"scr": 1.0, "scr_tolerance": 0.0},
+    "base (256x500)": SHORT,
+    "+distill=1 (256x500)": {**SHORT, "distill": 1.0},
+    "+sir=0.1 (256x500)": {**SHORT, "sir": 0.1},
+    "+scr=1 (256x500)": {**SHORT, "scr": 1.0},
 }
 """Dev sweep, seed 0: each entry overrides the base objective (pairwise + top-k, identity init)."""
 SWEEP_BASE = {"init": "identity", "distill": 0.0, "sir": 0.0, "scr": 0.0}
@@ -94,10 +98,14 @@ class RetrievalTask:
     qrels: dict[str, dict[str, int]]
 
 
-def load_tasks(split: str, embed: EmbeddingSource) -> dict[str, StsTask | RetrievalTask]:
-    """The split's tasks with their frozen full-dim embeddings (each unique text embedded once, cached)."""
+def load_tasks(
+    split: str, embed: EmbeddingSource, names: list[str] | None = None
+) -> dict[str, StsTask | RetrievalTask]:
+    """The split's tasks (or those in ``names``) with their full-dim embeddings (each text embedded once, cached)."""
     tasks: dict[str, StsTask | RetrievalTask] = {}
     for name, spec in SPLITS[split].items():
+        if names is not None and name not in names:
+            continue
         if name == "scifact":
             data = load_beir(spec)
             tasks[name] = RetrievalTask(
@@ -123,8 +131,13 @@ def score(tasks: dict[str, StsTask | RetrievalTask], transform: Callable[[Tensor
             scores[name] = {str(dim): round(values[dim]["spearman"], 4) for dim in DIMS}
         else:
             exact, _ = retrieval_scores(
-                transform(task.queries).numpy(), transform(task.documents).numpy(),
-                task.query_ids, task.doc_ids, task.qrels, DIMS, shortlists=(),
+                transform(task.queries).numpy(),
+                transform(task.documents).numpy(),
+                task.query_ids,
+                task.doc_ids,
+                task.qrels,
+                DIMS,
+                shortlists=(),
             )
             scores[name] = {str(dim): round(exact[dim]["ndcg@10"], 4) for dim in DIMS}
     return scores
@@ -136,7 +149,12 @@ def settings_key(settings: FitSettings, supervised: bool) -> str:
 
 
 def fitted(
-    settings: FitSettings, supervised: bool, fit_data: Tensor, supervision: list, tasks: dict, split: str,
+    settings: FitSettings,
+    supervised: bool,
+    fit_data: Tensor,
+    supervision: list,
+    tasks: dict,
+    split: str,
     base_fingerprint: str,
 ) -> dict[str, object]:
     """Fit (or read the cached record of) one adapter and score it on ``split``."""
@@ -149,13 +167,22 @@ def fitted(
             adapter = Adapter.load(adapter_path)
         else:
             adapter = fit(
-                fit_data, DIMS, supervision if supervised else [], base_model="default",
-                base_fingerprint=base_fingerprint, show_progress_bar=False, **settings.model_dump(),
+                fit_data,
+                DIMS,
+                supervision if supervised else [],
+                base_model="default",
+                base_fingerprint=base_fingerprint,
+                show_progress_bar=False,
+                **settings.model_dump(),
             )
             adapter.save(adapter_path)
-        record = record or {"settings": settings.model_dump(mode="json"), "supervised": supervised,
-                            "fit_seconds": adapter.info["fit_seconds"], "final_terms": adapter.info["final_terms"],
-                            "scores": {}}
+        record = record or {
+            "settings": settings.model_dump(mode="json"),
+            "supervised": supervised,
+            "fit_seconds": adapter.info["fit_seconds"],
+            "final_terms": adapter.info["final_terms"],
+            "scores": {},
+        }
         record["scores"][split] = score(tasks, adapter.transform)
         RUNS.mkdir(parents=True, exist_ok=True)
         record_path.write_text(json.dumps(record, indent=2) + "\n")
@@ -172,20 +199,29 @@ def run_sweep(context: dict) -> None:
         settings = FitSettings(**{**SWEEP_BASE, **overrides, "seed": 0})
         record = fitted(settings, False, context["fit"], [], context["dev"], "dev", context["fingerprint"])
         rows.append((name, record))
-        print(f"{name}: dev mean@8-32 {mean_at(record['scores']['dev'], TARGET_DIMS):.2f} "
-              f"({record['fit_seconds']:.0f} s)", flush=True)
+        print(
+            f"{name}: dev mean@8-32 {mean_at(record['scores']['dev'], TARGET_DIMS):.2f} "
+            f"({record['fit_seconds']:.0f} s)",
+            flush=True,
+        )
     baselines = {"truncate": score(context["dev"], lambda x: x), "pca": score(context["dev"], context["pca"].apply)}
-    lines = ["# Adapter dev sweep (seed 0; STS-B dev, SICK trial Spearman, SciFact train-query nDCG@10)", "",
-             f"Command: `{context['command']}`. Base objective: pairwise + top-k (k 10), identity init, "
-             "1000 steps of 512 rows, Adam 1e-3 decayed linearly.", "",
-             "| run | " + " | ".join(f"{t}@{d}" for t in SPLITS["dev"] for d in (8, 16, 32, 384)) +
-             " | mean@8-32 | fit s |", "|---|" + "---|" * (4 * len(SPLITS["dev"]) + 2)]
+    lines = [
+        "# Adapter dev sweep (seed 0; STS-B dev, SICK trial Spearman, SciFact train-query nDCG@10)",
+        "",
+        f"Command: `{context['command']}`. Base objective: pairwise + top-k (k 10), identity init, "
+        f"{FitSettings().steps} steps of {FitSettings().batch_size} rows, Adam 1e-3 decayed linearly.",
+        "",
+        "| run | " + " | ".join(f"{t}@{d}" for t in SPLITS["dev"] for d in (8, 16, 32, 384)) + " | mean@8-32 | fit s |",
+        "|---|" + "---|" * (4 * len(SPLITS["dev"]) + 2),
+    ]
     for name, scores, seconds in [(n, s, None) for n, s in baselines.items()] + [
         (n, r["scores"]["dev"], r["fit_seconds"]) for n, r in rows
     ]:
         cells = [f"{scores[t][str(d)]:.2f}" for t in SPLITS["dev"] for d in (8, 16, 32, 384)]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {mean_at(scores, TARGET_DIMS):.2f} | "
-                     f"{'' if seconds is None else f'{seconds:.0f}'} |")
+        lines.append(
+            f"| {name} | " + " | ".join(cells) + f" | {mean_at(scores, TARGET_DIMS):.2f} | "
+            f"{'' if seconds is None else f'{seconds:.0f}'} |"
+        )
     (RESULTS / "adapter-sweep.md").write_text("\n".join(lines) + "\n")
     data = {"baselines": baselines, "runs": {n: r for n, r in rows}, "command": context["command"]}
     (RESULTS / "adapter-sweep.json").write_text(json.dumps(data, indent=2) + "\n")
@@ -203,7 +239,7 @@ def methods() -> dict[str, tuple[FitSettings, bool]]:
     return entries
 
 
-def run_test(context: dict, finetuned: dict[str, Path]) -> None:
+def run_test(context: dict, finetuned: dict[str, Path], finetuned_tasks: list[str]) -> None:
     tasks = context["test"]
     results: dict[str, dict[str, dict[str, list[float]]]] = {}
     seconds: dict[str, list[float]] = {}
@@ -217,8 +253,15 @@ def run_test(context: dict, finetuned: dict[str, Path]) -> None:
     add("pca", score(tasks, context["pca"].apply))
     for method, (settings, supervised) in methods().items():
         for seed in SEEDS:
-            record = fitted(settings.model_copy(update={"seed": seed}), supervised, context["fit"],
-                            context["supervision"], tasks, "test", context["fingerprint"])
+            record = fitted(
+                settings.model_copy(update={"seed": seed}),
+                supervised,
+                context["fit"],
+                context["supervision"],
+                tasks,
+                "test",
+                context["fingerprint"],
+            )
             add(method, record["scores"]["test"])
             seconds.setdefault(method, []).append(record["fit_seconds"])
             print(f"{method} seed {seed}: {record['fit_seconds']:.0f} s", flush=True)
@@ -229,7 +272,10 @@ def run_test(context: dict, finetuned: dict[str, Path]) -> None:
             continue
         model = load_model(str(path))
         embed = EmbeddingSource(Encoder(str(path), model), model_fingerprint(model), show_progress_bar=False)
-        add(method, score(load_tasks("test", embed), lambda x: x))
+        add(method, score(load_tasks("test", embed, finetuned_tasks), lambda x: x))
+        skipped = [task for task in SPLITS["test"] if task not in finetuned_tasks]
+        if skipped:
+            missing[f"{method} on {', '.join(skipped)}"] = "not run (--finetuned-tasks)"
     write_report(results, seconds, context, missing, finetuned)
 
 
@@ -245,8 +291,13 @@ def targets(results: dict, seconds: dict) -> list[tuple[str, str, bool]]:
     for baseline, margin in (("truncate", 2.0), ("pca", 1.0)):
         for task in SPLITS["test"]:
             gains = [mean("adapter-unsup", task, d) - mean(baseline, task, d) for d in TARGET_DIMS]
-            rows.append((f"unsup − {baseline} ≥ +{margin} at 8/16/32, {task}",
-                         " / ".join(f"{g:+.2f}" for g in gains), min(gains) >= margin))
+            rows.append(
+                (
+                    f"unsup − {baseline} ≥ +{margin} at 8/16/32, {task}",
+                    " / ".join(f"{g:+.2f}" for g in gains),
+                    min(gains) >= margin,
+                )
+            )
     for task in SPLITS["test"]:
         gap = mean("adapter-unsup", task, 384) - mean("truncate", task, 384)
         rows.append((f"unsup within 0.3 of stock at 384, {task}", f"{gap:+.2f}", gap >= -0.3))
@@ -254,8 +305,9 @@ def targets(results: dict, seconds: dict) -> list[tuple[str, str, bool]]:
     rows.append(("unsup fit ≤ 120 s once embeddings are cached", f"{fit_mean:.0f} s (1 thread)", fit_mean <= 120))
     if "mrl" in results:
         gaps = [mean("adapter-sup", "stsb", d) - mean("mrl", "stsb", d) for d in TARGET_DIMS]
-        rows.append(("sup within 1.0 of MRL at 8/16/32, stsb", " / ".join(f"{g:+.2f}" for g in gaps),
-                     min(gaps) >= -1.0))
+        rows.append(
+            ("sup within 1.0 of MRL at 8/16/32, stsb", " / ".join(f"{g:+.2f}" for g in gaps), min(gaps) >= -1.0)
+        )
     return rows
 
 
@@ -279,41 +331,69 @@ def write_report(results: dict, seconds: dict, context: dict, missing: dict, fin
     }
     (RESULTS / "adapter.json").write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
 
-    lines = ["# `mic adapt` on frozen all-MiniLM-L6-v2", "",
-             f"Command: `{context['command']}`. Adapters: seeds {SEEDS}; fit on {', '.join(FIT_DATA)} "
-             f"({context['rows']} texts); supervised adds {', '.join(SUPERVISION)}. Test splits: STS-B test, "
-             "SICK test (Spearman x100), SciFact test queries (nDCG@10 x100). Defaults (dev-chosen): "
-             f"`{json.dumps(FitSettings().model_dump(mode='json'))}`.", "", "## Targets", "",
-             "| target | measured (test, mean over seeds) | met |", "|---|---|---|"]
+    lines = [
+        "# `mic adapt` on frozen all-MiniLM-L6-v2",
+        "",
+        f"Command: `{context['command']}`. Adapters: seeds {SEEDS}; fit on {', '.join(FIT_DATA)} "
+        f"({context['rows']} texts); supervised adds {', '.join(SUPERVISION)}. Test splits: STS-B test, "
+        "SICK test (Spearman x100), SciFact test queries (nDCG@10 x100). Defaults (dev-chosen): "
+        f"`{json.dumps(FitSettings().model_dump(mode='json'))}`.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured (test, mean over seeds) | met |",
+        "|---|---|---|",
+    ]
     lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in targets(results, seconds)]
     if missing:
         lines += ["", "Not evaluated: " + "; ".join(f"{k}: {v}" for k, v in missing.items()) + "."]
     for task in SPLITS["test"]:
-        lines += ["", f"## {task} test", "", "| method | " + " | ".join(map(str, DIMS)) + " |",
-                  "|---|" + "---|" * len(DIMS)]
+        lines += [
+            "",
+            f"## {task} test",
+            "",
+            "| method | " + " | ".join(map(str, DIMS)) + " |",
+            "|---|" + "---|" * len(DIMS),
+        ]
         for method, by_task in results.items():
-            lines.append(f"| {method} | " + " | ".join(summary(by_task[task][str(d)]) for d in DIMS) + " |")
-    lines += ["", "## MIC-term ablations (test, mean over seeds, difference to adapter-unsup at 8 / 16 / 32)", "",
-              "| ablation | " + " | ".join(SPLITS["test"]) + " |", "|---|" + "---|" * len(SPLITS["test"])]
+            if task in by_task:
+                lines.append(f"| {method} | " + " | ".join(summary(by_task[task][str(d)]) for d in DIMS) + " |")
+    lines += [
+        "",
+        "## MIC-term ablations (test, mean over seeds, difference to adapter-unsup at 8 / 16 / 32)",
+        "",
+        "| ablation | " + " | ".join(SPLITS["test"]) + " |",
+        "|---|" + "---|" * len(SPLITS["test"]),
+    ]
     for method in results:
         if method.startswith("adapter-unsup") and method != "adapter-unsup":
             cells = []
             for task in SPLITS["test"]:
-                deltas = [statistics.mean(results[method][task][str(d)])
-                          - statistics.mean(results["adapter-unsup"][task][str(d)]) for d in TARGET_DIMS]
+                deltas = [
+                    statistics.mean(results[method][task][str(d)])
+                    - statistics.mean(results["adapter-unsup"][task][str(d)])
+                    for d in TARGET_DIMS
+                ]
                 cells.append(" / ".join(f"{x:+.2f}" for x in deltas))
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    lines += ["", "## Time", "", f"Encoding (once, stock model, cached afterwards; from the cache sidecars): "
-              f"{encode['fit_texts']:.0f} s for the fit texts, {encode['test_texts']:.0f} s for the test texts. "
-              "Fitting, after encoding, single thread on a shared 2-core CPU:", "",
-              "| method | fit seconds per seed |", "|---|---|"]
+    lines += [
+        "",
+        "## Time",
+        "",
+        f"Encoding (once, stock model, cached afterwards; from the cache sidecars): "
+        f"{encode['fit_texts']:.0f} s for the fit texts, {encode['test_texts']:.0f} s for the test texts. "
+        "Fitting, after encoding, single thread on a shared 2-core CPU:",
+        "",
+        "| method | fit seconds per seed |",
+        "|---|---|",
+    ]
     lines += [f"| {method} | {', '.join(f'{s:.0f}' for s in values)} |" for method, values in seconds.items()]
     (RESULTS / "adapter.md").write_text("\n".join(lines) + "\n")
 
     figure, axes = plt.subplots(1, len(SPLITS["test"]), figsize=(15, 4.5))
     for axis, task in zip(axes, SPLITS["test"], strict=True):
         for method, by_task in results.items():
-            if "+" in method or "-no-" in method:
+            if "+" in method or "-no-" in method or task not in by_task:
                 continue
             axis.plot(DIMS, [statistics.mean(by_task[task][str(d)]) for d in DIMS], marker="o", label=method)
         axis.set_xscale("log", base=2)
@@ -346,14 +426,22 @@ def main() -> None:
     parser.add_argument("phase", choices=["sweep", "test"])
     parser.add_argument("--mrl", type=Path, default=FINETUNED["mrl"], help="fine-tuned MRL model folder")
     parser.add_argument("--mic", type=Path, default=FINETUNED["mic"], help="fine-tuned MIC model folder")
+    parser.add_argument(
+        "--finetuned-tasks", default="stsb,sickr,scifact", help="test tasks for the fine-tuned models (comma-separated)"
+    )
     args = parser.parse_args()
     torch.manual_seed(0)
     model = load_model("default")
     fingerprint = model_fingerprint(model)
     embed = EmbeddingSource(Encoder("default", model), fingerprint, show_progress_bar=True)
     fit_data = fit_embeddings(FIT_DATA, embed)
-    context: dict = {"fit": fit_data, "fingerprint": fingerprint, "pca": fit_pca(fit_data), "rows": len(fit_data),
-                     "command": shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv])}
+    context: dict = {
+        "fit": fit_data,
+        "fingerprint": fingerprint,
+        "pca": fit_pca(fit_data),
+        "rows": len(fit_data),
+        "command": shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv]),
+    }
     print(f"fit embeddings {tuple(fit_data.shape)}; seed(s) {SEEDS if args.phase == 'test' else [0]}", flush=True)
     if args.phase == "sweep":
         context["dev"] = load_tasks("dev", embed)
@@ -377,7 +465,7 @@ def main() -> None:
         "cache_read_seconds_this_run": round(embed.seconds, 2),
     }
     print(f"test tasks ready in {time.perf_counter() - start:.0f} s", flush=True)
-    run_test(context, {"mrl": args.mrl, "mic": args.mic})
+    run_test(context, {"mrl": args.mrl, "mic": args.mic}, args.finetuned_tasks.split(","))
 
 
 if __name__ == "__main__":

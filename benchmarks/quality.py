@@ -146,7 +146,9 @@ def same_run(cached: dict | None, config: TrainConfig | None) -> bool:
         return cached is not None
     if cached["config"] is None:
         return False
-    return training_key(cached["config"]) == training_key(config.model_dump(mode="json"))
+    # The cached config is read through today's schema, so a field added since (at its default) changes nothing.
+    then = TrainConfig.model_validate(cached["config"]).model_dump(mode="json")
+    return training_key(then) == training_key(config.model_dump(mode="json"))
 
 
 def write_atomic(path: Path, text: str) -> None:

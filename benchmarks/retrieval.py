@@ -113,10 +113,21 @@ def index_bytes(index: faiss.Index | faiss.IndexBinary) -> int:
     return int(faiss.serialize_index(index).nbytes)
 
 
-def scifact_quality(layouts: list[Layout], documents: np.ndarray, queries: np.ndarray, data) -> dict[str, float]:
-    """nDCG@10 x100 on SciFact test of the reference and of every (layout, shortlist), via the library's FAISS files."""
+def recall_at_k(found: np.ndarray, exact: np.ndarray) -> float:
+    """Mean over queries of ``|found top-k & exact top-k| / k``."""
+    return float(np.mean([len(set(a) & set(b)) / exact.shape[1] for a, b in zip(found, exact, strict=True)]))
+
+
+def scifact_quality(
+    layouts: list[Layout], documents: np.ndarray, queries: np.ndarray, data
+) -> dict[str, tuple[float, float]]:
+    """``(nDCG@10 x100, recall@10 vs exact 384-d)`` on SciFact test of the reference and of every (layout, shortlist).
+
+    The funnels run through the library's own FAISS index files (:class:`FaissWriter`, :class:`FaissReader`).
+    """
     reference = exact_search(queries, documents, FULL_DIM, K)
-    scores = {REFERENCE: run_metrics(hits_to_run(reference, data.query_ids, data.doc_ids), data.qrels)["ndcg@10"]}
+    ndcg = run_metrics(hits_to_run(reference, data.query_ids, data.doc_ids), data.qrels)["ndcg@10"]
+    scores = {REFERENCE: (ndcg, 1.0)}
     for item in layouts:
         with tempfile.TemporaryDirectory() as folder:
             writer = FaissWriter(Path(folder), item)
@@ -124,8 +135,8 @@ def scifact_quality(layouts: list[Layout], documents: np.ndarray, queries: np.nd
             reader = FaissReader(Path(folder), item, len(documents), writer.finish())
             for shortlist in SHORTLISTS:
                 hits = reader.search(queries, K, shortlist)
-                run = hits_to_run(hits, data.query_ids, data.doc_ids)
-                scores[Config(item, shortlist).name] = run_metrics(run, data.qrels)["ndcg@10"]
+                ndcg = run_metrics(hits_to_run(hits, data.query_ids, data.doc_ids), data.qrels)["ndcg@10"]
+                scores[Config(item, shortlist).name] = (ndcg, recall_at_k(hits.indices, reference.indices))
     return scores
 
 
@@ -168,13 +179,12 @@ def crossover(
                 latency[name].append(time.perf_counter() - start)
         exact = shortlist_rows(flat, flat_layout, queries, 100)
         approximate = shortlist_rows(graph, hnsw_layout, queries, 100)
-        overlap = np.mean([len(set(a) & set(b)) / 100 for a, b in zip(exact, approximate, strict=True)])
         rows.append({
             "documents": size,
             "flat_ms": 1e3 * statistics.fmean(latency["flat"]),
             "hnsw_ms": 1e3 * statistics.fmean(latency["hnsw"]),
             "hnsw_build_s": build,
-            "hnsw_shortlist_recall": float(overlap),
+            "hnsw_shortlist_recall": recall_at_k(approximate, exact),
         })  # fmt: skip
         print(f"crossover {rows[-1]}", flush=True)
     return rows
@@ -195,6 +205,8 @@ def choose_target(rows: dict[str, dict]) -> dict:
         else max(funnels, key=lambda n: worst(funnels[n]))
     )
     row = funnels[best]
+    fast = [name for name, item in funnels.items() if item["qps_ratio"] >= TARGET["qps_ratio"]]
+    best_recall = max(fast, key=lambda name: funnels[name]["recall_at_10"]) if fast else None
     return {
         "met": bool(meeting),
         "config": best,
@@ -203,7 +215,11 @@ def choose_target(rows: dict[str, dict]) -> dict:
         "qps_ratio": row["qps_ratio"],
         "bars": TARGET,
         "meeting": sorted(meeting),
-    }
+        "where_the_time_goes_ms": {"prefix_search": row["prefix_ms"], "rerank": row["rerank_ms"]},
+        "best_recall_at_10_at_10x_qps": None if best_recall is None else {
+            "config": best_recall, **{key: funnels[best_recall][key] for key in
+                                      ("recall_at_10", "scifact_recall_at_10", "ndcg10_ratio", "qps_ratio")}},
+    }  # fmt: skip
 
 
 def pareto(points: list[tuple[float, float]]) -> list[int]:
@@ -272,15 +288,19 @@ def markdown(results: dict) -> str:
         f"`{target['config']}`: nDCG@10 ratio {target['ndcg10_ratio']:.3f}, recall@10 {target['recall_at_10']:.3f}, "
         f"QPS ratio {target['qps_ratio']:.1f}x.",
         "",
-        "| config | QPS | x ref | p50 ms | p99 ms | prefix ms | re-rank ms | B/vector | build s | recall@10 | nDCG@10 "
-        "| ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"recall@10 is against exact 384-d search on the {results['corpus']['documents']:,}-vector resampled corpus; "
+        "recall@10 SciFact the same on the real corpus.",
+        "",
+        "| config | QPS | x ref | p50 ms | p99 ms | prefix ms | re-rank ms | B/vector | build s | recall@10 "
+        "| recall@10 SciFact | nDCG@10 | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in sorted(rows.items(), key=lambda item: -item[1]["qps"]):
         lines.append(
             f"| {name} | {row['qps']:.0f} | {row['qps_ratio']:.1f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
             f"{row['prefix_ms']:.2f} | {row['rerank_ms']:.2f} | {row['bytes_per_vector']:.1f} | {row['build_s']:.1f} | "
-            f"{row['recall_at_10']:.3f} | {row['ndcg10']:.2f} | {row['ndcg10_ratio']:.3f} |"
+            f"{row['recall_at_10']:.3f} | {row['scifact_recall_at_10']:.3f} | {row['ndcg10']:.2f} | "
+            f"{row['ndcg10_ratio']:.3f} |"
         )
     lines += ["", f"Reference nDCG@10 {reference['ndcg10']:.2f} (published MTEB figure for the model: 64.5).", ""]
     lines += ["## Flat vs HNSW (32-d float32 prefixes, shortlist 100)", "",
@@ -326,7 +346,9 @@ def main() -> None:
         precision, dim = spec.split(":")
         layouts.append(layout("hnsw", int(dim), precision))
     ndcg = scifact_quality(layouts, documents, queries, data)
-    print(f"SciFact nDCG@10 done ({time.perf_counter() - started:.0f} s): reference {ndcg[REFERENCE]:.2f}", flush=True)
+    print(
+        f"SciFact done ({time.perf_counter() - started:.0f} s): reference nDCG@10 {ndcg[REFERENCE][0]:.2f}", flush=True
+    )
 
     crossover_sizes = [size for size in map(int, filter(None, args.crossover.split(","))) if size < args.n]
     keep32 = max(crossover_sizes, default=0)
@@ -367,10 +389,7 @@ def main() -> None:
         rows = rescore_rows(full, None, batch, candidates, K).indices
         return rows, middle - start, time.perf_counter() - middle
 
-    recall = {}
-    for config in configs:
-        found = run(config, queries)[0]
-        recall[config.name] = float(np.mean([len(set(a) & set(b)) / K for a, b in zip(found, exact, strict=True)]))
+    recall = {config.name: recall_at_k(run(config, queries)[0], exact) for config in configs}
     print(f"recall done ({time.perf_counter() - started:.0f} s)", flush=True)
 
     rng = np.random.default_rng(args.seed)
@@ -403,7 +422,8 @@ def main() -> None:
             "bytes_per_vector": index_bytes(index) / args.n,
             "build_s": build[REFERENCE if item is None else item],
             "recall_at_10": recall[config.name],
-            "ndcg10": ndcg[config.name],
+            "ndcg10": ndcg[config.name][0],
+            "scifact_recall_at_10": ndcg[config.name][1],
         }
     for row_values in rows.values():
         row_values["qps_ratio"] = row_values["qps"] / rows[REFERENCE]["qps"]
@@ -445,8 +465,7 @@ def main() -> None:
             "flat_ms": rows["flat-32-float32-k100"]["prefix_ms"],
             "hnsw_ms": rows["hnsw-32-float32-k100"]["prefix_ms"],
             "hnsw_build_s": build[graph32],
-            "hnsw_shortlist_recall": float(np.mean([len(set(a) & set(b)) / 100
-                                                    for a, b in zip(exact_shortlist, graph_shortlist, strict=True)])),
+            "hnsw_shortlist_recall": recall_at_k(graph_shortlist, exact_shortlist),
         })  # fmt: skip
     results["target"] = choose_target(rows)
     results["seconds"] = time.perf_counter() - started

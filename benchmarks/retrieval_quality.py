@@ -44,7 +44,7 @@ RESULTS = Path(__file__).parent / "results"
 DIMS = [8, 16, 32, 64, 128, 256, 384]
 BASELINES = {"truncation": "truncation:default", "pca": "pca:default"}
 FIGURE_SHORTLIST = 100
-RUN_FIELDS = ("seed", "global_step", "train_seconds", "command", "git_commit", "loss_config")
+RUN_FIELDS = ("seed", "global_step", "train_seconds", "dev_scores", "command", "git_commit", "loss_config")
 
 
 def parse_models(items: list[str]) -> dict[str, Path]:

@@ -63,3 +63,20 @@ def test_a_training_log_file_has_no_bar_escapes(tmp_path: Path, tiny_st_dir: Pat
     assert "'loss'" in log  # the trainer prints its log lines instead of a bar
     for noise in ("Loading weights", "Writing model shards", "\x1b[A", "it/s]"):
         assert noise not in log, log
+
+
+def test_an_eval_log_file_has_no_encoding_bar(tmp_path: Path, tiny_st_dir: Path) -> None:
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("4.2\tA man plays a guitar.\tSomeone plays music.\n0.3\tA dog runs.\tA cat sleeps.\n" * 40)
+    log = subprocess.run(
+        [sys.executable, "-m", "mic", "eval", str(tiny_st_dir), "--tasks", str(pairs), "--dims", "32,8",
+         "--batch-size", "4"],
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+    ).stdout  # fmt: skip
+    assert "spearman" in log, log
+    for noise in ("Batches", "Loading weights", "it/s]", "\r"):
+        assert noise not in log, log

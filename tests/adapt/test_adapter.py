@@ -56,7 +56,12 @@ def test_save_and_load_round_trip(tmp_path: Path, unit_rows: torch.Tensor) -> No
     adapter.save(tmp_path / "adapter")
     loaded = Adapter.load(tmp_path / "adapter")
     torch.testing.assert_close(loaded.transform(unit_rows), adapter.transform(unit_rows), atol=0, rtol=0)
-    assert (loaded.dims, loaded.base_model, loaded.base_fingerprint, loaded.info) == (tuple(DIMS), "tiny", "abc", {"rows": 3})
+    assert (loaded.dims, loaded.base_model, loaded.base_fingerprint, loaded.info) == (
+        tuple(DIMS),
+        "tiny",
+        "abc",
+        {"rows": 3},
+    )
     assert not list(tmp_path.glob(".*")), "no staging folder left behind"
 
 

@@ -50,7 +50,9 @@ def test_adapter_put_on_its_model(tiny_st_dir: Path, sentence_file: Path, tmp_pa
     arrays = tmp_path / "vectors.npy"
     from sentence_transformers import SentenceTransformer
 
-    np.save(arrays, SentenceTransformer(str(tiny_st_dir)).encode([line for line in sentence_file.read_text().splitlines()]))
+    np.save(
+        arrays, SentenceTransformer(str(tiny_st_dir)).encode([line for line in sentence_file.read_text().splitlines()])
+    )
     code, output = run("adapt", str(tiny_st_dir), "--embeddings", str(arrays), "--out", str(tmp_path / "a"), *FAST)
     assert code == 0, output
     code, output = run("adapt", str(tiny_st_dir), "--adapter", str(tmp_path / "a"), "--out", str(tmp_path / "m"))
@@ -114,4 +116,8 @@ def test_an_adapter_on_another_model_is_refused_on_the_command_line(
         next(model.parameters()).add_(0.01)
     model.save(str(tmp_path / "other"))
     code, output = run("adapt", str(tmp_path / "other"), "--adapter", str(tmp_path / "a"), "--out", str(tmp_path / "m"))
-    assert code == 2 and f"fitted on embeddings of '{tiny_st_dir}'" in output and f"not of '{tmp_path / 'other'}'" in output
+    assert (
+        code == 2
+        and f"fitted on embeddings of '{tiny_st_dir}'" in output
+        and f"not of '{tmp_path / 'other'}'" in output
+    )

@@ -77,7 +77,9 @@ def test_a_base_model_without_normalize_gets_one_after_the_adapter(
     transformer = Transformer(str(tiny_model_dir), max_seq_length=32)
     plain = SentenceTransformer(modules=[transformer, Pooling(32)])
     plain.save(str(tmp_path / "plain"))
-    run_adapt(config(tmp_path / "plain", [sentence_file], tmp_path / "cache"), tmp_path / "out", show_progress_bar=False)
+    run_adapt(
+        config(tmp_path / "plain", [sentence_file], tmp_path / "cache"), tmp_path / "out", show_progress_bar=False
+    )
     modules = [type(module).__name__ for module in SentenceTransformer(str(tmp_path / "out"))]
     assert modules == ["Transformer", "Pooling", "Dense", "Normalize"]
 
@@ -91,7 +93,9 @@ def test_every_mic_command_reads_the_folder(
     assert result.embedding_dim == 32 and set(result.tasks[str(scored_file)].scores) == {32, 8}
 
 
-def test_supervised_fit_reads_scored_pairs(tiny_st_dir: Path, sentence_file: Path, scored_file: Path, tmp_path: Path) -> None:
+def test_supervised_fit_reads_scored_pairs(
+    tiny_st_dir: Path, sentence_file: Path, scored_file: Path, tmp_path: Path
+) -> None:
     chosen = config(tiny_st_dir, [sentence_file], tmp_path / "cache", supervised=True, supervision=[str(scored_file)])
     result = run_adapt(chosen, tmp_path / "out", show_progress_bar=False)
     assert result.adapter.info["supervision"] == {str(scored_file): 30}

@@ -67,9 +67,24 @@ def test_task_loss_uses_cosent_with_scores_and_mnrl_without() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"sir": -1.0}, "sir must be a finite number >= 0"), ({"topk_k": 0}, "topk_k must be a positive"),
-     ({"distill_temperature": 0.0}, "distill_temperature must be a finite number > 0")],
+    [
+        ({"sir": -1.0}, "sir must be a finite number >= 0"),
+        ({"topk_k": 0}, "topk_k must be a positive"),
+        ({"distill_temperature": 0.0}, "distill_temperature must be a finite number > 0"),
+    ],
 )
 def test_objective_rejects_bad_arguments(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         AdapterObjective([8], 32, **kwargs)
+
+
+def test_self_distillation_takes_the_frozen_embedding_as_teacher() -> None:
+    from mic.losses import PrefixSelfDistillation
+
+    generator = torch.Generator().manual_seed(5)
+    student, teacher = torch.randn(12, 16, generator=generator), torch.randn(12, 16, generator=generator)
+    distill = PrefixSelfDistillation([4, 16], gather_across_devices=False)
+    assert distill(student, teacher=student).item() == pytest.approx(distill(student).item())
+    assert distill(student, teacher=teacher) > distill(student)  # even the full-dim student now differs
+    with pytest.raises(ValueError, match="teacher has 3 rows, embeddings 12"):
+        distill(student, teacher=teacher[:3])

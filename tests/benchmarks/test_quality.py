@@ -88,6 +88,13 @@ def test_a_cached_run_is_reused_only_with_the_same_training_config() -> None:
     assert not quality.same_run(None, None)
 
 
+def test_a_config_field_added_since_a_run_at_its_default_keeps_the_cache() -> None:
+    cached = record_for("mrl", 0)
+    for added in ("columns", "score_range"):  # fields the data config gained after the committed runs
+        del cached["config"]["data"][added]
+    assert quality.same_run(cached, config("stsb-cosent", "mrl"))
+
+
 def test_run_one_returns_a_valid_cache_without_training(results: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("a cached run was retrained")

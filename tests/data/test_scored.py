@@ -30,7 +30,9 @@ def test_undeclared_scale_is_unit_if_it_fits_else_sts(scores: list[float], expec
 
 
 def test_scores_beyond_both_scales_ask_for_a_range() -> None:
-    with pytest.raises(DataError, match=r"test: scores span 0.0..100.0, neither 0..1 nor 0..5; pass score_range"):
+    with pytest.raises(
+        DataError, match=r"test: scores span 0.0..100.0, neither 0..1 nor 0..5; .* data.score_range: \[LOW, HIGH\]"
+    ):
         pairs([0.0, 100.0]).normalised_scores()
 
 

@@ -174,3 +174,10 @@ def test_dims_follow_the_model(overrides: list[str], size: int, dims: list[int],
 def test_dims_set_larger_than_the_model_are_refused() -> None:
     with pytest.raises(ConfigError, match=r"dims \[8, 16, 64\] go up to 64, but the model 'default' has 32 dims"):
         dims_for_model(load_config(None, ["dims=[8, 16, 64]"]), 32)
+
+
+def test_an_error_from_an_override_names_set_not_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "ok.yaml"
+    path.write_text("seed: 1\n")
+    with pytest.raises(ConfigError, match=r"^--set: field 'batch_size': must be a number >= 2 \(got 1\)$"):
+        load_config(path, ["batch_size=1"])

@@ -51,7 +51,9 @@ def check_embeddings(embeddings: npt.ArrayLike | Tensor, what: str, width: int |
     """
     tensor = torch.as_tensor(np.asarray(embeddings) if not isinstance(embeddings, Tensor) else embeddings)
     if tensor.ndim != 2 or tensor.shape[0] == 0:
-        raise AdapterError(f"{what}: expected a non-empty (N, D) matrix of embeddings, got shape {tuple(tensor.shape)}.")
+        raise AdapterError(
+            f"{what}: expected a non-empty (N, D) matrix of embeddings, got shape {tuple(tensor.shape)}."
+        )
     if not tensor.is_floating_point():
         raise AdapterError(f"{what}: expected floating-point embeddings, got dtype {tensor.dtype}.")
     if width is not None and tensor.shape[1] != width:
@@ -165,7 +167,9 @@ class Adapter(nn.Module):
         """
         checked = check_embeddings(embeddings, "Adapter.transform", width=self.dim)
         with torch.inference_mode():
-            return torch.cat([self(checked[start : start + batch_size]) for start in range(0, len(checked), batch_size)])
+            return torch.cat(
+                [self(checked[start : start + batch_size]) for start in range(0, len(checked), batch_size)]
+            )
 
     def st_modules(self) -> list[Dense]:
         """Copies of the layers, to append to a SentenceTransformer (see :func:`mic.adapt.model.adapted_model`)."""

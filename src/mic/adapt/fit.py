@@ -25,7 +25,15 @@ from mic.adapt.objective import AdapterObjective
 from mic.evaluation.encoders import default_dims
 
 OBJECTIVE_FIELDS = (
-    "pairwise", "topk", "topk_k", "distill", "distill_temperature", "sir", "scr", "scr_tolerance", "task",
+    "pairwise",
+    "topk",
+    "topk_k",
+    "distill",
+    "distill_temperature",
+    "sir",
+    "scr",
+    "scr_tolerance",
+    "task",
 )
 
 
@@ -116,7 +124,9 @@ def fit(
     for pairs in supervision:
         check_embeddings(pairs.first, f"supervision {pairs.name}", width=dim)
         check_embeddings(pairs.second, f"supervision {pairs.name}", width=dim)
-        if len(pairs.first) != len(pairs.second) or (pairs.scores is not None and len(pairs.scores) != len(pairs.first)):
+        if len(pairs.first) != len(pairs.second) or (
+            pairs.scores is not None and len(pairs.scores) != len(pairs.first)
+        ):
             raise AdapterError(f"supervision {pairs.name}: first, second and scores must have one row per pair.")
         if len(pairs.first) < 2:
             raise AdapterError(f"supervision {pairs.name}: needs at least 2 pairs, got {len(pairs.first)}.")
@@ -149,7 +159,9 @@ def fit(
                 for pairs in supervision:
                     picked = torch.randperm(len(pairs.first), generator=generator)[: config.pair_batch_size]
                     scores = None if pairs.scores is None else pairs.scores[picked]
-                    task.append(objective.task_loss(adapter(pairs.first[picked]), adapter(pairs.second[picked]), scores))
+                    task.append(
+                        objective.task_loss(adapter(pairs.first[picked]), adapter(pairs.second[picked]), scores)
+                    )
                 losses["task"] = torch.stack(task).mean()
             total = torch.stack(list(losses.values())).sum()
             optimizer.zero_grad(set_to_none=True)

@@ -52,7 +52,7 @@ def prefix_similarity_error(prefixes: Sequence[Tensor], target: Tensor) -> Tenso
 
 
 def topk_similarity_error(prefixes: Sequence[Tensor], target: Tensor, k: int) -> Tensor:
-    """``mean_m mean_i mean_{j ∈ N_k(i)} |S(y_{:m})_ij − S(e)_ij|``, ``N_k(i)`` the ``k`` nearest rows to ``i`` by ``S(e)``.
+    """``mean_m mean_i mean_{j ∈ N_k(i)} |S(y_{:m})_ij − S(e)_ij|``, ``N_k(i)`` the ``k`` nearest rows by ``S(e)``.
 
     ``k`` is capped at ``B − 1``; the row itself is never its own neighbour.
     """
@@ -109,7 +109,12 @@ class AdapterObjective(nn.Module):
         self.weights = {
             name: check_non_negative(value, name)
             for name, value in {
-                "pairwise": pairwise, "topk": topk, "distill": distill, "sir": sir, "scr": scr, "task": task,
+                "pairwise": pairwise,
+                "topk": topk,
+                "distill": distill,
+                "sir": sir,
+                "scr": scr,
+                "task": task,
             }.items()
         }
         if self.prefix_dims == () and (sir > 0 or scr > 0):
@@ -145,9 +150,11 @@ class AdapterObjective(nn.Module):
         return terms
 
     def task_loss(self, first: Tensor, second: Tensor, scores: Tensor | None) -> Tensor:
-        """Weighted task loss on adapted pairs ``(P, D)``: CoSENT against ``scores``, or MNRL when ``scores`` is None."""
+        """Weighted task loss of adapted pairs ``(P, D)``: CoSENT against ``scores``, MNRL when ``scores`` is None."""
         if scores is None:
             losses = [self.mnrl.compute_loss_from_embeddings([first[:, :m], second[:, :m]], None) for m in self.dims]
         else:
-            losses = [self.cosent.compute_loss_from_embeddings([first[:, :m], second[:, :m]], scores) for m in self.dims]
+            losses = [
+                self.cosent.compute_loss_from_embeddings([first[:, :m], second[:, :m]], scores) for m in self.dims
+            ]
         return self.weights["task"] * torch.stack(losses).mean()

@@ -17,11 +17,11 @@ JSON schema (``schema: "mic-eval/2"``), written by :meth:`EvalResult.to_dict`::
 
 Every score is x100. ``metrics`` lists the task's metrics, headline first (what tables and figures compare).
 ``funnel`` (retrieval only) maps a shortlist dim ``d`` below full size and a shortlist size ``k'`` to the
-scores after re-ranking the ``k'`` candidates at full dim (a re-rank changes the order, not the set, so the
-funnel's Recall@100 is the exact search's at ``d`` for ``k' = 100`` and at most it for ``k' < 100``). Dims and ``k'`` are JSON object keys, so strings; a
-correlation that is undefined (constant similarities) is ``null``; the ``counts`` of MTEB tasks, whose data MTEB
-loads itself, are ``null``. Version 1 had ``pairs``/``sentences`` in place of ``counts`` and no ``kind``,
-``metrics`` or ``funnel``.
+scores after re-ranking the ``k'`` candidates at full dim. A re-rank changes the order, not the set, so the
+funnel's Recall@100 equals the exact search's at ``d`` for ``k' = 100`` and is at most that for ``k' < 100``.
+Dims and ``k'`` are JSON object keys, so strings; a correlation that is undefined (constant similarities) is
+``null``; the ``counts`` of MTEB tasks, whose data MTEB loads itself, are ``null``. Version 1 had
+``pairs``/``sentences`` in place of ``counts`` and no ``kind``, ``metrics`` or ``funnel``.
 """
 
 from __future__ import annotations

@@ -229,12 +229,16 @@ def build_index(
     with atomic_folder(out, overwrite) as folder:
         writer = open_writer(backend, folder, layout, options)
         try:
+            added = 0
             with tqdm(total=len(doc_ids), desc="Indexing", unit="doc", disable=not show_progress_bar) as bar:
                 for chunk in chunked(iter_documents(corpus, data_dir), chunk_size):
                     texts = [document.text for document in chunk]
                     embeddings = encoder.encode(texts, batch_size=batch_size, show_progress_bar=False)
                     writer.add(prefix(embeddings.numpy(), full_dim), [document.id for document in chunk])
+                    added += len(chunk)
                     bar.update(len(chunk))
+            if added != len(doc_ids):
+                raise RetrievalError(f"{corpus} changed while it was indexed ({len(doc_ids)} then {added} documents).")
             fields = writer.finish()
         except BaseException:
             writer.abort()

@@ -180,9 +180,10 @@ def load_config(
         return schema.model_validate(data)
     except ValidationError as error:
         messages = []
+        overridden = {override.partition("=")[0] for override in overrides or []}
         for parts, message, value in describe(schema, error.errors()):
             line = _line_of(text, parts)
-            where = f"{source}:{line}" if line else source
+            where = "--set" if ".".join(parts) in overridden else f"{source}:{line}" if line else source
             messages.append(f"{where}: field '{'.'.join(parts)}': {message} (got {value!r})")
         raise ConfigError("\n".join(messages)) from None
 
