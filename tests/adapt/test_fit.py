@@ -17,7 +17,7 @@ def agreement(adapter, rows: torch.Tensor, dim: int) -> float:
 
 def test_fit_improves_the_low_dim_prefixes(unit_rows: torch.Tensor) -> None:
     rows = unit_rows.flip(1)  # most variance in the last coordinates: truncation keeps the weakest ones
-    adapter = fit(rows, [4, 8, 16], learning_rate=1e-2, **FAST)
+    adapter = fit(rows, [4, 8, 16], learning_rate=1e-2, distill=0.0, **FAST)
     before = prefix_similarity_error(prefix_cosines(rows, [4]), pairwise_cosine(rows)).item()
     assert agreement(adapter, rows, 4) < 0.6 * before
     assert adapter.dims == (4, 8, 16, 32)  # the full size is always kept
@@ -26,7 +26,9 @@ def test_fit_improves_the_low_dim_prefixes(unit_rows: torch.Tensor) -> None:
 
 
 def test_fit_is_reproducible_for_a_seed(unit_rows: torch.Tensor) -> None:
-    first = fit(unit_rows, [8], seed=3, **FAST).transform(unit_rows)
+    adapter = fit(unit_rows, [8], seed=3, **FAST)
+    first = adapter.transform(unit_rows)
+    assert set(adapter.info["final_terms"]) == {"pairwise", "topk", "distill"}  # the defaults
     again = fit(unit_rows, [8], seed=3, **FAST).transform(unit_rows)
     other = fit(unit_rows, [8], seed=4, **FAST).transform(unit_rows)
     torch.testing.assert_close(first, again)

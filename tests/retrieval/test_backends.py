@@ -86,14 +86,9 @@ def test_a_shortlist_of_the_whole_corpus_is_exact_full_dim_search(
 
 def test_hnsw_with_the_whole_corpus_as_beam_equals_flat(tmp_path: Path, vectors: tuple[np.ndarray, np.ndarray]) -> None:
     queries, documents = vectors
-    flat = build_faiss(tmp_path / "flat", _mkdir(tmp_path / "flat", documents), layout()).search(queries, K, 200)
-    graph = build_faiss(tmp_path / "hnsw", _mkdir(tmp_path / "hnsw", documents), layout(kind="hnsw"))
+    flat = build_faiss(_folder(tmp_path / "flat"), documents, layout()).search(queries, K, 200)
+    graph = build_faiss(_folder(tmp_path / "hnsw"), documents, layout(kind="hnsw"))
     np.testing.assert_array_equal(graph.search(queries, K, 200).indices, flat.indices)
-
-
-def _mkdir(folder: Path, documents: np.ndarray) -> np.ndarray:
-    folder.mkdir()
-    return documents
 
 
 def test_int8_rerank_vectors_rank_like_their_dequantised_values(

@@ -176,10 +176,8 @@ def test_an_existing_folder_is_replaced_only_when_it_is_an_index_and_overwrite_i
     assert sorted(path.name for path in tmp_path.iterdir()) == ["mine", "twice"]
 
 
-def test_queries_of_another_model_or_width_are_refused(index: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
-    from conftest import build_tiny_model_dir
-
-    other = build_tiny_model_dir(tmp_path / "other", layers=2, hidden=32)
+def test_queries_of_another_model_or_width_are_refused(index: Path, tiny_model_dir: Path, tiny_st_dir: Path) -> None:
+    other = tiny_st_dir  # the same weights with a Normalize module: another model, the same 32 dims
     opened = open_index(index)
     built = rf"built with {tiny_model_dir} \(32 dims, fingerprint \w+\); the query model {other} is another"
     with pytest.raises(RetrievalError, match=built):

@@ -28,7 +28,7 @@ class FitSettings(_Strict):
     pairwise: float = Field(1.0, ge=0, description="prefix vs frozen cosine agreement, all pairs (MSE)")
     topk: float = Field(1.0, ge=0, description="the same over each row's k nearest neighbours (L1)")
     topk_k: int = Field(10, gt=0)
-    distill: float = Field(0.0, ge=0, description="MIC self-distillation, frozen full embedding as teacher")
+    distill: float = Field(0.1, ge=0, description="MIC self-distillation, frozen full embedding as teacher")
     distill_temperature: float = Field(0.05, gt=0)
     sir: float = Field(0.0, ge=0, description="MIC SIR on the prefixes")
     scr: float = Field(0.0, ge=0, description="MIC SCR correlation term, sentence-level form")
