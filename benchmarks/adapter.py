@@ -231,6 +231,16 @@ def run_sweep(context: dict) -> None:
     print("\n".join(lines))
 
 
+def run_timing(context: dict) -> None:
+    """Fit the default adapter once with 2 intra-op threads (the issue's "2 CPU cores") and record the seconds."""
+    torch.set_num_threads(2)
+    adapter = fit(context["fit"], DIMS, show_progress_bar=False, base_fingerprint=context["fingerprint"])
+    record = {"threads": 2, "fit_seconds": adapter.info["fit_seconds"], "rows": context["rows"],
+              "settings": adapter.info["settings"], **provenance(context["command"], 0)}  # fmt: skip
+    (RESULTS / "adapter-timing.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(f"default fit with 2 threads: {record['fit_seconds']:.0f} s", flush=True)
+
+
 def methods() -> dict[str, tuple[FitSettings, bool]]:
     """The adapter methods of the test phase: the defaults, supervised, and each MIC term toggled."""
     default = FitSettings()
@@ -305,7 +315,13 @@ def targets(results: dict, seconds: dict) -> list[tuple[str, str, bool]]:
         gap = mean("adapter-unsup", task, 384) - mean("truncate", task, 384)
         rows.append((f"unsup within 0.3 of stock at 384, {task}", f"{gap:+.2f}", gap >= -0.3))
     fit_mean = statistics.mean(seconds["adapter-unsup"])
-    rows.append(("unsup fit ≤ 120 s once embeddings are cached", f"{fit_mean:.0f} s (1 thread)", fit_mean <= 120))
+    timing = RESULTS / "adapter-timing.json"
+    if timing.is_file():
+        two = json.loads(timing.read_text())["fit_seconds"]
+        measured = f"{two:.0f} s on 2 threads (`adapter.py timing`); {fit_mean:.0f} s mean on 1 shared thread"
+        rows.append(("unsup fit ≤ 120 s on 2 cores once embeddings are cached", measured, two <= 120))
+    else:
+        rows.append(("unsup fit ≤ 120 s once embeddings are cached", f"{fit_mean:.0f} s (1 thread)", fit_mean <= 120))
     if "mrl" in results:
         gaps = [mean("adapter-sup", "stsb", d) - mean("mrl", "stsb", d) for d in TARGET_DIMS]
         rows.append(
@@ -427,7 +443,7 @@ def sidecar_seconds(fingerprint: str, text_lists: list[list[str]]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("phase", choices=["sweep", "test"])
+    parser.add_argument("phase", choices=["sweep", "test", "timing"])
     parser.add_argument("--mrl", type=Path, default=FINETUNED["mrl"], help="fine-tuned MRL model folder")
     parser.add_argument("--mic", type=Path, default=FINETUNED["mic"], help="fine-tuned MIC model folder")
     parser.add_argument(
@@ -447,6 +463,9 @@ def main() -> None:
         "command": shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv]),
     }
     print(f"fit embeddings {tuple(fit_data.shape)}; seed(s) {SEEDS if args.phase == 'test' else [0]}", flush=True)
+    if args.phase == "timing":
+        run_timing(context)
+        return
     if args.phase == "sweep":
         context["dev"] = load_tasks("dev", embed)
         run_sweep(context)

@@ -480,7 +480,8 @@ def adapt(
             result = run_adapt(resolved, out, command=command, show_progress_bar=True)
     except user_errors() as error:
         fail(str(error))
-    what, loader = ("adapter", "mic.adapt.Adapter.load") if embeddings is not None else ("adapted model", "SentenceTransformer")
+    fitted_array = embeddings is not None
+    what, loader = ("adapter", "mic.adapt.Adapter.load") if fitted_array else ("adapted model", "SentenceTransformer")
     console.print(
         f"[green]Wrote[/] {what} {result.output} ({result.rows} rows, fit {result.fit_seconds:.0f} s, "
         f"encoding {result.encode_seconds:.0f} s); load it with {loader}({str(result.output)!r}).",
