@@ -1,4 +1,4 @@
-"""Helpers shared by tests that drive the ``mic`` command line in a subprocess."""
+"""Helpers shared by tests: driving the ``mic`` command line in a subprocess, and one torch thread for tiny tensors."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+import torch
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.Popen:
@@ -29,3 +33,12 @@ def wait_for_checkpoint(process: subprocess.Popen, work_dir: Path, timeout: floa
         assert process.poll() is None, process.stdout.read()
         assert time.time() < deadline, "no checkpoint appeared"
         time.sleep(0.2)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Tiny tensors on shared CPU cores: one intra-op thread avoids oversubscription (a conftest imports it)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
