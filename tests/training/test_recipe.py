@@ -218,6 +218,22 @@ def test_empty_dataset_is_refused(tmp_path: Path, tiny_st_dir: Path) -> None:
         train(config)
 
 
+def test_a_run_that_cannot_draw_one_batch_is_refused(tmp_path: Path, tiny_st_dir: Path) -> None:
+    repeated = tmp_path / "pairs.csv"
+    repeated.write_text("anchor,positive\n" + "A man plays a guitar.,Someone plays music.\n" * 8)
+    config = load_config(
+        write_config(
+            tmp_path,
+            tiny_st_dir,
+            repeated,
+            base_loss="mnrl",
+            data={"train": [str(repeated)], "kind": "pairs", "dev": None},
+        )
+    )
+    with pytest.raises(TrainingError, match=r"0 steps on 8 rows at batch_size 4 \(base_loss 'mnrl'"):
+        train(config)
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_final_step(tmp_path: Path, tiny_st_dir: Path, scored_file: Path) -> None:
     config_path = write_config(tmp_path, tiny_st_dir, scored_file, max_steps=40, save_steps=5, eval_steps=100)

@@ -260,6 +260,16 @@ def train(
     step = trainer.state.global_step
     if interrupt.requested:
         return TrainResult(work_dir, step, interrupted=True, seconds=seconds)
+    if step == 0:
+        duplicates = (
+            " (base_loss 'mnrl' draws batches without repeated texts, so it needs at least batch_size distinct ones)"
+            if config.base_loss == "mnrl"
+            else ""
+        )
+        raise TrainingError(
+            f"Training ran 0 steps on {len(train_dataset)} rows at batch_size {config.batch_size}{duplicates}; "
+            "give more distinct training data or a smaller batch_size, then start over with --overwrite."
+        )
 
     if not trainer.is_world_process_zero():
         return TrainResult(output_dir, step, interrupted=False, seconds=seconds)
