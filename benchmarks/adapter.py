@@ -79,7 +79,8 @@ SWEEP: dict[str, dict[str, object]] = {
 }
 """Dev sweep, seed 0: each entry overrides the base objective (pairwise + top-k, identity init)."""
 SWEEP_BASE = {"init": "identity", "distill": 0.0, "sir": 0.0, "scr": 0.0}
-FINETUNED = {"mrl": Path("/work/models/mrl-stsb"), "mic": Path("/work/models/mic-stsb")}
+FINETUNED = {"mrl": Path("output/mrl-stsb"), "mic": Path("output/mic-stsb")}
+"""Where ``mic train configs/{mrl,mic}-stsb.yaml`` writes the head-to-head models (override with --mrl / --mic)."""
 
 Scores = dict[str, dict[str, float]]
 """``{task: {dim (str): score x100}}``."""

@@ -10,7 +10,7 @@ query embeddings go through the embedding cache (``$MIC_CACHE_DIR``), so a rerun
 folder without ``mic_run.json`` (still training) is skipped and listed, so the script can be rerun later.
 
     OMP_NUM_THREADS=1 python benchmarks/retrieval_quality.py --data-dir ../shared/data \\
-        --model mrl=/work/models/mrl-stsb --model mic=/work/models/mic-stsb
+        --model mrl=output/mrl-stsb --model mic=output/mic-stsb
 
 Writes ``benchmarks/results/retrieval_quality.{json,md,png}``.
 """
@@ -52,7 +52,7 @@ def parse_models(items: list[str]) -> dict[str, Path]:
     for item in items:
         name, equals, path = item.partition("=")
         if not equals or not name or not path:
-            raise SystemExit(f"--model takes NAME=PATH, e.g. mrl=/work/models/mrl-stsb; got {item!r}")
+            raise SystemExit(f"--model takes NAME=PATH, e.g. mrl=output/mrl-stsb; got {item!r}")
         if name in BASELINES or name in models:
             raise SystemExit(f"--model name {name!r} is taken; choose another")
         models[name] = Path(path).expanduser()
