@@ -16,8 +16,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
-import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
@@ -29,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from sentence_transformers.base.modules import Dense
 from torch import Tensor, nn
 
+import mic.staging
 from mic.errors import MICError
 from mic.evaluation.encoders import fit_pca
 
@@ -80,21 +79,8 @@ def staged_folder(path: Path, marker: str) -> Iterator[Path]:
     path = Path(path).expanduser()
     if path.exists() and not (path / marker).is_file():
         raise AdapterError(f"{path} exists and is not an output of mic adapt (no {marker}); choose another --out.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.{os.getpid()}.saving")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
+    with mic.staging.staged_folder(path) as staging:
         yield staging
-        if path.exists():
-            previous = path.with_name(f".{path.name}.{os.getpid()}.old")
-            path.rename(previous)
-            staging.rename(path)
-            shutil.rmtree(previous)
-        else:
-            staging.rename(path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 class Adapter(nn.Module):

@@ -18,8 +18,6 @@ a mic index and ``overwrite`` is set.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +44,7 @@ from mic.retrieval.backends import (
 from mic.retrieval.corpus import Document, chunked, iter_documents
 from mic.retrieval.errors import IndexFileError, RetrievalError
 from mic.retrieval.search import Hits, prefix
+from mic.staging import staged_folder
 
 SCHEMA = "mic-index/1"
 SEARCH_SCHEMA = "mic-search/1"
@@ -154,19 +153,8 @@ def atomic_folder(out: Path, overwrite: bool) -> Iterator[Path]:
         RetrievalError: when ``out`` exists and may not be replaced.
     """
     check_replaceable(out, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    temporary.mkdir()
-    try:
+    with staged_folder(out) as temporary:
         yield temporary
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    previous = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
-        os.replace(out, previous)
-    os.replace(temporary, out)
-    shutil.rmtree(previous, ignore_errors=True)
 
 
 def build_index(

@@ -10,9 +10,7 @@ checkpoint without a readable one, which a resume skips.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,10 +41,9 @@ def work_dir_for(output_dir: Path) -> Path:
 
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write JSON to a temp file in the same folder, then rename it into place."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-        json.dump(data, file, indent=2)
-    os.replace(temp, path)
+    from mic.evaluation.cache import write_atomic  # here, so that importing folders stays light
+
+    write_atomic(path, json.dumps(data, indent=2).encode())
 
 
 def checkpoint_step(checkpoint: Path) -> int | None:

@@ -34,11 +34,11 @@ from mic.training.evaluator import MatryoshkaSTSEvaluator
 from mic.training.folders import (
     RUN_INFO,
     TrainingError,
-    check_ours,
     checkpoint_step,
     mark_work_dir,
     peer_folders,
     prepare_output,
+    remove_our_folder,
     work_dir_for,
     write_json_atomic,
 )
@@ -293,8 +293,7 @@ def train(
         }
         write_json_atomic(staging / RUN_INFO, info)
         if output_dir.exists():
-            check_ours(output_dir, RUN_INFO)
-            shutil.rmtree(output_dir)
+            remove_our_folder(output_dir, RUN_INFO)
         staging.rename(output_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # our own temp folder, never a user's
