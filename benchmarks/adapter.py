@@ -24,7 +24,7 @@ import shlex
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +36,9 @@ import torch
 from torch import Tensor
 
 from mic.adapt import Adapter, FitSettings, fit
-from mic.adapt.data import EmbeddingSource, fit_embeddings, supervision_pairs
+from mic.adapt.data import EmbeddingSource, fit_embeddings, fit_texts, supervision_pairs
+from mic.adapt.fit import PairSupervision
+from mic.adapt.tokens import TokenStates, sample_texts, token_states
 from mic.data import load_scored_pairs
 from mic.data.beir import load_beir
 from mic.evaluation.cache import default_cache_dir
@@ -51,8 +53,6 @@ RUNS = RESULTS / "adapter-runs"
 DIMS = [8, 16, 32, 64, 128, 256, 384]
 TARGET_DIMS = [8, 16, 32]
 SEEDS = [0, 1, 2]
-ABLATION_SEEDS = [0]
-"""Ablations run seed 0 only: the CPU is shared, and each fit takes minutes there."""
 FIT_DATA = ["stsb:train", "sick:train", "scifact"]
 SUPERVISION = ["stsb:train", "scifact:train"]
 SPLITS = {
@@ -79,6 +79,36 @@ SWEEP: dict[str, dict[str, object]] = {
 }
 """Dev sweep, seed 0: each entry overrides the base objective (pairwise + top-k, identity init)."""
 SWEEP_BASE = {"init": "identity", "distill": 0.0, "sir": 0.0, "scr": 0.0}
+AROUND_DEFAULT: dict[str, dict[str, object]] = {
+    "default": {},
+    "default, distill=0.03": {"distill": 0.03},
+    "default, distill_temperature=0.1": {"distill_temperature": 0.1},
+    "default, topk_k=30": {"topk_k": 30},
+    "default, steps=2000": {"steps": 2000},
+    "default, learning_rate=3e-3": {"learning_rate": 3e-3},
+    "default, pairwise=3": {"pairwise": 3.0},
+    "default, +scr=1 (token)": {"scr": 1.0},
+    "default, +scr=1 (sentence)": {"scr": 1.0, "scr_form": "sentence"},
+    "sup, task=3": {"supervision": SUPERVISION, "task": 3.0},
+    "sup, task=1": {"supervision": SUPERVISION, "task": 1.0},
+    "sup, task=1, teacher=adapted": {"supervision": SUPERVISION, "task": 1.0, "teacher": "adapted"},
+    "sup, task=0.1": {"supervision": SUPERVISION, "task": 0.1},
+    "sup, task=0.03": {"supervision": SUPERVISION, "task": 0.03},
+    "sup, task=0.01": {"supervision": SUPERVISION, "task": 0.01},
+    "sup on stsb:train only, task=1": {"supervision": ["stsb:train"], "task": 1.0},
+    "sup on stsb:train only, task=1, pair_batch_size=256": {
+        "supervision": ["stsb:train"],
+        "task": 1.0,
+        "pair_batch_size": 256,
+    },
+    "sup on stsb:train only, task=0.03": {"supervision": ["stsb:train"], "task": 0.03},
+}
+"""Second dev round, seed 0: each entry overrides the defaults (``FitSettings()``); ``supervision`` adds the task
+loss on those sources; SCR is token-level unless ``scr_form`` is ``sentence`` (the first round's was
+sentence-level). SciFact's dev queries are its train queries, which the supervised entries train on: their SciFact
+dev score is not a held-out number, so they are compared on STS-B dev and SICK trial."""
+KEY_NEW_FIELDS = {"teacher": "frozen"}
+"""Fields added after the first cached runs: left out of the run key at these values, so those runs stay valid."""
 FINETUNED = {"mrl": Path("output/mrl-stsb"), "mic": Path("output/mic-stsb")}
 """Where ``mic train configs/{mrl,mic}-stsb.yaml`` writes the head-to-head models (override with --mrl / --mic)."""
 
@@ -117,7 +147,7 @@ def load_tasks(
             )
             continue
         pairs = load_scored_pairs(spec)
-        unique = list(dict.fromkeys([*pairs.sentences1, *pairs.sentences2]))
+        unique = pairs.distinct_sentences()
         row = {sentence: index for index, sentence in enumerate(unique)}
         embeddings = embed(unique)
         tasks[name] = StsTask(
@@ -147,22 +177,34 @@ def score(tasks: dict[str, StsTask | RetrievalTask], transform: Callable[[Tensor
     return scores
 
 
-def settings_key(settings: FitSettings, supervised: bool) -> str:
-    text = json.dumps({"fit": settings.model_dump(mode="json"), "supervised": supervised}, sort_keys=True)
+def settings_key(settings: FitSettings, supervision: Sequence[str], token_scr: bool = False) -> str:
+    fields = settings.model_dump(mode="json")
+    for name, value in KEY_NEW_FIELDS.items():
+        if fields[name] == value:
+            del fields[name]
+    if not supervision:  # the task weight does nothing unsupervised; those runs were keyed at its old default, 1
+        fields["task"] = 1.0
+    if token_scr and settings.scr > 0:  # runs cached before token-level SCR existed used the sentence form
+        fields["scr_form"] = "token"
+    key: dict[str, object] = {"fit": fields, "supervised": bool(supervision)}
+    if supervision and list(supervision) != SUPERVISION:  # runs on SUPERVISION were cached before this choice
+        key["supervision"] = list(supervision)
+    text = json.dumps(key, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def fitted(
     settings: FitSettings,
-    supervised: bool,
+    sources: Sequence[str],
     fit_data: Tensor,
-    supervision: list,
+    supervision: dict[str, PairSupervision],
     tasks: dict,
     split: str,
     base_fingerprint: str,
+    tokens: TokenStates | None = None,
 ) -> dict[str, object]:
-    """Fit (or read the cached record of) one adapter and score it on ``split``."""
-    key = settings_key(settings, supervised)
+    """Fit (or read the cached record of) one adapter and score it on ``split``; SCR is token-level with ``tokens``."""
+    key = settings_key(settings, sources, tokens is not None)
     record_path = RUNS / f"{key}.json"
     record = json.loads(record_path.read_text()) if record_path.is_file() else None
     if record is None or split not in record["scores"]:
@@ -173,7 +215,8 @@ def fitted(
             adapter = fit(
                 fit_data,
                 DIMS,
-                supervision if supervised else [],
+                [supervision[spec] for spec in sources],
+                tokens=tokens,
                 base_model="default",
                 base_fingerprint=base_fingerprint,
                 show_progress_bar=False,
@@ -182,9 +225,10 @@ def fitted(
             adapter.save(adapter_path)
         record = record or {
             "settings": settings.model_dump(mode="json"),
-            "supervised": supervised,
+            "supervision": list(sources),
             "fit_seconds": adapter.info["fit_seconds"],
             "final_terms": adapter.info["final_terms"],
+            "scr_form": adapter.info.get("scr_form"),
             "scores": {},
         }
         record["scores"][split] = score(tasks, adapter.transform)
@@ -197,11 +241,29 @@ def mean_at(scores: Scores, dims: list[int]) -> float:
     return statistics.mean(scores[task][str(dim)] for task in scores for dim in dims)
 
 
+def sweep_entries() -> dict[str, tuple[FitSettings, bool, bool]]:
+    """Both dev rounds as ``{name: (settings, supervision sources, token-level SCR)}``, seed 0."""
+    entries = {name: (FitSettings(**{**SWEEP_BASE, **o, "seed": 0}), [], False) for name, o in SWEEP.items()}
+    for name, overrides in AROUND_DEFAULT.items():
+        fields = {key: value for key, value in overrides.items() if key not in ("supervision", "scr_form")}
+        token_scr = overrides.get("scr_form") != "sentence"
+        entries[name] = (FitSettings(**fields, seed=0), list(overrides.get("supervision", [])), token_scr)
+    return entries
+
+
 def run_sweep(context: dict) -> None:
     rows = []
-    for name, overrides in SWEEP.items():
-        settings = FitSettings(**{**SWEEP_BASE, **overrides, "seed": 0})
-        record = fitted(settings, False, context["fit"], [], context["dev"], "dev", context["fingerprint"])
+    for name, (settings, sources, token_scr) in sweep_entries().items():
+        record = fitted(
+            settings,
+            sources,
+            context["fit"],
+            context["supervision"],
+            context["dev"],
+            "dev",
+            context["fingerprint"],
+            context["tokens"] if token_scr else None,
+        )
         rows.append((name, record))
         print(
             f"{name}: dev mean@8-32 {mean_at(record['scores']['dev'], TARGET_DIMS):.2f} "
@@ -242,14 +304,15 @@ def run_timing(context: dict) -> None:
     print(f"default fit with 2 threads: {record['fit_seconds']:.0f} s", flush=True)
 
 
-def methods() -> dict[str, tuple[FitSettings, bool]]:
-    """The adapter methods of the test phase: the defaults, supervised, and each MIC term toggled."""
+def methods() -> dict[str, tuple[FitSettings, list[str]]]:
+    """The adapter methods of the test phase as ``{name: (settings, supervision sources)}``: the defaults,
+    supervised, and each MIC term toggled."""
     default = FitSettings()
-    entries = {"adapter-unsup": (default, False), "adapter-sup": (default, True)}
+    entries = {"adapter-unsup": (default, []), "adapter-sup": (default, SUPERVISION)}
     for term, weight in MIC_TERMS.items():
         on = getattr(default, term) > 0
         name = f"adapter-unsup-no-{term}" if on else f"adapter-unsup+{term}"
-        entries[name] = (default.model_copy(update={term: 0.0 if on else weight}), False)
+        entries[name] = (default.model_copy(update={term: 0.0 if on else weight}), [])
     return entries
 
 
@@ -265,16 +328,17 @@ def run_test(context: dict, finetuned: dict[str, Path], finetuned_tasks: list[st
 
     add("truncate", score(tasks, lambda x: x))
     add("pca", score(tasks, context["pca"].apply))
-    for method, (settings, supervised) in methods().items():
-        for seed in SEEDS if method in ("adapter-unsup", "adapter-sup") else ABLATION_SEEDS:
+    for method, (settings, sources) in methods().items():
+        for seed in SEEDS:
             record = fitted(
                 settings.model_copy(update={"seed": seed}),
-                supervised,
+                sources,
                 context["fit"],
                 context["supervision"],
                 tasks,
                 "test",
                 context["fingerprint"],
+                context["tokens"],
             )
             add(method, record["scores"]["test"])
             seconds.setdefault(method, []).append(record["fit_seconds"])
@@ -339,7 +403,6 @@ def write_report(results: dict, seconds: dict, context: dict, missing: dict, fin
         "fit_seconds": seconds,
         "encode_seconds": encode,
         "seeds": SEEDS,
-        "ablation_seeds": ABLATION_SEEDS,
         "dims": DIMS,
         "fit_data": FIT_DATA,
         "supervision": SUPERVISION,
@@ -467,13 +530,16 @@ def main() -> None:
     if args.phase == "timing":
         run_timing(context)
         return
+    context["supervision"] = {spec: supervision_pairs(spec, embed) for spec in SUPERVISION}
+    context["tokens"] = token_states(
+        embed.encoder, sample_texts(fit_texts(FIT_DATA)), fingerprint=fingerprint, show_progress_bar=True
+    )
     if args.phase == "sweep":
         context["dev"] = load_tasks("dev", embed)
         run_sweep(context)
         return
     start = time.perf_counter()
     context["test"] = load_tasks("test", embed)
-    context["supervision"] = [supervision_pairs(spec, embed) for spec in SUPERVISION]
     from mic.adapt.data import source_texts
 
     test_lists = []
@@ -482,7 +548,7 @@ def main() -> None:
             test_lists.append(load_beir(spec).queries)
         else:
             pairs = load_scored_pairs(spec)
-            test_lists.append(list(dict.fromkeys([*pairs.sentences1, *pairs.sentences2])))
+            test_lists.append(pairs.distinct_sentences())
     context["encode_seconds"] = {
         "fit_texts": sidecar_seconds(fingerprint, [source_texts(spec) for spec in FIT_DATA]),
         "test_texts": sidecar_seconds(fingerprint, test_lists),

@@ -47,7 +47,7 @@ def main() -> None:
 
     torch.manual_seed(args.seed)
     pairs = load_stsb("test", args.data_dir)
-    unique = list(dict.fromkeys([*pairs.sentences1, *pairs.sentences2]))
+    unique = pairs.distinct_sentences()
     encoder = load_encoder("default", device="cpu")
     encoder.encode(unique[: args.batch_size], batch_size=args.batch_size)  # warm-up: first-call allocations
     rss_before = peak_rss_mib()

@@ -11,8 +11,9 @@ candidates whose 384-dim dev score is at most 0.3 below MRL's. Every run is cach
 
     python benchmarks/sweep.py --data-dir ../shared/data --setting stsb-cosent --steps 200
 
-writes benchmarks/results/sweep-SETTING.{json,md}; ``benchmarks/quality.py`` then trains MIC with the values chosen
-for that setting.
+writes benchmarks/results/sweep-SETTING.{json,md}. Its ``chosen`` goes into the ``mic:`` block of the setting's ready
+config (``configs/mic-simcse.yaml``, ``configs/mic-stsb.yaml``), which ``benchmarks/quality.py`` trains; a test
+checks that the two agree.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import argparse
 import json
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from mic.training.config import MICWeights, method_md_weights
 from quality import DEV_TASKS, RESULTS, SETTINGS, is_regularized, run_one, sweep_path, write_atomic
@@ -126,15 +127,21 @@ def choose(records: dict[str, dict], reference: dict, end: dict) -> str:
     return max(candidates, key=lambda name: low_dim_score(records[name]))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_sweep_args(description: str, settings: Sequence[str], default: str) -> argparse.Namespace:
+    """The dev sweeps' shared command line; ``--steps`` becomes the chosen setting's budget."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--setting", choices=sorted(SETTINGS), default="stsb-cosent")
+    parser.add_argument("--setting", choices=list(settings), default=default)
     parser.add_argument("--steps", type=int, default=200, help="training steps per candidate (same for MRL)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--report", action="store_true", help="summarise the cached candidates only, train nothing")
     args = parser.parse_args()
-    SETTINGS[args.setting] = {**SETTINGS[args.setting], "max_steps": args.steps}
+    SETTINGS[args.setting] = SETTINGS[args.setting].with_overrides(f"max_steps={args.steps}")
+    return args
+
+
+def main() -> None:
+    args = parse_sweep_args(__doc__.splitlines()[0], sorted(SETTINGS), "stsb-cosent")
     folder = RESULTS / "sweep" / f"{args.setting}-{args.steps}steps"
 
     def run(method: str, mic: dict, name: str) -> dict | None:

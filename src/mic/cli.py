@@ -487,6 +487,14 @@ def adapt(
         f"encoding {result.encode_seconds:.0f} s); load it with {loader}({str(result.output)!r}).",
         highlight=False,
     )
+    scr_form = result.adapter.info.get("scr_form")
+    if scr_form is not None:
+        reason = (
+            " (no token states: vectors from a file, or a model without a transformer)"
+            if scr_form == "sentence"
+            else ""
+        )
+        console.print(f"SCR used its {scr_form}-level form{reason}.", highlight=False)
 
 
 if __name__ == "__main__":

@@ -121,3 +121,12 @@ def test_an_adapter_on_another_model_is_refused_on_the_command_line(
         and f"fitted on embeddings of '{tiny_st_dir}'" in output
         and f"not of '{tmp_path / 'other'}'" in output
     )
+
+
+def test_the_scr_form_is_reported(tiny_st_dir: Path, sentence_file: Path, vectors: Path, tmp_path: Path) -> None:
+    scr = ["--set", "fit.scr=1.0", "--set", f"cache_dir={tmp_path / 'cache'}"]
+    code, output = run("adapt", str(tiny_st_dir), "--data", str(sentence_file), "--dims", "4,8",
+                       "--out", str(tmp_path / "m"), *FAST, *scr)  # fmt: skip
+    assert code == 0 and "SCR used its token-level form." in output, output
+    code, output = run("adapt", "--embeddings", str(vectors), "--dims", "8", "--out", str(tmp_path / "a"), *FAST, *scr)
+    assert code == 0 and "SCR used its sentence-level form (no token states" in output, output

@@ -45,6 +45,24 @@ def test_fit_with_mic_terms_and_supervision_logs_every_term(unit_rows: torch.Ten
     assert adapter.init == "pca"
 
 
+def test_fit_takes_token_level_scr_when_token_states_are_given(unit_rows: torch.Tensor) -> None:
+    from mic.adapt.tokens import TokenStates
+
+    tokens = TokenStates(torch.randn(6, 5, 32, generator=torch.Generator().manual_seed(1)), torch.ones(6, 5))
+    assert fit(unit_rows, [8], scr=1.0, tokens=tokens, **FAST).info["scr_form"] == "token"
+    assert fit(unit_rows, [8], scr=1.0, **FAST).info["scr_form"] == "sentence"
+    assert fit(unit_rows, [8], **FAST).info["scr_form"] is None
+    with pytest.raises(AdapterError, match=r"token states must be \(S >= 2, T, 32\).*got \(6, 5, 16\)"):
+        fit(unit_rows, [8], scr=1.0, tokens=TokenStates(torch.randn(6, 5, 16), torch.ones(6, 5)), **FAST)
+
+
+def test_an_adapted_teacher_needs_supervision(unit_rows: torch.Tensor) -> None:
+    with pytest.raises(AdapterError, match="teacher 'adapted' .* needs supervision"):
+        fit(unit_rows, [8], teacher="adapted", **FAST)
+    scored = PairSupervision("scored", unit_rows[:50], unit_rows[50:100], torch.rand(50))
+    assert fit(unit_rows, [8], [scored], teacher="adapted", **FAST).info["settings"]["teacher"] == "adapted"
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_fit_refuses_nan_and_inf(unit_rows: torch.Tensor, bad: float) -> None:
     rows = unit_rows.clone()

@@ -140,3 +140,22 @@ def test_dims_larger_than_the_model_are_refused(tiny_st_dir: Path, sentence_file
     chosen.dims = [8, 64]
     with pytest.raises(AdapterError, match="dim 64 is not allowed for 32-dim embeddings"):
         run_adapt(chosen, tmp_path / "out", show_progress_bar=False)
+
+
+def test_scr_reads_the_models_token_states_once(tiny_st_dir: Path, sentence_file: Path, tmp_path: Path) -> None:
+    from mic.adapt.tokens import MAX_TOKENS, token_states
+
+    cache = tmp_path / "cache"
+    result = run_adapt(config(tiny_st_dir, [sentence_file], cache, fit={**FIT, "scr": 1.0}), tmp_path / "a",
+                       show_progress_bar=False)  # fmt: skip
+    assert result.adapter.info["scr_form"] == "token"
+    entries = list((cache / "tokens").glob("*.npz"))
+    assert len(entries) == 1
+    encoder = Encoder("tiny", SentenceTransformer(str(tiny_st_dir)))
+    texts = sentence_file.read_text().splitlines()
+    states = token_states(encoder, texts, fingerprint="x", cache_dir=tmp_path / "fresh")
+    assert states.hidden.shape == (40, MAX_TOKENS, 32) and states.mask.shape == (40, MAX_TOKENS)
+    lengths = states.mask.sum(dim=1)
+    assert lengths.min() >= 3 and (states.hidden[states.mask == 0] == 0).all()
+    pooled = (states.hidden * states.mask[..., None]).sum(dim=1) / lengths[:, None]
+    torch.testing.assert_close(F.normalize(pooled, dim=-1), encoder.encode(texts), atol=2e-3, rtol=0)

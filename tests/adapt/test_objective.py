@@ -88,3 +88,29 @@ def test_self_distillation_takes_the_frozen_embedding_as_teacher() -> None:
     assert distill(student, teacher=teacher) > distill(student)  # even the full-dim student now differs
     with pytest.raises(ValueError, match="teacher has 3 rows, embeddings 12"):
         distill(student, teacher=teacher[:3])
+
+
+def test_token_level_scr_is_soft_collapse_on_the_token_states() -> None:
+    from mic.losses import SoftCollapseRegularizer
+
+    generator = torch.Generator().manual_seed(6)
+    rows, hidden = torch.randn(16, 32, generator=generator), torch.randn(4, 10, 32, generator=generator)
+    mask = torch.ones(4, 10)
+    mask[0, 6:] = 0
+    objective = AdapterObjective([8, 16], 32, pairwise=0, topk=0, scr=2.0)
+    token = objective(rows, rows, (hidden, mask))["scr"]
+    expected = SoftCollapseRegularizer([8, 16], 0.1, gather_across_devices=False).terms(hidden, mask)["correlation"]
+    assert token.item() == pytest.approx(2.0 * expected.item())
+    assert token.item() != pytest.approx(objective(rows, rows)["scr"].item()), "no tokens: the sentence-level form"
+
+
+def test_an_adapted_teacher_makes_the_full_dim_terms_vanish() -> None:
+    rows = torch.randn(16, 32, generator=torch.Generator().manual_seed(7))
+    adapted = rows @ torch.randn(32, 32, generator=torch.Generator().manual_seed(8))
+    full_only = {"pairwise": 1.0, "topk": 1.0, "distill": 1.0}
+    frozen_terms = AdapterObjective([32], 32, **full_only)(adapted, rows)
+    adapted_terms = AdapterObjective([32], 32, **full_only, teacher="adapted")(adapted, rows)
+    assert all(value > 1e-3 for value in frozen_terms.values())
+    assert all(value.abs() < 1e-6 for value in adapted_terms.values())
+    with pytest.raises(ValueError, match="teacher must be one of"):
+        AdapterObjective([8], 32, teacher="ema")  # type: ignore[arg-type]

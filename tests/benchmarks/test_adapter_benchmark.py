@@ -24,12 +24,12 @@ def fake_results(gain: float) -> dict:
 
 def test_each_ablation_toggles_exactly_one_mic_term() -> None:
     default = FitSettings()
-    for name, (settings, supervised) in benchmark.methods().items():
+    for name, (settings, sources) in benchmark.methods().items():
         changed = {key for key, value in settings.model_dump().items() if value != getattr(default, key)}
         if name in ("adapter-unsup", "adapter-sup"):
-            assert changed == set() and supervised == (name == "adapter-sup")
+            assert changed == set() and bool(sources) == (name == "adapter-sup")
         else:
-            assert len(changed) == 1 and changed <= set(benchmark.MIC_TERMS) and not supervised
+            assert len(changed) == 1 and changed <= set(benchmark.MIC_TERMS) and not sources
 
 
 @pytest.mark.parametrize(("gain", "met"), [(3.0, True), (0.5, False)])
@@ -48,3 +48,16 @@ def test_report_has_the_issue_shape_and_judges_targets(
     versus_truncation = [row for row in data["targets"] if "truncate" in row["target"]]
     assert versus_truncation and all(row["met"] is met for row in versus_truncation)
     assert (tmp_path / "adapter.md").is_file() and (tmp_path / "adapter.png").stat().st_size > 0
+
+
+def test_run_keys_stay_stable_for_runs_cached_before_new_choices() -> None:
+    """Records cached before ``teacher``, token-level SCR and per-entry supervision keep their keys."""
+    default = FitSettings()
+    assert benchmark.settings_key(default, []) == benchmark.settings_key(default, [], token_scr=True)
+    with_scr = default.model_copy(update={"scr": 1.0})
+    assert benchmark.settings_key(with_scr, []) != benchmark.settings_key(with_scr, [], token_scr=True)
+    assert benchmark.settings_key(default, benchmark.SUPERVISION) != benchmark.settings_key(default, ["stsb:train"])
+    adapted = default.model_copy(update={"teacher": "adapted"})
+    assert benchmark.settings_key(adapted, benchmark.SUPERVISION) != benchmark.settings_key(
+        default, benchmark.SUPERVISION
+    )

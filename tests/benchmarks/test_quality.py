@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import quality
+from mic.evaluation.results import EvalResult, TaskScores
+from mic.training.config import MICWeights, load_config
 
 SEEDS = [0, 1, 2]
 BUDGET_FIELDS = ["epochs", "max_steps", "batch_size", "learning_rate", "warmup_ratio", "max_seq_length", "dims"]
@@ -27,6 +29,12 @@ def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def config(setting: str, method: str, seed: int = 0, mic: dict | None = None):
     return quality.run_config(setting, method, seed, "data", Path("out"), mic or {})
+
+
+def bar_rows(lines: list[str]) -> list[list[str]]:
+    """The body rows of the bar check's tables, as cells."""
+    rows = [line for table in lines for line in table.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows if not row.startswith("| setting")]
 
 
 @pytest.mark.parametrize("setting", sorted(quality.SETTINGS))
@@ -57,21 +65,73 @@ def test_each_ablation_changes_one_choice_of_the_tuned_mic(ablation: str, field:
     assert ablated.gamma == 3.0 and ablated.tolerance == 0.05
 
 
-def test_mic_reads_the_dev_sweep_choice_of_its_own_setting(results: Path) -> None:
-    (results / "sweep-stsb-cosent.json").write_text(json.dumps({"chosen": {"gamma": 7.0}}))
-    assert quality.mic_defaults("stsb-cosent") == {"gamma": 7.0}
-    assert quality.mic_defaults("unsup-simcse") == {}
+@pytest.mark.parametrize(("setting", "ready_config"), [("unsup-simcse", "mic-simcse"), ("stsb-cosent", "mic-stsb")])
+def test_the_tuned_mic_is_its_configs_block_and_the_dev_sweeps_choice(setting: str, ready_config: str) -> None:
+    chosen = json.loads((quality.RESULTS / f"sweep-{setting}.json").read_text())["chosen"]
+    block = load_config(quality.CONFIGS / f"{ready_config}.yaml").mic
+    assert block == MICWeights(**chosen)
+    assert quality.mic_defaults(setting) == block.model_dump()
+    assert config(setting, "mic", mic=quality.mic_defaults(setting)).mic == block
 
 
-def record_for(method: str, seed: int, setting: str = "stsb-cosent", shift: float = 0.0) -> dict:
+def test_the_quick_and_paper_settings_are_unsup_simcse_at_another_budget() -> None:
+    def recipe(setting: str) -> dict:
+        budget = {"epochs", "max_steps", "save_steps"}  # the paper's hours-long runs keep checkpoints
+        return config(setting, "mic", mic=quality.mic_defaults(setting)).model_dump(exclude=budget)
+
+    assert recipe("unsup-simcse-quick") == recipe("unsup-simcse-paper") == recipe("unsup-simcse")
+    assert config("unsup-simcse", "mrl").max_steps == 500
+    assert config("unsup-simcse-quick", "mrl").max_steps == 250
+    paper = config("unsup-simcse-paper", "mrl")
+    assert (paper.epochs, paper.max_steps, paper.save_steps) == (5.0, -1, 500)
+    assert "unsup-simcse-paper" not in quality.MAIN_SETTINGS
+
+
+@pytest.mark.parametrize("setting", ["unsup-simcse", "stsb-cosent"])
+def test_a_sweep_budget_changes_only_the_steps(setting: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    full = config(setting, "mic")
+    monkeypatch.setitem(quality.SETTINGS, setting, quality.SETTINGS[setting].with_overrides("max_steps=200"))
+    short = config(setting, "mic")
+    assert short.max_steps == 200
+    assert short.model_dump(exclude={"max_steps"}) == full.model_dump(exclude={"max_steps"})
+
+
+def test_every_mic_value_reaches_the_config_through_the_overrides() -> None:
+    tuned = {"gamma": 1e-05, "layers": [2, 4], "regularizer_dims": [8, 16], "distill_teacher": "ema"}
+    trained = config("stsb-cosent", "mic", mic=tuned).mic
+    assert trained == MICWeights(**tuned)
+    assert quality.run_config("stsb-cosent", "mic", 3, "../d", Path("o/m"), {}).data.data_dir == "../d"
+
+
+def test_scores_are_each_tasks_headline_metric_by_json_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake_scores(spec: str) -> TaskScores:
+        if spec == "scifact:test":
+            return TaskScores(spec, "retrieval", spec, {}, 0.0, ["ndcg@10", "recall@100"],
+                              {dim: {"ndcg@10": dim / 7, "recall@100": 99.0} for dim in quality.DIMS})  # fmt: skip
+        return TaskScores(spec, "sts", spec, {}, 0.0, ["spearman", "pearson"],
+                          {dim: {"spearman": dim / 3, "pearson": 99.0} for dim in quality.DIMS})  # fmt: skip
+
+    def fake_evaluate(encoder: object, tasks: dict, dims: list[int]) -> EvalResult:
+        assert dims == quality.DIMS
+        return EvalResult("m", 384, dims, {spec: fake_scores(spec) for spec in tasks}, 0.0, 64)
+
+    monkeypatch.setattr(quality, "load_tasks", lambda specs, data_dir: (dict.fromkeys(specs), []))
+    monkeypatch.setattr(quality, "evaluate_encoder", fake_evaluate)
+    scores = quality.evaluate(None, quality.TEST_TASKS, "data")  # type: ignore[arg-type]
+    assert scores.keys() == quality.TEST_TASKS.keys()
+    assert scores["sickr"]["8"] == round(8 / 3, 4) and scores["scifact"]["384"] == round(384 / 7, 4)
+    assert [quality.metric_label(task) for task in quality.TEST_TASKS] == ["spearman x100"] * 2 + ["ndcg@10 x100"]
+
+
+def record_for(
+    method: str, seed: int, setting: str = "stsb-cosent", shift: float = 0.0, tasks: dict = quality.TEST_TASKS
+) -> dict:
     trained = quality.METHODS[method] is not None
     return {
         "setting": setting,
         "method": method,
         "seed": seed,
-        "scores": {
-            task: {str(dim): 50.0 + dim / 10 + seed + shift for dim in quality.DIMS} for task in quality.TEST_TASKS
-        },
+        "scores": {task: {str(dim): 50.0 + dim / 10 + seed + shift for dim in quality.DIMS} for task in tasks},
         "train_seconds": 10.0 if trained else 0.0,
         "total_seconds": 12.0,
         "config": config(setting, method, seed).model_dump(mode="json") if trained else None,
@@ -106,6 +166,43 @@ def test_run_one_returns_a_valid_cache_without_training(results: Path, monkeypat
     assert not list(cache.parent.glob(".*partial"))
 
 
+def test_a_cached_run_without_a_test_task_is_rerun_but_still_reported(
+    results: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(quality, "train", no_training)
+    sts_only = {"stsb": "stsb:test", "sickr": "sick:test"}
+    for method in ("mrl", "mic"):
+        quality.write_atomic(
+            results / "runs" / "stsb-cosent" / method / "seed-0.json", json.dumps(record_for(method, 0, tasks=sts_only))
+        )
+    cache = results / "runs" / "stsb-cosent" / "mrl" / "seed-0.json"
+    assert quality.run_one("stsb-cosent", "mrl", 0, "data", sts_only, {}, cache)["scores"].keys() == sts_only.keys()
+    with pytest.raises(AssertionError, match="training started"):
+        quality.run_one("stsb-cosent", "mrl", 0, "data", quality.TEST_TASKS, {}, cache)
+    markdown = quality.markdown(quality.collect(results), "cmd")
+    assert "## stsb-cosent — stsb test" in markdown and "scifact test" not in markdown
+    assert ["stsb-cosent", "0", "", "", "not run"] in bar_rows(quality.bar_check(quality.collect(results)))
+
+
+def test_the_report_compares_only_the_seeds_both_methods_have_on_a_task(results: Path) -> None:
+    sts_only = {"stsb": "stsb:test", "sickr": "sick:test"}
+    for seed in SEEDS:  # a rerun half done: seed 0 has SciFact, seeds 1 and 2 not yet
+        for method, shift in [("mrl", 0.0), ("mic", 1.0 + seed)]:
+            tasks = quality.TEST_TASKS if seed == 0 else sts_only
+            quality.write_atomic(
+                results / "runs" / "stsb-cosent" / method / f"seed-{seed}.json",
+                json.dumps(record_for(method, seed, shift=shift, tasks=tasks)),
+            )
+    collected = quality.collect(results)
+    block = collected["settings"]["stsb-cosent"]
+    assert quality.mic_minus_mrl(block, "scifact", 8) == pytest.approx([1.0])
+    assert quality.mic_minus_mrl(block, "stsb", 8) == pytest.approx([1.0, 2.0, 3.0])
+    assert "| mic | 0 |" in quality.markdown(collected, "cmd")
+
+
 def test_report_has_the_issue_shape_means_and_per_seed_differences(results: Path) -> None:
     for seed in SEEDS:
         for method, shift in [("mrl", 0.0), ("mic", 1.5)]:
@@ -121,13 +218,15 @@ def test_report_has_the_issue_shape_means_and_per_seed_differences(results: Path
 
     saved = json.loads((results / "quality.json").read_text())
     assert saved == json.loads(json.dumps(report))
-    assert saved["settings"]["stsb-cosent"]["methods"]["mic"]["sickr"]["8"] == [52.3, 53.3, 54.3]
-    assert saved["settings"]["stsb-cosent"]["seeds"]["mrl"] == SEEDS
+    assert saved["settings"]["stsb-cosent"]["methods"]["mic"]["sickr"]["8"] == {"0": 52.3, "1": 53.3, "2": 54.3}
     markdown = (results / "quality.md").read_text()
     assert "| mic | 0,1,2 | 53.30 ± 1.00 |" in markdown
-    assert markdown.count("| MIC − MRL, seed 1 | | +1.50 |") == len(quality.TEST_TASKS)
+    assert markdown.count("| MIC − MRL, seed 1 |  | +1.50 |") == len(quality.TEST_TASKS)
+    assert "## stsb-cosent — scifact test (ndcg@10 x100)" in markdown
     assert "python benchmarks/quality.py --test" in markdown
     assert "| stsb-cosent | stsb | 3 | +1.50 | +1.50 | +1.50 | +1.50 | yes |" in markdown
+    retrieval = [row for row in bar_rows(quality.bar_check(report)) if len(row) == 5]
+    assert [(row[0], row[1], row[3], row[4]) for row in retrieval] == [("stsb-cosent", "3", "+1.50", "yes")]
     readme = (results / "README.md").read_text()
     assert "old table" not in readme and readme.startswith("intro\n") and readme.endswith("outro\n")
     assert "| mic | 3 | 53.30 |" in readme
@@ -138,7 +237,7 @@ def test_reports_for_another_results_dir_leave_the_readme_alone(results: Path, t
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     quality.write_atomic(elsewhere / "runs" / "stsb-cosent" / "mrl" / "seed-0.json", json.dumps(record_for("mrl", 0)))
     report = quality.write_reports("cmd", elsewhere)
-    assert report["settings"]["stsb-cosent"]["methods"]["mrl"]["stsb"]["384"] == [88.4]
+    assert report["settings"]["stsb-cosent"]["methods"]["mrl"]["stsb"]["384"] == {"0": 88.4}
     assert (elsewhere / "quality.md").is_file() and not (results / "quality.md").exists()
     assert "old table" in (results / "README.md").read_text()
 
@@ -167,23 +266,37 @@ def test_a_mic_run_with_every_regularizer_off_is_mrls_run() -> None:
     assert not quality.same_run(mrl, config("stsb-cosent", "mic", mic={"gamma": 0.0, "distill_weight": 1.0}))
 
 
-def test_the_bar_fails_when_any_low_dim_is_short_or_full_dim_drops() -> None:
-    def block(gain_8: float, gain_384: float) -> dict:
-        mrl = {str(dim): [70.0, 71.0] for dim in quality.DIMS}
-        mic = {str(dim): [71.2, 72.2] for dim in quality.DIMS} | {"8": [70 + gain_8, 71 + gain_8]}
-        mic["384"] = [70 + gain_384, 71 + gain_384]
-        return {
-            "methods": {"mrl": dict.fromkeys(quality.TEST_TASKS, mrl), "mic": dict.fromkeys(quality.TEST_TASKS, mic)},
-            "seeds": {"mrl": [0, 1], "mic": [0, 1]},
-        }
+def bar_block(gain_8: float, gain_384: float, scifact_gain: float = 0.0) -> dict:
+    """MIC and MRL over seeds 0 and 1: MIC +1.2 above MRL except at 8 and 384 dims (STS), ``scifact_gain`` at 16
+    dims on SciFact (0 elsewhere)."""
 
-    verdicts = [
-        line.rsplit("|", 2)[-2].strip() for line in quality.bar_check({"settings": {"s": block(1.0, -0.3)}})[4:-1]
-    ]
-    assert verdicts == ["yes", "yes"]
+    def by_seed(offset: float) -> dict[str, float]:
+        return {"0": 70.0 + offset, "1": 71.0 + offset}
+
+    mrl = {str(dim): by_seed(0.0) for dim in quality.DIMS}
+    mic = {str(dim): by_seed(1.2) for dim in quality.DIMS} | {"8": by_seed(gain_8), "384": by_seed(gain_384)}
+    scifact = {str(dim): by_seed(0.0) for dim in quality.DIMS} | {"16": by_seed(scifact_gain)}
+    return {
+        "methods": {
+            "mrl": dict.fromkeys(quality.TEST_TASKS, mrl),
+            "mic": dict.fromkeys(quality.BAR_STS_TASKS, mic) | {"scifact": scifact},
+        }
+    }
+
+
+def test_the_bar_fails_when_any_low_dim_is_short_or_full_dim_drops() -> None:
+    rows = bar_rows(quality.bar_check({"settings": {"s": bar_block(1.0, -0.3)}}))
+    assert [row[-1] for row in rows] == ["yes", "yes", "yes"]
     for gain_8, gain_384 in [(0.99, 0.0), (1.5, -0.31)]:
-        lines = quality.bar_check({"settings": {"s": block(gain_8, gain_384)}})[4:-1]
-        assert [line.rsplit("|", 2)[-2].strip() for line in lines] == ["**no**", "**no**"]
+        rows = bar_rows(quality.bar_check({"settings": {"s": bar_block(gain_8, gain_384)}}))
+        assert [row[-1] for row in rows] == ["**no**", "**no**", "yes"]
+
+
+def test_the_retrieval_bar_fails_when_scifact_drops_more_than_half_a_point_at_any_dim() -> None:
+    row = bar_rows(quality.bar_check({"settings": {"s": bar_block(1.5, 0.0, scifact_gain=-0.5)}}))[-1]
+    assert row == ["s", "2", "16", "-0.50", "yes"]
+    row = bar_rows(quality.bar_check({"settings": {"s": bar_block(1.5, 0.0, scifact_gain=-0.51)}}))[-1]
+    assert row == ["s", "2", "16", "-0.51", "**no**"]
 
 
 def test_mic_paper_is_method_md_untuned_whatever_the_sweep_chose() -> None:

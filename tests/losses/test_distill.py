@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mic.losses import PrefixSelfDistillation
+from mic.losses.distill import token_relation_cka
 
 PROPERTY = settings(max_examples=25, deadline=None)
 seeds = st.integers(min_value=0, max_value=2**31 - 1)
@@ -35,9 +36,9 @@ def reference_kl(student: torch.Tensor, teacher: torch.Tensor, temperature: floa
 
 @PROPERTY
 @given(seed=seeds, temperature=st.floats(0.05, 2.0))
-def test_distillation_is_the_sum_over_prefixes_of_the_row_wise_kl(seed: int, temperature: float) -> None:
+def test_distillation_is_the_mean_over_prefixes_of_the_row_wise_kl(seed: int, temperature: float) -> None:
     embeddings = random_embeddings(seed)
-    expected = sum(reference_kl(embeddings[:, :m], embeddings, temperature) for m in (2, 5))
+    expected = sum(reference_kl(embeddings[:, :m], embeddings, temperature) for m in (2, 5)) / 2
     torch.testing.assert_close(PrefixSelfDistillation([2, 5], temperature=temperature)(embeddings), expected)
 
 
@@ -96,7 +97,7 @@ def test_distillation_gradient_matches_finite_differences_with_the_teacher_froze
     PrefixSelfDistillation([2, 4], temperature=0.5)(student).backward()
 
     def frozen_teacher_objective(x: torch.Tensor) -> torch.Tensor:
-        return sum(reference_kl(x[:, :m], point, 0.5) for m in (2, 4))
+        return sum(reference_kl(x[:, :m], point, 0.5) for m in (2, 4)) / 2
 
     step = 1e-6
     numerical = torch.zeros_like(point)
@@ -125,6 +126,7 @@ def test_distillation_is_zero_on_a_two_row_batch() -> None:
         ({"dims": [-4]}, "positive integers"),
         ({"dims": [4], "temperature": 0.0}, "temperature must be a finite number > 0"),
         ({"dims": [4], "temperature": math.inf}, "temperature must be a finite number > 0"),
+        ({"dims": [4], "objective": "mse"}, r"objective must be one of \['kl', 'cosine', 'cka'\]"),
     ],
 )
 def test_invalid_arguments_raise(kwargs: dict, match: str) -> None:
@@ -151,3 +153,48 @@ def test_non_finite_embeddings_raise_with_the_term_name(bad: float) -> None:
     embeddings[3, 5] = bad
     with pytest.raises(ValueError, match=r"PrefixSelfDistillation.*NaN or inf"):
         PrefixSelfDistillation([2, 4])(embeddings)
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_cosine_objective_is_the_mean_squared_cosine_gap(seed: int) -> None:
+    embeddings, teacher = random_embeddings(seed), random_embeddings(seed + 1)
+
+    def cosines(x: torch.Tensor) -> torch.Tensor:
+        unit = x / x.norm(dim=-1, keepdim=True)
+        return unit @ unit.T
+
+    off = ~torch.eye(6, dtype=torch.bool)
+    expected = sum((cosines(embeddings[:, :m]) - cosines(teacher))[off].pow(2).mean() for m in (2, 8)) / 2
+    actual = PrefixSelfDistillation([2, 8], objective="cosine", gather_across_devices=False)(embeddings, teacher)
+    torch.testing.assert_close(actual, expected)
+
+
+def test_token_relation_cka_matches_the_centred_gram_definition_and_ignores_padding() -> None:
+    generator = torch.Generator().manual_seed(9)
+    x, y = torch.randn(2, 5, 3, generator=generator, dtype=torch.float64), torch.randn(2, 5, 4, dtype=torch.float64)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+
+    def reference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        n = len(a)
+        h = torch.eye(n, dtype=a.dtype) - 1 / n
+        k, l_ = h @ a @ a.T @ h, h @ b @ b.T @ h
+        return (k * l_).sum() / (k.norm() * l_.norm())
+
+    expected = (reference(x[0], y[0]) + reference(x[1, :3], y[1, :3])) / 2
+    torch.testing.assert_close(token_relation_cka(x, y, mask), expected)
+    padded = x.clone()
+    padded[1, 3:] = 100.0  # padding must not matter
+    torch.testing.assert_close(token_relation_cka(padded, y, mask), expected)
+    assert token_relation_cka(y, y, mask).item() == pytest.approx(1.0)
+
+
+def test_cka_objective_reads_token_states_and_is_zero_at_the_full_dim() -> None:
+    hidden, mask = torch.randn(4, 6, 8, dtype=torch.float64), torch.ones(4, 6)
+    embeddings = hidden.mean(dim=1)
+    module = PrefixSelfDistillation([2, 8], objective="cka", gather_across_devices=False)
+    assert module(embeddings, hidden=hidden, mask=mask) > 0
+    full = PrefixSelfDistillation([8], objective="cka", gather_across_devices=False)
+    assert full(embeddings, hidden=hidden, mask=mask).item() == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="needs the token states"):
+        module(embeddings)

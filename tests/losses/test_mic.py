@@ -321,3 +321,74 @@ def test_tiny_bert_trains_with_every_term_logged(tiny_model: SentenceTransformer
         for key in {"loss", "task", "distill"} | ALL_REGULARIZER_KEYS:
             assert key in entry and math.isfinite(entry[key]), (key, entry)
     assert not torch.equal(tiny_model[0].auto_model.encoder.layer[1].output.dense.weight, before)
+
+
+# --- self-distillation teachers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("objective", ["kl", "cosine", "cka"])
+@pytest.mark.parametrize("teacher", ["full", "initial", "ema"])
+def test_every_distillation_teacher_and_objective_gives_a_finite_term(
+    tiny_model: SentenceTransformer, teacher: str, objective: str
+) -> None:
+    mic = MICLoss(tiny_model, MultipleNegativesRankingLoss(tiny_model), DIMS, gamma=0.0, distill_weight=1.0,
+                  distill_teacher=teacher, distill_objective=objective)  # fmt: skip
+    terms = mic(batch(tiny_model), None)
+    assert set(terms) == {"task", "distill"} and terms["distill"] > 0
+    sum(terms.values()).backward()
+    assert (mic.teacher is None) == (teacher == "full")
+    if mic.teacher is not None:
+        assert all(p.grad is None and not p.requires_grad for p in mic.teacher.parameters())
+
+
+def test_the_initial_teacher_stays_frozen_and_the_ema_teacher_follows_the_student(
+    tiny_model: SentenceTransformer,
+) -> None:
+    frozen = MICLoss(tiny_model, MultipleNegativesRankingLoss(tiny_model), DIMS, gamma=0.0, distill_weight=1.0,
+                     distill_teacher="initial")  # fmt: skip
+    ema = MICLoss(tiny_model, MultipleNegativesRankingLoss(tiny_model), DIMS, gamma=0.0, distill_weight=1.0,
+                  distill_teacher="ema", distill_ema_decay=0.75)  # fmt: skip
+    weight = tiny_model[0].auto_model.encoder.layer[0].output.dense.weight
+    initial = weight.detach().clone()
+    with torch.no_grad():
+        weight.add_(1.0)  # an "optimizer step" on the student
+    tiny_model.train()
+    frozen(batch(tiny_model), None)
+    ema(batch(tiny_model), None)
+    teacher_weight = ema.teacher[0].auto_model.encoder.layer[0].output.dense.weight
+    frozen_weight = frozen.teacher[0].auto_model.encoder.layer[0].output.dense.weight
+    torch.testing.assert_close(frozen_weight, initial)
+    torch.testing.assert_close(teacher_weight, initial + 0.25)
+    assert not ema.teacher.training and not frozen.teacher.training, "teachers run without dropout"
+    ema.train()
+    assert not ema.teacher.training
+
+
+def test_a_non_finite_term_is_caught_by_the_fused_check_and_named(
+    tiny_model: SentenceTransformer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mic = MICLoss(tiny_model, MultipleNegativesRankingLoss(tiny_model), DIMS, gamma=0.1)
+    monkeypatch.setattr(mic.scr, "terms", lambda hidden, mask: {"correlation": torch.tensor(float("nan")),
+                                                                "variance_floor": torch.tensor(0.0)})  # fmt: skip
+    with pytest.raises(ValueError, match="MICLoss term 'scr_correlation' evaluated to nan on finite input"):
+        mic(batch(tiny_model), None)
+
+
+def test_bad_distillation_choices_are_refused(tiny_model: SentenceTransformer) -> None:
+    with pytest.raises(ValueError, match=r"distill_teacher must be one of \['full', 'ema', 'initial'\]"):
+        MICLoss(tiny_model, MultipleNegativesRankingLoss(tiny_model), DIMS, distill_teacher="moving")
+    with pytest.raises(ValueError, match=r"distill_ema_decay must be in \[0, 1\)"):
+        MICLoss(tiny_model, MultipleNegativesRankingLoss(tiny_model), DIMS, distill_ema_decay=1.0)
+
+
+def test_a_teacher_adds_nothing_to_the_optimizer(tiny_model: SentenceTransformer, tmp_path: Path) -> None:
+    train = Dataset.from_dict({"anchor": ["a b", "c d", "e f", "g h"], "positive": ["a", "c", "e", "g"]})
+    loss = MICLoss(tiny_model, MultipleNegativesRankingLoss(tiny_model), DIMS, distill_weight=1.0,
+                   distill_teacher="ema")  # fmt: skip
+    args = SentenceTransformerTrainingArguments(output_dir=str(tmp_path), max_steps=1, report_to=[], use_cpu=True)
+    optimizer = SentenceTransformerTrainer(
+        model=tiny_model, args=args, train_dataset=train, loss=loss
+    ).create_optimizer()
+    in_optimizer = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    assert in_optimizer == {id(p) for p in tiny_model.parameters()}
+    assert not in_optimizer & {id(p) for p in loss.teacher.parameters()}

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from mic.adapt.objective import Teacher
+from mic.losses.defaults import MIC_DEFAULTS
 from mic.training.config import _Strict
 
 
@@ -29,11 +31,19 @@ class FitSettings(_Strict):
     topk: float = Field(1.0, ge=0, description="the same over each row's k nearest neighbours (L1)")
     topk_k: int = Field(10, gt=0)
     distill: float = Field(0.1, ge=0, description="MIC self-distillation, frozen full embedding as teacher")
-    distill_temperature: float = Field(0.05, gt=0)
+    distill_temperature: float = Field(MIC_DEFAULTS.distill_temperature, gt=0)
     sir: float = Field(0.0, ge=0, description="MIC SIR on the prefixes")
     scr: float = Field(0.0, ge=0, description="MIC SCR correlation term, sentence-level form")
-    scr_tolerance: float = Field(0.1, ge=0)
-    task: float = Field(1.0, ge=0, description="weight of the supervised loss (with --supervised)")
+    scr_tolerance: float = Field(MIC_DEFAULTS.tolerance, ge=0)
+    task: float = Field(
+        0.03,
+        ge=0,
+        description="weight of the supervised loss (with --supervised); CoSENT's ~26 at init would swamp "
+        "the agreement terms' ~0.1 at 1",
+    )
+    teacher: Teacher = Field(
+        "frozen", description="whose similarities the prefixes keep: the frozen embedding or the adapted full one"
+    )
 
 
 class AdaptConfig(_Strict):

@@ -70,6 +70,17 @@ def source_texts(spec: str, data_dir: str | Path | None = None) -> list[str]:
     return load_sentences(spec, data_dir)
 
 
+def _first_rows(texts: Sequence[str]) -> list[int]:
+    """Rows of the first occurrence of each distinct text, ascending."""
+    return sorted({text: row for row, text in reversed(list(enumerate(texts)))}.values())
+
+
+def fit_texts(sources: Sequence[str], data_dir: str | Path | None = None) -> list[str]:
+    """The distinct texts of all ``sources``, in the row order of :func:`fit_embeddings`."""
+    texts = [text for spec in sources for text in source_texts(spec, data_dir)]
+    return [texts[row] for row in _first_rows(texts)]
+
+
 def fit_embeddings(sources: Sequence[str], embed: EmbeddingSource, data_dir: str | Path | None = None) -> Tensor:
     """``(N, D)`` embeddings of the distinct texts of all ``sources`` (first occurrence kept, in source order)."""
     texts: list[str] = []
@@ -78,8 +89,7 @@ def fit_embeddings(sources: Sequence[str], embed: EmbeddingSource, data_dir: str
         source = source_texts(spec, data_dir)
         texts.extend(source)
         parts.append(embed(source))
-    first = list({text: row for row, text in reversed(list(enumerate(texts)))}.values())
-    return torch.cat(parts)[sorted(first)]
+    return torch.cat(parts)[_first_rows(texts)]
 
 
 def supervision_pairs(spec: str, embed: EmbeddingSource, data_dir: str | Path | None = None) -> PairSupervision:

@@ -22,8 +22,11 @@ from tqdm.auto import tqdm
 from mic.adapt.adapter import Adapter, AdapterError, check_embeddings
 from mic.adapt.config import FitSettings
 from mic.adapt.objective import AdapterObjective
+from mic.adapt.tokens import TokenStates
 from mic.evaluation.encoders import default_dims
 
+TOKEN_TEXTS_PER_STEP = 32
+"""Texts whose token states enter each step's token-level SCR (about 1,000 token states for short sentences)."""
 OBJECTIVE_FIELDS = (
     "pairwise",
     "topk",
@@ -34,6 +37,7 @@ OBJECTIVE_FIELDS = (
     "scr",
     "scr_tolerance",
     "task",
+    "teacher",
 )
 
 
@@ -83,6 +87,7 @@ def fit(
     dims: Sequence[int] | None = None,
     supervision: Sequence[PairSupervision] = (),
     *,
+    tokens: TokenStates | None = None,
     base_model: str | None = None,
     base_fingerprint: str | None = None,
     show_progress_bar: bool | None = None,
@@ -94,6 +99,8 @@ def fit(
         embeddings: ``(N, D)`` frozen full-dim embeddings of the fit texts (``N >= batch_size``).
         dims: the prefix dims to make strong (default: ``D`` and the powers of 2 down to 8); ``D`` is always kept.
         supervision: labelled pairs (:class:`PairSupervision`) for the task loss; empty = unsupervised.
+        tokens: the base model's token states of some fit texts (:func:`mic.adapt.tokens.token_states`); with
+            them SCR takes its token-level form (``TOKEN_TEXTS_PER_STEP`` texts a step), else its sentence form.
         base_model: name of the model the embeddings come from, recorded in the adapter.
         base_fingerprint: its :func:`mic.models.model_fingerprint`, checked when the adapter is put on a model.
         show_progress_bar: a tqdm bar over the steps (``None``: tqdm's default).
@@ -121,6 +128,15 @@ def fit(
     if config.init == "pca" and count < dim:
         raise AdapterError(f"init 'pca' needs at least D = {dim} rows, got {count}; use init 'identity'.")
     chosen = resolve_fit_dims(dims, dim)
+    if config.teacher == "adapted" and not (supervision and config.task > 0):
+        raise AdapterError(
+            "teacher 'adapted' makes the prefixes follow the full output as the task loss moves it, so it needs "
+            "supervision (--supervised) and task > 0; without them use teacher 'frozen'."
+        )
+    if tokens is not None and (tokens.hidden.ndim != 3 or tokens.hidden.shape[2] != dim or len(tokens.hidden) < 2):
+        raise AdapterError(
+            f"token states must be (S >= 2, T, {dim}) for {dim}-dim embeddings, got {tuple(tokens.hidden.shape)}."
+        )
     for pairs in supervision:
         check_embeddings(pairs.first, f"supervision {pairs.name}", width=dim)
         check_embeddings(pairs.second, f"supervision {pairs.name}", width=dim)
@@ -153,7 +169,12 @@ def fit(
         for step in progress:
             rows = torch.randperm(count, generator=generator)[: config.batch_size]
             batch = frozen[rows]
-            losses = objective(adapter(batch), batch)
+            adapted_tokens = None
+            if tokens is not None and config.scr > 0:
+                picked = torch.randperm(len(tokens.hidden), generator=generator)[:TOKEN_TEXTS_PER_STEP]
+                hidden = tokens.hidden[picked]
+                adapted_tokens = (adapter(hidden.flatten(0, 1)).view(hidden.shape), tokens.mask[picked])
+            losses = objective(adapter(batch), batch, adapted_tokens)
             if supervision and config.task > 0:
                 task = []
                 for pairs in supervision:
@@ -176,6 +197,7 @@ def fit(
         "settings": config.model_dump(mode="json"),
         "rows": count,
         "supervision": {pairs.name: len(pairs.first) for pairs in supervision},
+        "scr_form": None if config.scr == 0 else "token" if tokens is not None else "sentence",
         "fit_seconds": round(time.perf_counter() - start, 3),
         "final_terms": terms,
     }

@@ -26,13 +26,17 @@ ADAPT_INFO = "mic_adapt.json"
 ADAPTER_FOLDER = "adapter"
 
 
-def adapted_model(base: SentenceTransformer, adapter: Adapter, base_name: str) -> SentenceTransformer:
+def adapted_model(
+    base: SentenceTransformer, adapter: Adapter, base_name: str, fingerprint: str | None = None
+) -> SentenceTransformer:
     """``base`` followed by ``adapter`` and ``Normalize``, as one SentenceTransformer.
+
+    ``fingerprint``: ``base``'s :func:`mic.models.model_fingerprint` when the caller already has it.
 
     Raises:
         AdapterError: when the adapter was fitted on another model (naming both) or on vectors of another width.
     """
-    adapter.check_base(base_name, model_fingerprint(base))
+    adapter.check_base(base_name, fingerprint or model_fingerprint(base))
     with base.truncate_embeddings(None):
         width = base.get_embedding_dimension()
     if width != adapter.dim:

@@ -1,21 +1,25 @@
 """The adapter's objective: every prefix of ``A(e)`` keeps the frozen embedding's similarity structure, plus MIC.
 
 With ``y = A(e)`` the adapter output and ``e`` the frozen full embedding of a batch of ``B`` rows,
-``S(x) = norm(x) norm(x)ᵀ`` and ``𝓜`` the prefix dims (the full size ``D`` always included):
+``S(x) = norm(x) norm(x)ᵀ`` and ``𝓜`` the prefix dims (the full size ``D`` always included). The teacher
+``t`` whose similarities the prefixes keep is ``e`` (``teacher="frozen"``) or, with supervision only, the
+adapter's own full output ``y.detach()`` (``teacher="adapted"``: the task loss moves the full embedding and the
+prefixes follow it instead of the frozen one; the ``m = D`` terms are then 0):
 
 - ``pairwise`` (Matryoshka-Adaptor's pairwise similarity loss, as a mean square):
-  ``mean_m mean_{i≠j} (S(y_{:m})_ij − S(e)_ij)²``;
+  ``mean_m mean_{i≠j} (S(y_{:m})_ij − S(t)_ij)²``;
 - ``topk`` (its top-k similarity loss): the same difference, absolute, over each row's ``k`` nearest rows
-  by ``S(e)`` only — the neighbours that ranking and retrieval depend on;
-- ``distill``: MIC's self-distillation, :class:`~mic.losses.PrefixSelfDistillation` of ``y`` with the frozen
-  ``e`` as teacher (row-wise KL of in-batch softmax similarities at ``τ_d``, every ``m ∈ 𝓜``);
+  by ``S(t)`` only — the neighbours that ranking and retrieval depend on;
+- ``distill``: MIC's self-distillation, :class:`~mic.losses.PrefixSelfDistillation` of ``y`` with ``t`` as
+  teacher (row-wise KL of in-batch softmax similarities at ``τ_d``, every ``m ∈ 𝓜``);
 - ``sir``: MIC's SIR, :class:`~mic.losses.SpectralIsotropyRegularizer` on the prefixes ``y_{:m}``, ``m < D``;
-- ``scr``: SCR's correlation part in its sentence-level form: ``C`` the batch correlation of ``y``
-  (:func:`mic.geometry.correlation`) and ``mean_{m<D} mean_{u≤m<v} max(0, |C_uv| − τ_corr)²``
-  (:func:`mic.geometry.soft_threshold_penalty`). The token-level form would need every token state of every
-  fit text kept; for a linear ``A`` it is the same map (``A`` commutes with mean pooling) but not the same
-  statistic, and the cached sentence embeddings are all the adapter sees. SCR's variance floor is left out:
-  the output is re-normalised, so a floor on its scale is met by scaling ``W`` and constrains nothing.
+- ``scr``: SCR's correlation part. Token-level (MIC's form) when the base model's token states are given
+  (:mod:`mic.adapt.tokens`): :class:`~mic.losses.SoftCollapseRegularizer` on ``A`` applied to the last-layer
+  token states of a few fit texts per step (a linear ``A`` commutes with mean pooling). Otherwise (vectors
+  from a ``.npy``) its sentence-level form: ``C`` the batch correlation of ``y`` (:func:`mic.geometry.correlation`)
+  and ``mean_{m<D} mean_{u≤m<v} max(0, |C_uv| − τ_corr)²`` (:func:`mic.geometry.soft_threshold_penalty`).
+  SCR's variance floor is left out: the output is re-normalised, so a floor on its scale is met by scaling
+  ``W`` and constrains nothing.
 - ``task`` (supervised): CoSENT on scored pairs, MultipleNegativesRanking on (query, positive) pairs, the
   sentence-transformers losses evaluated on every prefix and averaged over ``𝓜``.
 
@@ -26,14 +30,19 @@ References:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import torch
 from sentence_transformers.sentence_transformer.losses import CoSENTLoss, MultipleNegativesRankingLoss
 from torch import Tensor, nn
 
 from mic.geometry import correlation, pairwise_cosine, soft_threshold_penalty
-from mic.losses import PrefixSelfDistillation, SpectralIsotropyRegularizer
+from mic.losses import PrefixSelfDistillation, SoftCollapseRegularizer, SpectralIsotropyRegularizer
+from mic.losses.distill import similarity_agreement
 from mic.losses.validation import check_dims, check_non_negative, check_positive
+
+Teacher = Literal["frozen", "adapted"]
+TEACHERS: tuple[str, ...] = get_args(Teacher)
 
 
 def prefix_cosines(adapted: Tensor, dims: Sequence[int]) -> list[Tensor]:
@@ -42,13 +51,11 @@ def prefix_cosines(adapted: Tensor, dims: Sequence[int]) -> list[Tensor]:
 
 
 def prefix_similarity_error(prefixes: Sequence[Tensor], target: Tensor) -> Tensor:
-    """``mean_m mean_{i≠j} (S(y_{:m})_ij − S(e)_ij)²``; ``prefixes`` from :func:`prefix_cosines`, ``target = S(e)``.
+    """``mean_m mean_{i≠j} (S(y_{:m})_ij − S(t)_ij)²``; ``prefixes`` from :func:`prefix_cosines`, ``target = S(e)``.
 
-    0 iff every prefix reproduces the frozen similarities. Both diagonals are 1 (non-zero rows), so the
-    full matrix is summed and divided by the ``B(B−1)`` off-diagonal entries instead of indexing them out.
+    0 iff every prefix reproduces the frozen similarities (:func:`mic.losses.distill.similarity_agreement`).
     """
-    pairs = len(target) * (len(target) - 1)
-    return torch.stack([(prefix - target).pow(2).sum() / pairs for prefix in prefixes]).mean()
+    return torch.stack([similarity_agreement(prefix, target) for prefix in prefixes]).mean()
 
 
 def topk_similarity_error(prefixes: Sequence[Tensor], target: Tensor, k: int) -> Tensor:
@@ -80,6 +87,7 @@ class AdapterObjective(nn.Module):
         topk_k: ``k`` of the top-k term.
         distill_temperature: ``τ_d`` of the self-distillation.
         scr_tolerance: ``τ_corr`` of the SCR term.
+        teacher: ``"frozen"`` or ``"adapted"``, whose similarities the prefixes keep (see the module docstring).
         cosent_scale: ``1/τ`` of CoSENT; mnrl_scale: ``1/τ`` of MultipleNegativesRanking.
 
     Raises:
@@ -100,6 +108,7 @@ class AdapterObjective(nn.Module):
         scr: float = 0.0,
         scr_tolerance: float = 0.1,
         task: float = 1.0,
+        teacher: Teacher = "frozen",
         cosent_scale: float = 20.0,
         mnrl_scale: float = 20.0,
     ) -> None:
@@ -122,28 +131,43 @@ class AdapterObjective(nn.Module):
         if topk_k < 1:
             raise ValueError(f"topk_k must be a positive number of neighbours, got {topk_k}.")
         self.topk_k = topk_k
+        if teacher not in TEACHERS:
+            raise ValueError(f"teacher must be one of {list(TEACHERS)}, got {teacher!r}.")
+        self.teacher = teacher
         self.scr_tolerance = check_non_negative(scr_tolerance, "scr_tolerance")
         check_positive(distill_temperature, "distill_temperature")
         self.distill = PrefixSelfDistillation(self.dims, distill_temperature, gather_across_devices=False)
         self.sir = SpectralIsotropyRegularizer(self.prefix_dims or (dim,), gather_across_devices=False)
+        self.token_scr = SoftCollapseRegularizer(
+            self.prefix_dims or (dim,), self.scr_tolerance, variance_floor_weight=0.0, gather_across_devices=False
+        )
         self.cosent = CoSENTLoss(None, scale=check_positive(cosent_scale, "cosent_scale"))  # type: ignore[arg-type]
         self.mnrl = MultipleNegativesRankingLoss(None, scale=check_positive(mnrl_scale, "mnrl_scale"))  # type: ignore[arg-type]
 
-    def forward(self, adapted: Tensor, frozen: Tensor) -> dict[str, Tensor]:
-        """Unsupervised terms of ``adapted = A(frozen)``, both ``(B, D)``, weighted."""
+    def forward(
+        self, adapted: Tensor, frozen: Tensor, adapted_tokens: tuple[Tensor, Tensor] | None = None
+    ) -> dict[str, Tensor]:
+        """Unsupervised terms of ``adapted = A(frozen)``, both ``(B, D)``, weighted.
+
+        ``adapted_tokens``: ``A`` applied to token states ``(S, T, D)`` and their mask ``(S, T)``; SCR takes its
+        token-level form on them, else its sentence-level form on ``adapted``.
+        """
         terms: dict[str, Tensor] = {}
         weights = self.weights
+        teacher = frozen if self.teacher == "frozen" else adapted.detach()
         if weights["pairwise"] > 0 or weights["topk"] > 0:
-            prefixes, target = prefix_cosines(adapted, self.dims), pairwise_cosine(frozen)
+            prefixes, target = prefix_cosines(adapted, self.dims), pairwise_cosine(teacher)
             if weights["pairwise"] > 0:
                 terms["pairwise"] = weights["pairwise"] * prefix_similarity_error(prefixes, target)
             if weights["topk"] > 0:
                 terms["topk"] = weights["topk"] * topk_similarity_error(prefixes, target, self.topk_k)
         if weights["distill"] > 0:
-            terms["distill"] = weights["distill"] * self.distill(adapted, teacher=frozen) / len(self.dims)
+            terms["distill"] = weights["distill"] * self.distill(adapted, teacher=teacher)
         if weights["sir"] > 0:
             terms["sir"] = weights["sir"] * self.sir(adapted)
-        if weights["scr"] > 0:
+        if weights["scr"] > 0 and adapted_tokens is not None:
+            terms["scr"] = weights["scr"] * self.token_scr.terms(*adapted_tokens)["correlation"]
+        elif weights["scr"] > 0:
             terms["scr"] = weights["scr"] * prefix_residual_correlation_penalty(
                 adapted, self.prefix_dims, self.scr_tolerance
             )

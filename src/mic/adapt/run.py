@@ -17,9 +17,10 @@ import torch
 
 from mic.adapt.adapter import Adapter, AdapterError, check_embeddings
 from mic.adapt.config import AdaptConfig
-from mic.adapt.data import EmbeddingSource, fit_embeddings, supervision_pairs
+from mic.adapt.data import EmbeddingSource, fit_embeddings, fit_texts, supervision_pairs
 from mic.adapt.fit import fit, resolve_fit_dims
 from mic.adapt.model import adapted_model, save_adapted_model
+from mic.adapt.tokens import exposes_token_states, sample_texts, token_states
 from mic.evaluation.encoders import Encoder
 from mic.evaluation.records import provenance
 from mic.models import load_model, model_fingerprint
@@ -62,16 +63,27 @@ def run_adapt(
     supervision = (
         [supervision_pairs(spec, embed, config.data_dir) for spec in config.supervision] if config.supervised else []
     )
+    tokens = None
+    if config.fit.scr > 0 and exposes_token_states(encoder):
+        tokens = token_states(
+            encoder,
+            sample_texts(fit_texts(config.data, config.data_dir)),
+            fingerprint=fingerprint,
+            cache_dir=config.cache_dir,
+            batch_size=config.encode_batch_size,
+            show_progress_bar=bool(show_progress_bar),
+        )
     adapter = fit(
         embeddings,
         dims,
         supervision,
+        tokens=tokens,
         base_model=config.model,
         base_fingerprint=fingerprint,
         show_progress_bar=show_progress_bar,
         **config.fit.model_dump(),
     )
-    model = adapted_model(encoder.model, adapter, config.model)
+    model = adapted_model(encoder.model, adapter, config.model, fingerprint)
     info = {
         "config": config.model_dump(mode="json"),
         "base_model": config.model,
@@ -152,10 +164,11 @@ def run_apply(model: str, adapter_path: str | Path, out: str | Path, *, command:
     """
     adapter = Adapter.load(adapter_path)
     base = load_model(model)
-    adapted = adapted_model(base, adapter, model)
+    fingerprint = model_fingerprint(base)
+    adapted = adapted_model(base, adapter, model, fingerprint)
     info = {
         "base_model": model,
-        "base_fingerprint": model_fingerprint(base),
+        "base_fingerprint": fingerprint,
         "adapter": str(adapter_path),
         **provenance(command, 0),
     }

@@ -61,6 +61,10 @@ class ScoredPairs:
     def __len__(self) -> int:
         return len(self.scores)
 
+    def distinct_sentences(self) -> list[str]:
+        """Every sentence of both columns once, in order of first appearance (encode these, then index by text)."""
+        return list(dict.fromkeys([*self.sentences1, *self.sentences2]))
+
     def normalised_scores(self) -> list[float]:
         """Scores mapped to 0..1 by ``(score - low) / (high - low)`` over the score range."""
         low, high = self.score_range or infer_score_range(self.scores, self.source)

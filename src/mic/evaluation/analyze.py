@@ -260,7 +260,7 @@ def analyze_encoder(
     """
     start = time.perf_counter()
     chosen = resolve_dims(dims, encoder.dim, encoder.name)
-    unique = list(dict.fromkeys([*pairs.sentences1, *pairs.sentences2]))
+    unique = pairs.distinct_sentences()
     if len(unique) < 2:
         raise EvaluationError(
             f"{pairs.source}: {len(unique)} distinct sentence(s); a covariance needs at least 2 (use more data)."

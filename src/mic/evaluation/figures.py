@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -150,13 +151,15 @@ def plot_scores_vs_dim(
     """
     figure = Figure(figsize=(5.5 * len(scores), 4.2), layout="constrained")
     axes = np.atleast_1d(figure.subplots(1, len(scores)))
-    colors = {}
+    models = list(dict.fromkeys(model for by_model in scores.values() for model in by_model))
+    palette = colormaps["tab10" if len(models) <= 10 else "tab20"]
+    colors = {model: palette(index % palette.N) for index, model in enumerate(models)}
     for axis, (task, by_model) in zip(axes, scores.items(), strict=True):
         all_dims: set[int] = set()
         for model, by_dim in by_model.items():
             dims = sorted(by_dim)
             all_dims.update(dims)
-            color = colors.setdefault(model, f"C{len(colors) % 10}")
+            color = colors[model]
             axis.plot(dims, [by_dim[dim] for dim in dims], marker="o", color=color, label=model)
             axis.axhline(by_dim[dims[-1]], color=color, linestyle="--", linewidth=0.9, alpha=0.8)
         _dim_axis(axis, sorted(all_dims))
@@ -166,6 +169,6 @@ def plot_scores_vs_dim(
         axis.grid(True, alpha=0.3)
     handles = [Line2D([], [], color=color, marker="o", label=model) for model, color in colors.items()]
     handles.append(Line2D([], [], color="0.3", linestyle="--", label="full-dim score (per model)"))
-    axes[-1].legend(handles=handles, fontsize="small", loc="lower right")
+    axes[-1].legend(handles=handles, fontsize="small", loc="best")
     figure.suptitle("Score of the truncated embeddings vs dim")
     return _save(figure, path)

@@ -72,7 +72,7 @@ def score_pairs(
         task: names the result (default: the pairs' source).
     """
     start = time.perf_counter()
-    unique = list(dict.fromkeys([*pairs.sentences1, *pairs.sentences2]))
+    unique = pairs.distinct_sentences()
     row = {sentence: index for index, sentence in enumerate(unique)}
     embeddings = (store or EmbeddingStore()).embed(encoder, unique)
     first = embeddings[[row[sentence] for sentence in pairs.sentences1]]

@@ -23,6 +23,9 @@ class MICDefaults:
     sir_weight: float = 0.0
     distill_weight: float = 0.0
     distill_temperature: float = 0.05
+    distill_objective: str = "kl"
+    distill_teacher: str = "full"
+    distill_ema_decay: float = 0.999
     uniformity_temperature: float = 2.0
 
 

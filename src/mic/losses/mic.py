@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import copy
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.losses.gradcache import uses_gradient_cache
 from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss
+from sentence_transformers.sentence_transformer.losses.matryoshka import shrink
 from sentence_transformers.util import cat_padded_token_embeddings
 from torch import Tensor, nn
 
 from mic.geometry import masked_mean_pool
 from mic.losses.defaults import MIC_DEFAULTS
-from mic.losses.distill import PrefixSelfDistillation
+from mic.losses.distill import DistillObjective, PrefixSelfDistillation
 from mic.losses.scr import SoftCollapseRegularizer
 from mic.losses.sir import SpectralIsotropyRegularizer
-from mic.losses.validation import check_dims, check_non_negative
+from mic.losses.validation import check_all_finite, check_dims, check_non_negative, deferred_finite_checks
 
 LayerSpec = Literal["middle", "last", "middle+last"] | Sequence[int]
+DistillTeacher = Literal["full", "ema", "initial"]
+DISTILL_TEACHERS: tuple[str, ...] = get_args(DistillTeacher)
 
 
 def resolve_layers(layers: LayerSpec, num_layers: int) -> tuple[int, ...]:
@@ -57,30 +61,16 @@ class _Forward:
     hidden_states: tuple[Tensor, ...]
 
 
-class _HiddenStateRecorder:
-    """Stands in for ``model.forward`` during one loss call: runs it with hidden states on and keeps the outputs.
-
-    ``MatryoshkaLoss`` caches the first forward per input column and re-truncates it for the other dims, so
-    this sees every encoder forward of the batch exactly once.
-    """
-
-    def __init__(self, forward: Callable[[dict[str, Any]], dict[str, Any]], config: Any, hidden: bool) -> None:
-        self.forward = forward
-        self.config = config
-        self.hidden = hidden
-        self.outputs: list[_Forward] = []
-
-    def __call__(self, features: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
-        previous = self.config.output_hidden_states
-        self.config.output_hidden_states = self.hidden or previous
-        try:
-            output = self.forward(features, *args, **kwargs)
-        finally:
-            self.config.output_hidden_states = previous
-        self.outputs.append(
-            _Forward(output["sentence_embedding"], output["attention_mask"], output.get("all_layer_embeddings", ()))
-        )
-        return output
+def _encode(model: SentenceTransformer, features: dict[str, Tensor], hidden: bool) -> _Forward:
+    """One forward of ``model`` on one input column, with every layer's token states when ``hidden``."""
+    config = getattr(model, "module", model)[0].auto_model.config
+    previous = config.output_hidden_states
+    config.output_hidden_states = hidden or previous
+    try:
+        output = model(features)
+    finally:
+        config.output_hidden_states = previous
+    return _Forward(output["sentence_embedding"], output["attention_mask"], output.get("all_layer_embeddings", ()))
 
 
 class MICLoss(nn.Module):
@@ -91,13 +81,20 @@ class MICLoss(nn.Module):
       regularised prefix dims ``𝓜'`` (default: ``dims`` without the full size): SCR on the token hidden states
       of layer ℓ (all input columns together), SIR on their mask-aware mean pool (per encoder forward, so the
       two dropout views of a SimCSE pair are not pushed apart, averaged over forwards).
-    - ``L_SD``: :class:`PrefixSelfDistillation` of the ``𝓜'`` prefixes of the final sentence embedding, per
-      forward (off by default).
+    - ``L_SD``: :class:`PrefixSelfDistillation` of the ``𝓜'`` prefixes of the final sentence embedding (or,
+      for ``"cka"``, of the last layer's token states), per forward (off by default). Its teacher is the
+      student's own full embedding, detached (``"full"``), a frozen copy of the initial model (``"initial"``)
+      or an exponential moving average of the student (``"ema"``, ``θ_T ← d θ_T + (1 − d) θ`` before each
+      training forward). The copy has no gradients, so the optimizer keeps no state for it; its forward (in
+      eval mode, no dropout) is the term's extra cost (``benchmarks/overhead.py``).
 
-    One encoder forward per input column serves every dim, every layer and every term. The forward returns a
-    dict (``task``, ``scr_correlation``, ``scr_variance_floor``, ``sir_variance_cv``, ``sir_uniformity``,
-    ``distill``; each already weighted, only the active ones), which ``SentenceTransformerTrainer`` sums and
-    logs term by term. With ``gamma=0`` and ``distill_weight=0`` it is exactly ``MatryoshkaLoss``.
+    One encoder forward per input column, with hidden states when a term needs them, serves every dim, every
+    layer and every term; the task loss is ``Σ_m w_m · loss.compute_loss_from_embeddings`` of the normalised
+    prefixes, summed in ``MatryoshkaLoss``'s order (sentence-transformers' ``InfoNCEGORLoss`` pattern). The
+    forward returns a dict (``task``, ``scr_correlation``, ``scr_variance_floor``, ``sir_variance_cv``,
+    ``sir_uniformity``, ``distill``; each already weighted, only the active ones), which
+    ``SentenceTransformerTrainer`` sums and logs term by term, after one fused finiteness check (one
+    device→host sync per step). With ``gamma=0`` and ``distill_weight=0`` it is exactly ``MatryoshkaLoss``.
 
     Inputs:
         +--------------------------------------+---------------------------------+
@@ -122,7 +119,10 @@ class MICLoss(nn.Module):
         scr_weight, sir_weight: switch SCR / SIR off (0) for ablations or re-balance them. SIR is off by
             default, the dev sweeps' choice (:mod:`mic.losses.defaults`); ``sir_weight=1`` is METHOD.md's form.
         distill_weight: ``λ_SD`` (0 = off).
-        distill_temperature: ``τ_d``.
+        distill_temperature: ``τ_d`` (``"kl"``).
+        distill_objective: ``"kl"``, ``"cosine"`` or ``"cka"`` (:class:`PrefixSelfDistillation`).
+        distill_teacher: ``"full"``, ``"initial"`` or ``"ema"`` (see ``L_SD`` above).
+        distill_ema_decay: ``d`` of the EMA teacher.
         uniformity_temperature: ``t`` of SIR's uniformity kernel.
         gather_across_devices: batch statistics over all data-parallel ranks.
 
@@ -158,6 +158,9 @@ class MICLoss(nn.Module):
         sir_weight: float = MIC_DEFAULTS.sir_weight,
         distill_weight: float = MIC_DEFAULTS.distill_weight,
         distill_temperature: float = MIC_DEFAULTS.distill_temperature,
+        distill_objective: DistillObjective = MIC_DEFAULTS.distill_objective,
+        distill_teacher: DistillTeacher = MIC_DEFAULTS.distill_teacher,
+        distill_ema_decay: float = MIC_DEFAULTS.distill_ema_decay,
         uniformity_temperature: float = MIC_DEFAULTS.uniformity_temperature,
         gather_across_devices: bool = True,
     ) -> None:
@@ -210,30 +213,93 @@ class MICLoss(nn.Module):
             self.regularizer_dims, temperature=uniformity_temperature, gather_across_devices=gather_across_devices
         )
         self.distill = PrefixSelfDistillation(
-            self.regularizer_dims, temperature=distill_temperature, gather_across_devices=gather_across_devices
+            self.regularizer_dims,
+            temperature=distill_temperature,
+            objective=distill_objective,
+            gather_across_devices=gather_across_devices,
         )
+        if distill_teacher not in DISTILL_TEACHERS:
+            raise ValueError(f"distill_teacher must be one of {list(DISTILL_TEACHERS)}, got {distill_teacher!r}.")
+        if not 0 <= distill_ema_decay < 1:
+            raise ValueError(f"distill_ema_decay must be in [0, 1), got {distill_ema_decay!r}.")
+        self.distill_teacher = distill_teacher
+        self.distill_ema_decay = float(distill_ema_decay)
+        self.teacher: SentenceTransformer | None = None
+        if self.distill_weight > 0 and distill_teacher != "full":
+            self.teacher = copy.deepcopy(model).requires_grad_(False).eval()
         self.use_scr = self.gamma > 0 and self.scr_weight > 0
         self.use_sir = self.gamma > 0 and self.sir_weight > 0
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None) -> dict[str, Tensor]:
-        needs_hidden = self.use_scr or self.use_sir
-        if not (needs_hidden or self.distill_weight > 0):
+        if self.matryoshka.uses_gradient_cache:  # only without regularizers (refused in __init__ otherwise)
             return {"task": self.matryoshka(sentence_features, labels)}
-
-        transformer = getattr(self.model, "module", self.model)[0]
-        original_forward = self.model.forward
-        recorder = _HiddenStateRecorder(original_forward, transformer.auto_model.config, needs_hidden)
-        self.model.forward = recorder
-        try:
-            losses = {"task": self.matryoshka(sentence_features, labels)}
-        finally:
-            self.model.forward = original_forward
-        if needs_hidden:
-            losses.update(self._alignment(recorder.outputs))
-        if self.distill_weight > 0:
-            distill = torch.stack([self.distill(output.embedding) for output in recorder.outputs]).mean()
-            losses["distill"] = self.distill_weight * distill
+        features = list(sentence_features)
+        distill = self.distill_weight > 0
+        token_distill = distill and self.distill.objective == "cka"
+        needs_hidden = self.use_scr or self.use_sir or token_distill
+        with deferred_finite_checks():
+            outputs = [_encode(self.model, column, needs_hidden) for column in features]
+            losses = {"task": self._task([output.embedding for output in outputs], labels)}
+            if self.use_scr or self.use_sir:
+                losses.update(self._alignment(outputs))
+            if distill:
+                losses["distill"] = self.distill_weight * self._distillation(features, outputs, token_distill)
+        check_all_finite(losses, torch.cat([output.embedding.detach() for output in outputs]))
         return losses
+
+    def train(self, mode: bool = True) -> MICLoss:
+        """Train/eval mode for the loss; a frozen or EMA teacher always stays in eval mode (no dropout)."""
+        super().train(mode)
+        if self.teacher is not None:
+            self.teacher.eval()
+        return self
+
+    def _task(self, embeddings: list[Tensor], labels: Tensor | None) -> Tensor:
+        """``Σ_m w_m · L(norm(z[:, :m]))`` in ``MatryoshkaLoss``'s order (descending dims), the same floats.
+
+        Each prefix is cut from the previous, already normalised one, as ``MatryoshkaLoss``'s cached forward
+        does (``norm(norm(z)[:, :m]) = norm(z[:, :m])``; the same rounding, so losses and gradients match bit
+        for bit up to summation order).
+        """
+        loss: Tensor | float = 0.0
+        prefixes = embeddings
+        for dim, weight in zip(self.matryoshka.matryoshka_dims, self.matryoshka.matryoshka_weights, strict=True):
+            prefixes = [shrink(prefix, dim) for prefix in prefixes]
+            loss = loss + weight * self.matryoshka.loss.compute_loss_from_embeddings(prefixes, labels)
+        return loss  # type: ignore[return-value]
+
+    def _distillation(self, features: list[dict[str, Tensor]], outputs: list[_Forward], tokens: bool) -> Tensor:
+        """``L_SD`` per input column, averaged; the teacher's forward runs without gradients."""
+        teachers: list[_Forward | None] = [None] * len(outputs)
+        if self.teacher is not None:
+            self._sync_teacher()
+            with torch.no_grad():
+                teachers = [_encode(self.teacher, column, tokens) for column in features]
+        values = []
+        for output, teacher in zip(outputs, teachers, strict=True):
+            if tokens:
+                hidden = output.hidden_states[-1]
+                teacher_hidden = None if teacher is None else teacher.hidden_states[-1]
+                values.append(
+                    self.distill(output.embedding, hidden=hidden, mask=output.mask, teacher_hidden=teacher_hidden)
+                )
+            else:
+                values.append(self.distill(output.embedding, None if teacher is None else teacher.embedding))
+        return torch.stack(values).mean()
+
+    @torch.no_grad()
+    def _sync_teacher(self) -> None:
+        """Put the teacher on the student's device; for ``"ema"``, move it towards the student (training only)."""
+        assert self.teacher is not None
+        student = getattr(self.model, "module", self.model)
+        device = next(student.parameters()).device
+        if next(self.teacher.parameters()).device != device:
+            self.teacher.to(device)
+        if self.distill_teacher == "ema" and student.training:
+            pairs = zip(self.teacher.state_dict().values(), student.state_dict().values(), strict=True)
+            for teacher_value, value in pairs:
+                if teacher_value.is_floating_point():
+                    teacher_value.lerp_(value, 1 - self.distill_ema_decay)
 
     def _alignment(self, outputs: list[_Forward]) -> dict[str, Tensor]:
         """``γ · L_align`` split into its weighted parts, averaged over the layers ``Λ``."""
@@ -269,6 +335,9 @@ class MICLoss(nn.Module):
             "sir_weight": self.sir_weight,
             "distill_weight": self.distill_weight,
             "distill_temperature": self.distill.temperature,
+            "distill_objective": self.distill.objective,
+            "distill_teacher": self.distill_teacher,
+            "distill_ema_decay": self.distill_ema_decay,
             "uniformity_temperature": self.sir.temperature,
         }
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -69,8 +71,32 @@ def check_batch(tensor: Tensor, term: str, ndim: int, dims: Sequence[int], stric
         raise ValueError(f"{term}: dim {dims[-1]} is larger than the feature size {width}.")
 
 
+_DEFERRED = contextvars.ContextVar("mic_deferred_finite_checks", default=False)
+
+
+@contextlib.contextmanager
+def deferred_finite_checks() -> Iterator[None]:
+    """Inside, :func:`check_finite` does nothing: the caller checks every term at once with
+    :func:`check_all_finite` (one device→host sync per step instead of one per term)."""
+    token = _DEFERRED.set(True)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+
+
+def check_all_finite(terms: dict[str, Tensor], inputs: Tensor) -> None:
+    """One fused check of every scalar term; on failure, name the first bad term as :func:`check_finite` does."""
+    if bool(torch.isfinite(torch.stack([value.detach() for value in terms.values()])).all()):
+        return
+    for name, value in terms.items():
+        check_finite(value, f"MICLoss term {name!r}", inputs)
+
+
 def check_finite(value: Tensor, term: str, inputs: Tensor) -> Tensor:
     """Raise instead of returning NaN/inf, saying whether the input or the term itself is at fault."""
+    if _DEFERRED.get():
+        return value
     if not torch.isfinite(value).all():
         if not torch.isfinite(inputs).all():
             raise ValueError(f"{term}: the input contains NaN or inf values, so the loss would be {value.item()}.")

@@ -45,6 +45,15 @@ class MICWeights(_Strict):
     sir_weight: float = Field(MIC_DEFAULTS.sir_weight, ge=0, description="0 = SIR off (tuned); 1 = METHOD.md")
     distill_weight: float = Field(MIC_DEFAULTS.distill_weight, ge=0, description="λ_SD (0 = off)")
     distill_temperature: float = Field(MIC_DEFAULTS.distill_temperature, gt=0)
+    distill_objective: Literal["kl", "cosine", "cka"] = Field(
+        MIC_DEFAULTS.distill_objective,
+        description="row-KL, cosine-matrix agreement or token-relation CKA",  # type: ignore[arg-type]
+    )
+    distill_teacher: Literal["full", "ema", "initial"] = Field(
+        MIC_DEFAULTS.distill_teacher,
+        description="student's own full embedding, its EMA, or the initial model",  # type: ignore[arg-type]
+    )
+    distill_ema_decay: float = Field(MIC_DEFAULTS.distill_ema_decay, ge=0, lt=1)
 
 
 def method_md_weights() -> MICWeights:

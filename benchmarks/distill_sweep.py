@@ -1,0 +1,114 @@
+"""Tune MIC's self-distillation on the dev splits only (STS-B dev, SICK trial): teacher, objective and λ_SD.
+
+Around each setting's dev-tuned MIC (``quality.mic_defaults``, the coordinate search's choice in ``configs/``):
+
+1. λ_SD on a log grid (``LAMBDAS``) with the frozen initial model as teacher and row-KL (the form a probe
+   found live, issue 12);
+2. at the best λ of step 1, each other teacher (the student's own full embedding, its EMA) and each other
+   objective (cosine-matrix agreement, token-relation CKA).
+
+Selection is ``sweep.py``'s: mean dev Spearman at dims 8/16/32 over both dev tasks, among candidates whose
+384-dim dev score is at most 0.3 below MRL's at the same budget; the base (λ_SD 0) is a candidate too, so
+"off" wins unless a distillation run beats it by ``sweep.MARGIN``. Runs are cached under
+``benchmarks/results/sweep/SETTING-STEPSsteps-distill/`` (the base and MRL are read from the coordinate
+search's folder when they are there). ``L_SD`` is the mean over the regularised dims (``docs/method.md``); the
+coordinate search's single ``distill_weight=1.0`` run predates that and summed over them.
+
+    python benchmarks/distill_sweep.py --data-dir ../shared/data --setting unsup-simcse --steps 200
+
+writes benchmarks/results/distill-sweep-SETTING.{json,md}.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+
+from quality import DEV_TASKS, RESULTS, mic_defaults, run_one, write_atomic
+from sweep import MARGIN, anchored, eligible, full_dim_score, low_dim_score, name_of, parse_sweep_args
+
+LAMBDAS = [0.01, 0.03, 0.1, 0.3, 1.0]
+FIRST = {"distill_teacher": "initial", "distill_objective": "kl"}
+OTHERS = [
+    {"distill_teacher": "full", "distill_objective": "kl"},
+    {"distill_teacher": "ema", "distill_objective": "kl"},
+    {"distill_teacher": "initial", "distill_objective": "cosine"},
+    {"distill_teacher": "initial", "distill_objective": "cka"},
+]
+
+
+def main() -> None:
+    args = parse_sweep_args(__doc__.splitlines()[0], ["unsup-simcse", "stsb-cosent"], "unsup-simcse")
+    search_folder = RESULTS / "sweep" / f"{args.setting}-{args.steps}steps"
+    folder = RESULTS / "sweep" / f"{args.setting}-{args.steps}steps-distill"
+
+    def run(method: str, mic: dict, cache_folder: str | None = None) -> dict | None:
+        name = "mrl" if method == "mrl" else name_of(mic)
+        cache = (search_folder if cache_folder == "search" else folder) / f"{name}.json"
+        if args.report and not cache.is_file():
+            return None
+        print(f"[distill sweep {args.setting}] {name}", flush=True)
+        return run_one(args.setting, method, args.seed, args.data_dir, DEV_TASKS, anchored(mic), cache)
+
+    reference = run("mrl", {}, "search")
+    base = mic_defaults(args.setting)
+    records = {"base (λ_SD 0)": run("mic", base, "search")}
+    for weight in LAMBDAS:
+        records[f"initial, kl, λ {weight}"] = run("mic", {**base, **FIRST, "distill_weight": weight})
+
+    def score(name: str) -> float:
+        record = records[name]
+        return low_dim_score(record) if eligible(record, reference) else float("-inf")
+
+    grid = [name for name in records if name.startswith("initial, kl") and records[name] is not None]
+    best_weight = LAMBDAS[[f"initial, kl, λ {w}" for w in LAMBDAS].index(max(grid, key=score))] if grid else None
+    if best_weight is not None:
+        for other in OTHERS:
+            label = f"{other['distill_teacher']}, {other['distill_objective']}, λ {best_weight}"
+            records[label] = run("mic", {**base, **other, "distill_weight": best_weight})
+    done = {name: record for name, record in records.items() if record is not None}
+    best = max(done, key=lambda name: score(name) if name == "base (λ_SD 0)" else score(name) - MARGIN)
+    summary = {
+        "setting": args.setting,
+        "steps": args.steps,
+        "seed": args.seed,
+        "base": base,
+        "selection": f"mean dev Spearman at 8/16/32 over STS-B dev and SICK trial; 384-dim within 0.3 of MRL; "
+        f"a distillation candidate must beat the base by {MARGIN}",
+        "reference_mrl": {"low_dims": low_dim_score(reference), "full_dim": full_dim_score(reference)},
+        "candidates": {
+            name: {
+                "mic": record["config"]["mic"],
+                "low_dims": low_dim_score(record),
+                "full_dim": full_dim_score(record),
+                "scores": record["scores"],
+            }  # fmt: skip
+            for name, record in done.items()
+        },
+        "best": best,
+        "command": shlex.join(["python", *sys.argv]),
+    }
+    path = RESULTS / f"distill-sweep-{args.setting}.json"
+    write_atomic(path, json.dumps(summary, indent=2))
+    lines = [
+        f"# Self-distillation dev sweep ({args.setting}, {args.steps} steps, seed {args.seed}; dev splits only)",
+        "",
+        f"Command: `{summary['command']}`. Base: the setting's dev-tuned MIC `{json.dumps(base)}`; "
+        "teacher / objective / λ_SD added to it.",
+        "",
+        "| candidate | dev low-dim (8/16/32) | dev 384 | Δ low-dim vs MRL | Δ 384 vs MRL |",
+        "|---|---|---|---|---|",
+        f"| MRL (reference) | {low_dim_score(reference):.2f} | {full_dim_score(reference):.2f} | | |",
+    ]
+    for name, record in done.items():
+        low, full = low_dim_score(record) - low_dim_score(reference), full_dim_score(record) - full_dim_score(reference)
+        marker = " **(best)**" if name == best else ""
+        scores = f"{low_dim_score(record):.2f} | {full_dim_score(record):.2f}"
+        lines.append(f"| {name}{marker} | {scores} | {low:+.2f} | {full:+.2f} |")
+    write_atomic(path.with_suffix(".md"), "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
