@@ -275,7 +275,10 @@ def run_sweep(context: dict) -> None:
         "# Adapter dev sweep (seed 0; STS-B dev, SICK trial Spearman, SciFact train-query nDCG@10)",
         "",
         f"Command: `{context['command']}`. Base objective: pairwise + top-k (k 10), identity init, "
-        f"{FitSettings().steps} steps of {FitSettings().batch_size} rows, Adam 1e-3 decayed linearly.",
+        f"{FitSettings().steps} steps of {FitSettings().batch_size} rows, Adam 1e-3 decayed linearly. First round: "
+        "each row changes that base objective. Second round, from `default` on: each row changes the defaults "
+        "(`mic.adapt.FitSettings()`); `sup` rows add the supervised task loss, and since SciFact's dev queries are its "
+        "train queries, which they train on, their SciFact columns are not held out.",
         "",
         "| run | " + " | ".join(f"{t}@{d}" for t in SPLITS["dev"] for d in (8, 16, 32, 384)) + " | mean@8-32 | fit s |",
         "|---|" + "---|" * (4 * len(SPLITS["dev"]) + 2),

@@ -4,8 +4,9 @@ Around each setting's dev-tuned MIC (``quality.mic_defaults``, the coordinate se
 
 1. λ_SD on a log grid (``LAMBDAS``) with the frozen initial model as teacher and row-KL (the form a probe
    found live, issue 12);
-2. at the best λ of step 1, each other teacher (the student's own full embedding, its EMA) and each other
-   objective (cosine-matrix agreement, token-relation CKA).
+2. each other teacher (the student's own full embedding, its EMA) and each other objective (cosine-matrix
+   agreement, token-relation CKA) at λ_SD ``PROBE`` (a weight at which step 1's term visibly acts);
+3. if one of those beats the base by ``sweep.MARGIN``, the rest of the λ grid for it.
 
 Selection is ``sweep.py``'s: mean dev Spearman at dims 8/16/32 over both dev tasks, among candidates whose
 384-dim dev score is at most 0.3 below MRL's at the same budget; the base (λ_SD 0) is a candidate too, so
@@ -29,6 +30,7 @@ from quality import DEV_TASKS, RESULTS, mic_defaults, run_one, write_atomic
 from sweep import MARGIN, anchored, eligible, full_dim_score, low_dim_score, name_of, parse_sweep_args
 
 LAMBDAS = [0.01, 0.03, 0.1, 0.3, 1.0]
+PROBE = 0.1
 FIRST = {"distill_teacher": "initial", "distill_objective": "kl"}
 OTHERS = [
     {"distill_teacher": "full", "distill_objective": "kl"},
@@ -61,12 +63,18 @@ def main() -> None:
         record = records[name]
         return low_dim_score(record) if eligible(record, reference) else float("-inf")
 
-    grid = [name for name in records if name.startswith("initial, kl") and records[name] is not None]
-    best_weight = LAMBDAS[[f"initial, kl, λ {w}" for w in LAMBDAS].index(max(grid, key=score))] if grid else None
-    if best_weight is not None:
-        for other in OTHERS:
-            label = f"{other['distill_teacher']}, {other['distill_objective']}, λ {best_weight}"
-            records[label] = run("mic", {**base, **other, "distill_weight": best_weight})
+    def label(choice: dict, weight: float) -> str:
+        return f"{choice['distill_teacher']}, {choice['distill_objective']}, λ {weight}"
+
+    for other in OTHERS:
+        records[label(other, PROBE)] = run("mic", {**base, **other, "distill_weight": PROBE})
+    probed = [choice for choice in OTHERS if records[label(choice, PROBE)] is not None]
+    if records["base (λ_SD 0)"] is not None and probed:
+        strongest = max(probed, key=lambda choice: score(label(choice, PROBE)))
+        if score(label(strongest, PROBE)) >= score("base (λ_SD 0)") + MARGIN:
+            for weight in LAMBDAS:
+                if weight != PROBE:
+                    records[label(strongest, weight)] = run("mic", {**base, **strongest, "distill_weight": weight})
     done = {name: record for name, record in records.items() if record is not None}
     best = max(done, key=lambda name: score(name) if name == "base (λ_SD 0)" else score(name) - MARGIN)
     summary = {
@@ -83,7 +91,7 @@ def main() -> None:
                 "low_dims": low_dim_score(record),
                 "full_dim": full_dim_score(record),
                 "scores": record["scores"],
-            }  # fmt: skip
+            }
             for name, record in done.items()
         },
         "best": best,
