@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import shutil
 import statistics
@@ -41,6 +40,7 @@ from mic.evaluation.retrieval import METRICS as RETRIEVAL_METRICS
 from mic.evaluation.runner import evaluate_encoder, load_tasks
 from mic.evaluation.sts import METRICS as STS_METRICS
 from mic.provenance import package_versions
+from mic.staging import write_atomic
 from mic.training.config import MICWeights, TrainConfig, load_config, method_md_weights
 from mic.training.folders import last_complete_checkpoint, work_dir_for
 from mic.training.recipe import train
@@ -183,14 +183,6 @@ def reusable(cached: dict | None, config: TrainConfig | None, tasks: Mapping[str
     """Whether a cached record stands for this run: the same training (:func:`same_run`) and scored on every task
     (the models are not kept, so a task added since means training again)."""
     return same_run(cached, config) and tasks.keys() <= cached["scores"].keys()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file and a rename, so a concurrent reader (another benchmark process) never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
 
 
 def identical_run(cache: Path, config: TrainConfig | None, tasks: Mapping[str, str]) -> dict | None:

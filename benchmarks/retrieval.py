@@ -53,7 +53,7 @@ import numpy as np
 
 from mic.data import load_beir
 from mic.evaluation import load_encoder
-from mic.evaluation.cache import cached_encode, write_atomic
+from mic.evaluation.cache import cached_encode
 from mic.evaluation.retrieval import hits_to_run, run_metrics
 from mic.provenance import git_commit, package_versions
 from mic.retrieval import exact_search, prefix
@@ -66,6 +66,7 @@ from mic.retrieval.backends.faiss import (
     rescore_rows,
     shortlist_rows,
 )
+from mic.staging import write_atomic
 
 RESULTS = Path(__file__).parent / "results"
 FULL_DIM = 384

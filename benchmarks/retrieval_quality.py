@@ -35,10 +35,11 @@ import matplotlib.pyplot as plt
 
 from mic.data import load_task
 from mic.evaluation import EvalOptions, evaluate_encoder
-from mic.evaluation.cache import default_cache_dir, write_atomic
+from mic.evaluation.cache import default_cache_dir
 from mic.evaluation.encoders import PCA_FIT_SOURCE
 from mic.evaluation.retrieval import DEFAULT_SHORTLISTS
 from mic.provenance import git_commit, package_versions
+from mic.staging import write_atomic
 
 RESULTS = Path(__file__).parent / "results"
 DIMS = [8, 16, 32, 64, 128, 256, 384]

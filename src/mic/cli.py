@@ -384,13 +384,12 @@ def search(
     device: DeviceOption = None,
 ) -> None:
     """Search an index: encode the queries, shortlist on the prefix, re-rank at full dim, print the top k."""
-    import json
 
     from rich.table import Table
 
-    from mic.evaluation.cache import write_atomic
     from mic.retrieval.corpus import Document, read_queries
     from mic.retrieval.index import open_index, results_to_dict, search_texts
+    from mic.staging import write_json
 
     if (query is None) == (queries is None):
         fail("give exactly one of --query TEXT or --queries FILE.")
@@ -413,9 +412,7 @@ def search(
             table.add_row(result.query_id if rank == 1 else "", str(rank), identifier, f"{score:.4f}")
     console.print(table)
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(json_path, (json.dumps(record, indent=2) + "\n").encode())
-        console.print(f"[green]Wrote[/] {json_path}")
+        console.print(f"[green]Wrote[/] {write_json(record, json_path)}")
 
 
 # --- adapter command (adapt) ---

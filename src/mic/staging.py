@@ -1,11 +1,12 @@
-"""Folder outputs written all-or-nothing: build in a temporary folder beside the target, then rename.
+"""Outputs written all-or-nothing: build a temporary file or folder beside the target, then rename.
 
 Callers decide first whether an existing target may be replaced (only something mic wrote); this module
-only guarantees that a reader sees the old folder or the complete new one, never a half-written one.
+only guarantees that a reader sees the old file or folder or the complete new one, never a half-written one.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -32,3 +33,22 @@ def staged_folder(path: Path) -> Iterator[Path]:
         shutil.rmtree(previous, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write ``data`` (text as UTF-8) to a temporary file beside ``path``, then rename it: readers see all of it or
+    nothing, even another process reading while it is written. Missing parent folders are created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_json(data: dict[str, object], path: str | Path) -> Path:
+    """Write ``data`` as indented JSON with :func:`write_atomic`; refuses NaN so every file parses everywhere."""
+    path = Path(path)
+    write_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+    return path

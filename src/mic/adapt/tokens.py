@@ -25,8 +25,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mic.evaluation.cache import default_cache_dir, texts_digest, write_atomic
+from mic.evaluation.cache import default_cache_dir, texts_digest
 from mic.evaluation.encoders import Encoder
+from mic.staging import write_atomic
 
 TOKEN_TEXTS = 1024
 """Fit texts whose token states are kept (a seeded sample; all of them when there are fewer)."""

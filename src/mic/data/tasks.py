@@ -108,5 +108,6 @@ def load_pairs_task(spec: str, data_dir: str | Path | None = None) -> ScoredPair
     task = parse_task(spec)
     if task.kind != "sts":
         raise DataError(f"{spec} is a retrieval task without scored pairs; give stsb, sickr or a scored-pair file.")
-    _refuse_mteb(task)
-    return load_scored_pairs(spec, data_dir, default_split=EVAL_SPLIT)
+    pairs = load_task(task, data_dir)
+    assert isinstance(pairs, ScoredPairs)  # an STS task loads scored pairs
+    return pairs

@@ -33,12 +33,13 @@ from mic.evaluation.encoders import (
 )
 from mic.evaluation.figures import plot_cross_correlation, plot_scores_vs_dim, plot_variance_profiles
 from mic.evaluation.options import EvalOptions
-from mic.evaluation.records import short_labels, write_json
+from mic.evaluation.records import short_labels
 from mic.evaluation.report import comparison_table, geometry_table, render_report, scores_table
 from mic.evaluation.results import EvalResult, TaskScores
 from mic.evaluation.retrieval import retrieval_scores, run_metrics, score_retrieval
 from mic.evaluation.runner import evaluate_encoder, load_tasks, run_eval
 from mic.evaluation.sts import prefix_cosine, score_pairs, sts_scores
+from mic.staging import write_json
 
 __all__ = [
     "Analysis",

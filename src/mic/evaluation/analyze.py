@@ -49,7 +49,7 @@ from mic.evaluation.cache import EmbeddingStore
 from mic.evaluation.encoders import Encoder, EvaluationError, resolve_dims
 from mic.evaluation.figures import plot_cross_correlation, plot_variance_profiles
 from mic.evaluation.options import DEFAULT_OPTIONS, EvalOptions
-from mic.evaluation.records import provenance, short_labels, write_json
+from mic.evaluation.records import provenance, short_labels
 from mic.geometry import (
     DEAD_VARIANCE_RATIO,
     alignment,
@@ -64,6 +64,7 @@ from mic.geometry import (
     variance_cv,
     variance_profile,
 )
+from mic.staging import write_json
 
 SCHEMA = "mic-analyze/1"
 POSITIVE_THRESHOLD = 0.8

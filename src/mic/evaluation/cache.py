@@ -29,6 +29,7 @@ from torch import Tensor
 
 from mic.evaluation.encoders import Encoder
 from mic.models import model_fingerprint
+from mic.staging import write_atomic
 
 CACHE_DIR_ENV = "MIC_CACHE_DIR"
 SCHEMA = "mic-embeddings/1"
@@ -57,16 +58,6 @@ def texts_digest(texts: Sequence[str]) -> str:
         digest.update(text.encode("utf-8"))
         digest.update(b"\0")
     return digest.hexdigest()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it: readers see all of it or nothing."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _load(entry: Path, rows: int) -> Tensor | None:

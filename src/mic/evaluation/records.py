@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -19,14 +18,6 @@ def finite_or_none(value: float) -> float | None:
 def provenance(command: str | None, seed: int) -> dict[str, object]:
     """The ``command``, ``seed``, package ``versions`` and ``git_commit`` fields of every result file."""
     return {"command": command, "seed": seed, "versions": package_versions(), "git_commit": git_commit()}
-
-
-def write_json(data: dict[str, object], path: str | Path) -> Path:
-    """Write ``data`` as indented JSON (parents created); refuses NaN so every file parses everywhere."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    return path
 
 
 def short_labels(names: Sequence[str]) -> dict[str, str]:

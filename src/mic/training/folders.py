@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mic.errors import MICError
+from mic.staging import write_json
 
 RUN_INFO = "mic_run.json"
 WORK_MARKER = "mic_work.json"
@@ -37,13 +38,6 @@ class RunFolders:
 def work_dir_for(output_dir: Path) -> Path:
     """Checkpoints and logs of an unfinished run live beside the final folder, never inside it."""
     return output_dir.with_name(output_dir.name + ".work")
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON to a temp file in the same folder, then rename it into place."""
-    from mic.evaluation.cache import write_atomic  # here, so that importing folders stays light
-
-    write_atomic(path, json.dumps(data, indent=2).encode())
 
 
 def checkpoint_step(checkpoint: Path) -> int | None:
@@ -97,7 +91,7 @@ def mark_work_dir(folders: RunFolders) -> None:
     """Create the work folder with its marker, right before the trainer writes into it."""
     folders.work_dir.mkdir(parents=True, exist_ok=True)
     if not (folders.work_dir / WORK_MARKER).is_file():
-        write_json_atomic(folders.work_dir / WORK_MARKER, {"output_dir": str(folders.output_dir)})
+        write_json({"output_dir": str(folders.output_dir)}, folders.work_dir / WORK_MARKER)
 
 
 def prepare_output(output_dir: Path, resume: bool, overwrite: bool) -> RunFolders:

@@ -29,6 +29,7 @@ from mic.losses import MICLoss
 from mic.models import load_model
 from mic.progress import no_transformers_bars, progress_bars
 from mic.provenance import git_commit, package_versions
+from mic.staging import write_json
 from mic.training.config import TrainConfig, dims_for_model, dump_config
 from mic.training.evaluator import MatryoshkaSTSEvaluator
 from mic.training.folders import (
@@ -40,7 +41,6 @@ from mic.training.folders import (
     prepare_output,
     remove_our_folder,
     work_dir_for,
-    write_json_atomic,
 )
 
 SCORED_LOSSES = {"cosent", "angle"}
@@ -291,7 +291,7 @@ def train(
             "versions": package_versions(),
             "loss_config": loss.get_config_dict() if hasattr(loss, "get_config_dict") else {},
         }
-        write_json_atomic(staging / RUN_INFO, info)
+        write_json(info, staging / RUN_INFO)
         if output_dir.exists():
             remove_our_folder(output_dir, RUN_INFO)
         staging.rename(output_dir)
