@@ -238,10 +238,7 @@ def comparison_table(evals: Sequence[EvalResult], task: str, metric: str | None 
     table.add_column("dim", justify="right")
     for result in evals:
         table.add_column(labels[result.model], justify="right")
+    value = _across_models(evals, task, _metric_pick(chosen))
     for dim in _union_dims([result.dims for result in evals]):
-        cells = []
-        for result in evals:
-            scores = result.tasks.get(task)
-            cells.append(_cell(scores.scores.get(dim, {}).get(chosen) if scores else None, "{:.2f}"))
-        table.add_row(str(dim), *cells)
+        table.add_row(str(dim), *[_cell(value(index, dim), "{:.2f}") for index in range(len(evals))])
     return table

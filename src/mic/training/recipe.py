@@ -184,7 +184,8 @@ def train(
         TrainingError, ConfigError, DataError, ModelError: user errors, each with a message that says what to fix.
     """
     output_dir = Path(config.output_dir)
-    if is_main_launch_process():
+    main = is_main_launch_process()  # rank 0 checks, marks and saves the folders; the trainer's rank is the same
+    if main:
         folders = prepare_output(output_dir, resume, overwrite)
     else:
         folders = peer_folders(output_dir, resume)
@@ -247,7 +248,7 @@ def train(
     )
     if folders.resume_from is not None:
         notify(f"Resuming from step {checkpoint_step(folders.resume_from)} ({folders.resume_from}).")
-    if is_main_launch_process():
+    if main:
         mark_work_dir(folders)
     start = time.perf_counter()
     interrupt.install()
@@ -271,7 +272,7 @@ def train(
             "give more distinct training data or a smaller batch_size, then start over with --overwrite."
         )
 
-    if not trainer.is_world_process_zero():
+    if not main:
         return TrainResult(output_dir, step, interrupted=False, seconds=seconds)
     dev_scores = _final_dev_scores(evaluator, model, step)
     staging = output_dir.with_name(f".{output_dir.name}.saving-{os.getpid()}-{time.time_ns()}")
