@@ -28,10 +28,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import torch
 from torch import Tensor
 
@@ -41,8 +37,9 @@ from mic.adapt.fit import PairSupervision
 from mic.adapt.tokens import TokenStates, sample_texts, token_states
 from mic.data import load_scored_pairs
 from mic.data.beir import load_beir
-from mic.evaluation.cache import default_cache_dir
+from mic.evaluation.cache import default_cache_dir, embedding_entry
 from mic.evaluation.encoders import Encoder, fit_pca
+from mic.evaluation.figures import plot_scores_vs_dim
 from mic.evaluation.records import provenance
 from mic.evaluation.retrieval import retrieval_scores
 from mic.evaluation.sts import sts_scores
@@ -477,32 +474,24 @@ def write_report(results: dict, seconds: dict, context: dict, missing: dict, fin
     lines += [f"| {method} | {', '.join(f'{s:.0f}' for s in values)} |" for method, values in seconds.items()]
     (RESULTS / "adapter.md").write_text("\n".join(lines) + "\n")
 
-    figure, axes = plt.subplots(1, len(SPLITS["test"]), figsize=(15, 4.5))
-    for axis, task in zip(axes, SPLITS["test"], strict=True):
-        for method, by_task in results.items():
-            if "+" in method or "-no-" in method or task not in by_task:
-                continue
-            axis.plot(DIMS, [statistics.mean(by_task[task][str(d)]) for d in DIMS], marker="o", label=method)
-        axis.set_xscale("log", base=2)
-        axis.set_xticks(DIMS, [str(d) for d in DIMS])
-        axis.set_title(f"{task} test")
-        axis.set_xlabel("dim")
-        axis.set_ylabel("nDCG@10 x100" if task == "scifact" else "Spearman x100")
-        axis.grid(alpha=0.3)
-    axes[0].legend()
-    figure.tight_layout()
-    figure.savefig(RESULTS / "adapter.png", dpi=120)
+    curves = {
+        f"{task} test": {
+            method: {dim: statistics.mean(by_task[task][str(dim)]) for dim in DIMS}
+            for method, by_task in results.items()
+            if "+" not in method and "-no-" not in method and task in by_task
+        }
+        for task in SPLITS["test"]
+    }
+    labels = {f"{task} test": "nDCG@10 x100" if task == "scifact" else "Spearman x100" for task in SPLITS["test"]}
+    plot_scores_vs_dim(curves, RESULTS / "adapter.png", labels)
     print((RESULTS / "adapter.md").read_text())
 
 
 def sidecar_seconds(fingerprint: str, text_lists: list[list[str]]) -> float:
     """Encoding seconds the cache recorded when these lists were first embedded (0 for a list it lacks)."""
-    from mic.evaluation.cache import texts_digest
-
     total = 0.0
     for texts in text_lists:
-        key = hashlib.sha256(f"{fingerprint}|{texts_digest(texts)}".encode()).hexdigest()[:24]
-        sidecar = default_cache_dir() / "embeddings" / f"{key}.json"
+        sidecar = embedding_entry(fingerprint, texts).with_suffix(".json")
         if sidecar.is_file():
             total += json.loads(sidecar.read_text()).get("encode_seconds", 0.0)
     return total

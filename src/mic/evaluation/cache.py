@@ -60,6 +60,13 @@ def texts_digest(texts: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
+def embedding_entry(fingerprint: str, texts: Sequence[str], cache_dir: str | Path | None = None) -> Path:
+    """Where :func:`cached_encode` keeps a model's embeddings of ``texts`` (``.npy``; its ``.json`` sidecar beside)."""
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    key = hashlib.sha256(f"{fingerprint}|{texts_digest(texts)}".encode()).hexdigest()[:24]
+    return folder / "embeddings" / f"{key}.npy"
+
+
 def _load(entry: Path, rows: int) -> Tensor | None:
     """The cached array, or ``None`` when it is missing, unreadable or of the wrong length."""
     try:
@@ -91,11 +98,9 @@ def cached_encode(
         fingerprint: the encoder's fingerprint when the caller already has it (saves hashing the weights again).
     """
     texts = list(texts)
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     fingerprint = fingerprint or encoder_fingerprint(encoder)
     digest = texts_digest(texts)
-    key = hashlib.sha256(f"{fingerprint}|{digest}".encode()).hexdigest()[:24]
-    entry = folder / "embeddings" / f"{key}.npy"
+    entry = embedding_entry(fingerprint, texts, cache_dir)
     cached = _load(entry, len(texts))
     if cached is not None:
         return cached
