@@ -17,28 +17,39 @@ BATCH, TOKENS, FEATURES = 8, 7, 12
 DIMS = [4, 8]
 
 
-def fixed_batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The global batch every process rebuilds: hidden states, mask (one single-token sentence), embeddings."""
+def fixed_batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The global batch every process rebuilds: hidden states, mask (one single-token sentence), embeddings, and a
+    separate teacher's embeddings (a frozen or EMA teacher of self-distillation)."""
     generator = torch.Generator().manual_seed(1234)
     hidden = torch.randn(BATCH, TOKENS, FEATURES, generator=generator, dtype=torch.float64) * 0.7
     lengths = torch.tensor([7, 3, 1, 5, 2, 7, 6, 4])
     mask = (torch.arange(TOKENS)[None, :] < lengths[:, None]).to(torch.float64)
     embeddings = torch.randn(BATCH, FEATURES, generator=generator, dtype=torch.float64)
-    return hidden, mask, embeddings
+    teacher = torch.randn(BATCH, FEATURES, generator=generator, dtype=torch.float64)
+    return hidden, mask, embeddings, teacher
 
 
-def evaluate(gather: bool, hidden: torch.Tensor, mask: torch.Tensor, embeddings: torch.Tensor) -> dict:
+def evaluate(
+    gather: bool, hidden: torch.Tensor, mask: torch.Tensor, embeddings: torch.Tensor, teacher: torch.Tensor
+) -> dict:
     """Every term's parts and the gradient of each term's total w.r.t. its input."""
     scr = SoftCollapseRegularizer(DIMS, tolerance=0.05, gather_across_devices=gather)
     sir = SpectralIsotropyRegularizer(DIMS, gather_across_devices=gather)
     distill = PrefixSelfDistillation(DIMS, temperature=0.1, gather_across_devices=gather)
+    cosine = PrefixSelfDistillation(DIMS, objective="cosine", gather_across_devices=gather)
     hidden = hidden.clone().requires_grad_()
     values = {f"scr_{key}": value for key, value in scr.terms(hidden, mask).items()}
     (hidden_gradient,) = torch.autograd.grad(values["scr_correlation"] + values["scr_variance_floor"], hidden)
     gradients = {"scr": hidden_gradient}
-    for name, term in (("sir", sir), ("distill", distill)):
+    terms = {
+        "sir": lambda x: sir.terms(x),
+        "distill": lambda x: {"total": distill(x)},
+        "distill_teacher": lambda x: {"total": distill(x, teacher)},
+        "cosine_teacher": lambda x: {"total": cosine(x, teacher)},
+    }
+    for name, parts_of in terms.items():
         inputs = embeddings.clone().requires_grad_()
-        parts = term.terms(inputs) if name == "sir" else {"total": term(inputs)}
+        parts = parts_of(inputs)
         values.update({f"{name}_{key}": value for key, value in parts.items()})
         (gradients[name],) = torch.autograd.grad(sum(parts.values()), inputs)
     return {"values": {key: value.detach() for key, value in values.items()}, "gradients": gradients}
@@ -49,11 +60,11 @@ def worker(rank: int, init_file: str) -> None:
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD_SIZE)
     try:
         assert is_distributed()
-        hidden, mask, embeddings = fixed_batch()
-        single = evaluate(False, hidden, mask, embeddings)  # no gathering: this process alone, whole batch
+        hidden, mask, embeddings, teacher = fixed_batch()
+        single = evaluate(False, hidden, mask, embeddings, teacher)  # no gathering: this process alone, whole batch
         shard = slice(rank * BATCH // WORLD_SIZE, (rank + 1) * BATCH // WORLD_SIZE)
         torch.testing.assert_close(gather_with_grad(embeddings[shard]), embeddings)
-        sharded = evaluate(True, hidden[shard], mask[shard], embeddings[shard])
+        sharded = evaluate(True, hidden[shard], mask[shard], embeddings[shard], teacher[shard])
         for key, value in single["values"].items():
             torch.testing.assert_close(sharded["values"][key], value, atol=1e-5, rtol=0, msg=f"rank {rank}: {key}")
         # Every rank back-propagates the same global loss; the gather's backward sums them (see gather_with_grad).
