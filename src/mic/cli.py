@@ -183,7 +183,7 @@ ModelArgument = Annotated[
     str, typer.Argument(help="model folder, hub id, 'default' (offline MiniLM), 'truncation[:MODEL]' or 'pca[:MODEL]'")
 ]
 DimsOption = Annotated[
-    str | None, typer.Option(help="comma-separated prefix dims, e.g. 384,64,8 (default: D and powers of 2 down to 8)")
+    str | None, typer.Option(help="comma-separated prefix dims, e.g. 8,64,384 (default: powers of 2 from 8, and D)")
 ]
 TasksOption = Annotated[
     str,

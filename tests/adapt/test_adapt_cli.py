@@ -73,7 +73,7 @@ def bad_npy(tmp_path: Path, rows: int = 40, width: int = 32, nan: bool = False) 
     [
         ("nan", "row 3 (and 0 more) holds NaN or inf"),
         ("few-rows", "got 10 embeddings, batch_size is 16"),
-        ("dims", "dim 64 is not allowed for 32-dim embeddings; allowed: 1..32"),
+        ("dims", "dim 64 is larger than the 32-dim embeddings of the input; allowed: 1..32"),
         ("width", "holds 24-dim vectors, but"),
         ("missing", "does-not-exist.npy does not exist"),
         ("not-npy", "is not a readable .npy array"),

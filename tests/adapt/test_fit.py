@@ -77,7 +77,7 @@ def test_fit_refuses_fewer_rows_than_one_batch(unit_rows: torch.Tensor) -> None:
 
 
 def test_fit_refuses_dims_larger_than_the_embeddings(unit_rows: torch.Tensor) -> None:
-    with pytest.raises(AdapterError, match="dim 64 is not allowed for 32-dim embeddings; allowed: 1..32"):
+    with pytest.raises(AdapterError, match="dim 64 is larger than the 32-dim embeddings of the input; allowed: 1..32"):
         fit(unit_rows, [8, 64], **FAST)
 
 

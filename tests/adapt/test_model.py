@@ -138,7 +138,7 @@ def test_an_adapter_refuses_another_base_model_naming_both(
 def test_dims_larger_than_the_model_are_refused(tiny_st_dir: Path, sentence_file: Path, tmp_path: Path) -> None:
     chosen = config(tiny_st_dir, [sentence_file], tmp_path / "cache")
     chosen.dims = [8, 64]
-    with pytest.raises(AdapterError, match="dim 64 is not allowed for 32-dim embeddings"):
+    with pytest.raises(AdapterError, match="dim 64 is larger than the 32-dim embeddings of the input"):
         run_adapt(chosen, tmp_path / "out", show_progress_bar=False)
 
 

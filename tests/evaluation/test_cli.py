@@ -25,7 +25,7 @@ def test_eval_prints_a_table_and_writes_json(tiny_model_dir: Path, pairs_file: P
     assert code == 0, output
     assert "spearman" in output and "pearson" in output
     data = json.loads((tmp_path / "eval.json").read_text())
-    assert data["dims"] == [32, 8] and set(data["tasks"]) == {str(pairs_file)}
+    assert data["dims"] == [8, 32] and set(data["tasks"]) == {str(pairs_file)}
 
 
 def test_analyze_writes_json_and_figures(tiny_model_dir: Path, pairs_file: Path, tmp_path: Path) -> None:

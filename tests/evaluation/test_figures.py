@@ -52,7 +52,7 @@ def test_the_single_model_figure_of_mic_analyze_has_the_prefix_lines(
     monkeypatch.setattr(analyze_module, "plot_cross_correlation", lambda *args, **kwargs: tmp_path / "c.png")
     analysis = analyze_encoder(Encoder("tiny", tiny_model), load_pairs_task(str(pairs_file)), [32, 16, 8])
     write_analysis(analysis, tmp_path)
-    assert calls == [{"dims": [32, 16, 8]}]
+    assert calls == [{"dims": [8, 16, 32]}]
 
 
 def test_dead_dimensions_are_a_warning_of_the_analysis() -> None:

@@ -81,10 +81,10 @@ def test_positive_pairs_use_the_top_fifth_of_the_scale() -> None:
 @pytest.mark.parametrize(
     ("full", "expected"),
     [
-        (384, [384, 256, 128, 64, 32, 16, 8]),
-        (768, [768, 512, 256, 128, 64, 32, 16, 8]),
-        (32, [32, 16, 8]),
-        (6, [6, 4, 2, 1]),
+        (384, [8, 16, 32, 64, 128, 256, 384]),
+        (768, [8, 16, 32, 64, 128, 256, 512, 768]),
+        (32, [8, 16, 32]),
+        (6, [1, 2, 4, 6]),
     ],
 )
 def test_default_dims(full: int, expected: list[int]) -> None:
@@ -92,8 +92,8 @@ def test_default_dims(full: int, expected: list[int]) -> None:
 
 
 def test_resolve_and_parse_dims() -> None:
-    assert resolve_dims(parse_dims("8, 384,32,8"), 384) == [384, 32, 8]
-    assert resolve_dims(None, 32) == [32, 16, 8]
+    assert resolve_dims(parse_dims("8, 384,32,8"), 384) == [8, 32, 384]
+    assert resolve_dims(None, 32) == [8, 16, 32]
     assert parse_dims(None) is None
     with pytest.raises(EvaluationError, match="dim 512 is larger than the 384-dim embeddings of m; allowed: 1..384"):
         resolve_dims([512], 384, "m")

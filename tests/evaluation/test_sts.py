@@ -127,7 +127,7 @@ def test_eval_json_schema(tiny_model: SentenceTransformer, pairs_file: Path, tmp
     result = evaluate_encoder(Encoder("tiny", tiny_model), {"toy": pairs}, None, options=options)
     data = json.loads(write_json(result.to_dict(), tmp_path / "eval.json").read_text())
     assert set(data) == EVAL_KEYS
-    assert data["schema"] == "mic-eval/2" and data["dims"] == [32, 16, 8] and data["seed"] == 3
+    assert data["schema"] == "mic-eval/2" and data["dims"] == [8, 16, 32] and data["seed"] == 3
     assert set(data["tasks"]["toy"]) == TASK_KEYS
     assert set(data["tasks"]["toy"]["scores"]) == {"32", "16", "8"}
     assert set(data["tasks"]["toy"]["scores"]["8"]) == {"spearman", "pearson"}

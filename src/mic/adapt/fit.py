@@ -19,11 +19,11 @@ from pydantic import ValidationError
 from torch import Tensor
 from tqdm.auto import tqdm
 
+import mic.dims as dims_module
 from mic.adapt.adapter import Adapter, AdapterError, check_embeddings
 from mic.adapt.config import FitSettings
 from mic.adapt.objective import AdapterObjective
 from mic.adapt.tokens import TokenStates
-from mic.evaluation.encoders import default_dims
 
 TOKEN_TEXTS_PER_STEP = 32
 """Texts whose token states enter each step's token-level SCR (about 1,000 token states for short sentences)."""
@@ -67,19 +67,15 @@ def _settings(overrides: dict[str, object]) -> FitSettings:
 
 
 def resolve_fit_dims(dims: Sequence[int] | None, dim: int) -> list[int]:
-    """Ascending prefix dims for a ``dim``-sized embedding (default :func:`default_dims`), ``dim`` included.
+    """Ascending prefix dims for a ``dim``-sized embedding (:func:`mic.dims.resolve_dims`), ``dim`` always included.
 
     Raises:
         AdapterError: for an empty list, a non-positive dim or one larger than ``dim``.
     """
-    if dims is None:
-        return sorted(default_dims(dim))
-    if not dims:
-        raise AdapterError("dims lists no dimension; give e.g. --dims 8,16,32,64.")
-    for value in dims:
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= dim:
-            raise AdapterError(f"dim {value!r} is not allowed for {dim}-dim embeddings; allowed: 1..{dim}.")
-    return sorted({*dims, dim})
+    try:
+        return sorted({*dims_module.resolve_dims(dims, dim, "the input"), dim})
+    except ValueError as error:
+        raise AdapterError(str(error)) from None
 
 
 def fit(

@@ -36,10 +36,11 @@ import torch
 from sentence_transformers.sentence_transformer.losses import CoSENTLoss, MultipleNegativesRankingLoss
 from torch import Tensor, nn
 
+from mic.dims import check_dims
 from mic.geometry import correlation, pairwise_cosine, soft_threshold_penalty
 from mic.losses import PrefixSelfDistillation, SoftCollapseRegularizer, SpectralIsotropyRegularizer
 from mic.losses.distill import similarity_agreement
-from mic.losses.validation import check_dims, check_non_negative, check_positive
+from mic.losses.validation import check_non_negative, check_positive
 
 Teacher = Literal["frozen", "adapted"]
 TEACHERS: tuple[str, ...] = get_args(Teacher)

@@ -9,6 +9,7 @@
 """
 
 from mic.data.tasks import load_task, parse_tasks
+from mic.dims import default_dims
 from mic.evaluation.analyze import (
     Analysis,
     PrefixGeometry,
@@ -25,7 +26,6 @@ from mic.evaluation.encoders import (
     Encoder,
     EvaluationError,
     PCAProjection,
-    default_dims,
     fit_pca,
     load_encoder,
     parse_dims,

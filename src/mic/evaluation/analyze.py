@@ -295,9 +295,9 @@ def analyze_encoder(
     }
 
     warnings = []
-    if len(unique) <= chosen[0]:
+    if len(unique) <= chosen[-1]:
         warnings.append(
-            f"Only {len(unique)} sentences for {chosen[0]} dims: the covariance has rank <= {len(unique) - 1}, "
+            f"Only {len(unique)} sentences for {chosen[-1]} dims: the covariance has rank <= {len(unique) - 1}, "
             "so effective rank and isotropy are capped by the sample, not the model."
         )
     if not positives:

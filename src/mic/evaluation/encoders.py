@@ -27,11 +27,11 @@ from torch import Tensor
 from tqdm.auto import tqdm
 from transformers import PretrainedConfig
 
+import mic.dims as dims_module
 from mic.errors import MICError
 from mic.models import DEFAULT_MODEL, ModelError, load_model
 
 PSEUDO_MODELS = ("truncation", "pca")
-SMALLEST_DEFAULT_DIM = 8
 PCA_FIT_SOURCE = "stsb:train"
 """Sentences the PCA baseline is fitted on unless the user names others (METHOD.md: "fit on training sentences")."""
 
@@ -230,38 +230,20 @@ def load_encoder(
     return encoder
 
 
-def default_dims(full_dim: int) -> list[int]:
-    """The full dim and the powers of two below it down to 8, largest first: 384 -> 384, 256, 128, ..., 8.
-
-    For a 384-dim model these are the Matryoshka dims of METHOD.md; a model of 8 dims or fewer goes down to 1.
-    """
-    lowest = SMALLEST_DEFAULT_DIM if full_dim > SMALLEST_DEFAULT_DIM else 1
-    powers = [1 << k for k in range(full_dim.bit_length()) if lowest <= 1 << k < full_dim]
-    return [full_dim, *reversed(powers)]
-
-
 def resolve_dims(dims: Sequence[int] | None, full_dim: int, model: str = "the model") -> list[int]:
-    """Validate the requested dims against the model size; ``None`` gives :func:`default_dims`. Largest first.
+    """:func:`mic.dims.resolve_dims` (ascending; ``None``: the defaults) with its message as an evaluation error.
 
     Raises:
-        EvaluationError: for a non-positive dim or one larger than ``full_dim``.
+        EvaluationError: for an empty list, a non-positive dim or one larger than ``full_dim``.
     """
-    if dims is None:
-        return default_dims(full_dim)
-    if not dims:
-        raise EvaluationError("--dims lists no dimension; give e.g. --dims 384,64,8.")
-    for dim in dims:
-        if dim < 1:
-            raise EvaluationError(f"dim {dim} is not a positive number of dimensions.")
-        if dim > full_dim:
-            raise EvaluationError(
-                f"dim {dim} is larger than the {full_dim}-dim embeddings of {model}; allowed: 1..{full_dim}."
-            )
-    return sorted(set(dims), reverse=True)
+    try:
+        return dims_module.resolve_dims(dims, full_dim, model)
+    except ValueError as error:
+        raise EvaluationError(str(error)) from None
 
 
 def parse_dims(text: str | None) -> list[int] | None:
-    """``"384,64,8"`` -> ``[384, 64, 8]``; ``None`` or empty -> ``None`` (the defaults).
+    """``"8,64,384"`` -> ``[8, 64, 384]``; ``None`` or empty -> ``None`` (the defaults).
 
     Raises:
         EvaluationError: for a part that is not an integer.
@@ -271,4 +253,4 @@ def parse_dims(text: str | None) -> list[int] | None:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise EvaluationError(f"--dims must be comma-separated integers, e.g. 384,64,8; got {text!r}.") from None
+        raise EvaluationError(f"--dims must be comma-separated integers, e.g. 8,64,384; got {text!r}.") from None

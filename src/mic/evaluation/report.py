@@ -73,7 +73,7 @@ def _by_dim_table(
 
 
 def _union_dims(dim_lists: Sequence[Sequence[int]]) -> list[int]:
-    return sorted({dim for dims in dim_lists for dim in dims}, reverse=True)
+    return sorted({dim for dims in dim_lists for dim in dims})
 
 
 Pick = Callable[[TaskScores, int], float | None]

@@ -2,7 +2,7 @@
 
 JSON schema (``schema: "mic-eval/2"``), written by :meth:`EvalResult.to_dict`::
 
-    {"schema": "mic-eval/2", "model": "default", "embedding_dim": 384, "dims": [384, 256, ..., 8],
+    {"schema": "mic-eval/2", "model": "default", "embedding_dim": 384, "dims": [8, 16, ..., 384],
      "tasks": {
        "stsb": {"kind": "sts", "source": ".../sts-test.csv", "counts": {"pairs": 1379, "sentences": 2758},
                 "seconds": 9.8, "metrics": ["spearman", "pearson"],

@@ -9,9 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mic.dims import check_dims
 from mic.distributed import gather_with_grad
 from mic.geometry import pairwise_cosine
-from mic.losses.validation import check_batch, check_dims, check_finite, check_positive
+from mic.losses.validation import check_batch, check_finite, check_positive
 
 DistillObjective = Literal["kl", "cosine", "cka"]
 DISTILL_OBJECTIVES: tuple[str, ...] = get_args(DistillObjective)

@@ -15,12 +15,13 @@ from sentence_transformers.sentence_transformer.losses.matryoshka import shrink
 from sentence_transformers.util import cat_padded_token_embeddings
 from torch import Tensor, nn
 
+from mic.dims import check_dims
 from mic.geometry import masked_mean_pool
 from mic.losses.defaults import MIC_DEFAULTS
 from mic.losses.distill import DistillObjective, PrefixSelfDistillation
 from mic.losses.scr import SoftCollapseRegularizer
 from mic.losses.sir import SpectralIsotropyRegularizer
-from mic.losses.validation import check_all_finite, check_dims, check_non_negative, deferred_finite_checks
+from mic.losses.validation import check_all_finite, check_non_negative, deferred_finite_checks
 
 LayerSpec = Literal["middle", "last", "middle+last"] | Sequence[int]
 DistillTeacher = Literal["full", "ema", "initial"]

@@ -9,9 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mic.dims import check_dims
 from mic.distributed import gather_with_grad
 from mic.geometry import masked_token_moments, soft_threshold_penalty, token_correlation_sum
-from mic.losses.validation import check_batch, check_dims, check_finite, check_non_negative, check_positive
+from mic.losses.validation import check_batch, check_finite, check_non_negative, check_positive
 
 
 class SoftCollapseRegularizer(nn.Module):

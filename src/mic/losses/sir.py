@@ -8,9 +8,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from mic.dims import check_dims
 from mic.distributed import gather_with_grad
 from mic.geometry import uniformity, variance_cv
-from mic.losses.validation import check_batch, check_dims, check_finite, check_positive
+from mic.losses.validation import check_batch, check_finite, check_positive
 
 
 class SpectralIsotropyRegularizer(nn.Module):

@@ -10,29 +10,6 @@ import torch
 from torch import Tensor
 
 
-def check_dims(dims: Sequence[int], name: str = "dims", max_dim: int | None = None) -> tuple[int, ...]:
-    """Validate a Matryoshka dim list: non-empty, positive integers, strictly ascending, at most ``max_dim``.
-
-    Raises:
-        ValueError: naming the offending value and what is allowed.
-    """
-    dims = tuple(dims)
-    if not dims:
-        raise ValueError(f"{name} must list at least one dimension, got an empty list.")
-    for dim in dims:
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0:
-            raise ValueError(f"{name} must be positive integers, got {dim!r} in {list(dims)}.")
-    if len(set(dims)) != len(dims):
-        raise ValueError(f"{name} must not repeat a dimension, got {list(dims)}.")
-    if list(dims) != sorted(dims):
-        raise ValueError(f"{name} must be in ascending order, got {list(dims)}; use {sorted(dims)}.")
-    if max_dim is not None and dims[-1] > max_dim:
-        raise ValueError(
-            f"{name} contains {dims[-1]}, larger than the embedding size {max_dim}; allowed: 1..{max_dim}."
-        )
-    return dims
-
-
 def check_non_negative(value: float, name: str) -> float:
     """Reject a negative or non-finite weight/tolerance."""
     if not isinstance(value, (int, float)) or not value >= 0 or value == float("inf"):

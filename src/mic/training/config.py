@@ -13,9 +13,9 @@ from typing import Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mic.dims import check_dims
 from mic.errors import MICError
 from mic.losses.defaults import METHOD_MD_FORM, MIC_DEFAULTS
-from mic.losses.validation import check_dims
 from mic.training.config_errors import describe
 
 DEFAULT_DIMS = [8, 16, 32, 64, 128, 256, 384]
