@@ -392,3 +392,11 @@ def test_a_teacher_adds_nothing_to_the_optimizer(tiny_model: SentenceTransformer
     in_optimizer = {id(p) for group in optimizer.param_groups for p in group["params"]}
     assert in_optimizer == {id(p) for p in tiny_model.parameters()}
     assert not in_optimizer & {id(p) for p in loss.teacher.parameters()}
+
+
+def test_a_base_loss_without_compute_loss_from_embeddings_is_refused(tiny_model: SentenceTransformer) -> None:
+    from sentence_transformers.sentence_transformer.losses import MSELoss, SoftmaxLoss
+
+    for loss in (SoftmaxLoss(tiny_model, sentence_embedding_dimension=32, num_labels=3), MSELoss(tiny_model)):
+        with pytest.raises(ValueError, match=f"which {type(loss).__name__} does not have; use a loss that has it"):
+            MICLoss(tiny_model, loss, DIMS)

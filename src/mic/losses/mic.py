@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
@@ -189,6 +190,14 @@ class MICLoss(nn.Module):
                 f"{type(loss).__name__} embeds in chunks without them. Use its non-cached version."
             )
 
+        scorer = getattr(loss, "compute_loss_from_embeddings", None)
+        if not uses_gradient_cache(loss) and (scorer is None or "labels" not in inspect.signature(scorer).parameters):
+            raise ValueError(
+                f"MICLoss scores every prefix of one forward with the base loss's "
+                f"compute_loss_from_embeddings(embeddings, labels), which {type(loss).__name__} does not have; use a "
+                f"loss that has it (MultipleNegativesRankingLoss, CoSENTLoss, AnglELoss, ...) or "
+                f"sentence-transformers' MatryoshkaLoss."
+            )
         self.model = model
         self.matryoshka = MatryoshkaLoss(model, loss, list(self.dims), None if weights is None else list(weights))
         self.layers = resolve_layers(layers, transformer.auto_model.config.num_hidden_layers)
