@@ -3,9 +3,11 @@
 Around each setting's dev-tuned MIC (``quality.mic_defaults``, the coordinate search's choice in ``configs/``):
 
 1. λ_SD on a log grid (``LAMBDAS``) with the frozen initial model as teacher and row-KL (the form a probe
-   found live, issue 12);
+   found live, issue 12), continued up ``EXTEND`` while the largest λ so far is the best and still improving
+   (a large task loss such as CoSENT's can need a larger weight);
 2. each other teacher (the student's own full embedding, its EMA) and each other objective (cosine-matrix
-   agreement, token-relation CKA) at λ_SD ``PROBE`` (a weight at which step 1's term visibly acts);
+   agreement, token-relation CKA) at step 1's best λ if that beat the base by ``sweep.MARGIN``, else at λ_SD
+   ``PROBE`` (a weight at which step 1's term visibly acts);
 3. if one of those beats the base by ``sweep.MARGIN``, the rest of the λ grid for it.
 
 Selection is ``sweep.py``'s: mean dev Spearman at dims 8/16/32 over both dev tasks, among candidates whose
@@ -30,6 +32,7 @@ from quality import DEV_TASKS, RESULTS, mic_defaults, run_one, write_atomic
 from sweep import MARGIN, anchored, eligible, full_dim_score, low_dim_score, name_of, parse_sweep_args
 
 LAMBDAS = [0.01, 0.03, 0.1, 0.3, 1.0]
+EXTEND = [3.0, 10.0]
 PROBE = 0.1
 FIRST = {"distill_teacher": "initial", "distill_objective": "kl"}
 OTHERS = [
@@ -55,25 +58,37 @@ def main() -> None:
 
     reference = run("mrl", {}, "search")
     base = mic_defaults(args.setting)
+
+    def label(choice: dict, weight: float) -> str:
+        return f"{choice['distill_teacher']}, {choice['distill_objective']}, λ {weight}"
+
     records = {"base (λ_SD 0)": run("mic", base, "search")}
     for weight in LAMBDAS:
-        records[f"initial, kl, λ {weight}"] = run("mic", {**base, **FIRST, "distill_weight": weight})
+        records[label(FIRST, weight)] = run("mic", {**base, **FIRST, "distill_weight": weight})
 
     def score(name: str) -> float:
         record = records[name]
         return low_dim_score(record) if eligible(record, reference) else float("-inf")
 
-    def label(choice: dict, weight: float) -> str:
-        return f"{choice['distill_teacher']}, {choice['distill_objective']}, λ {weight}"
+    grid = list(LAMBDAS)
+    for weight in EXTEND:
+        names = [label(FIRST, w) for w in grid]
+        if any(records[name] is None for name in names) or max(names, key=score) != names[-1]:
+            break
+        records[label(FIRST, weight)] = run("mic", {**base, **FIRST, "distill_weight": weight})
+        grid.append(weight)
 
+    best_first = max(grid, key=lambda weight: score(label(FIRST, weight)))
+    gain = score(label(FIRST, best_first)) >= score("base (λ_SD 0)") + MARGIN
+    probe = best_first if gain else PROBE
     for other in OTHERS:
-        records[label(other, PROBE)] = run("mic", {**base, **other, "distill_weight": PROBE})
-    probed = [choice for choice in OTHERS if records[label(choice, PROBE)] is not None]
+        records[label(other, probe)] = run("mic", {**base, **other, "distill_weight": probe})
+    probed = [choice for choice in OTHERS if records[label(choice, probe)] is not None]
     if records["base (λ_SD 0)"] is not None and probed:
-        strongest = max(probed, key=lambda choice: score(label(choice, PROBE)))
-        if score(label(strongest, PROBE)) >= score("base (λ_SD 0)") + MARGIN:
-            for weight in LAMBDAS:
-                if weight != PROBE:
+        strongest = max(probed, key=lambda choice: score(label(choice, probe)))
+        if score(label(strongest, probe)) >= max(score("base (λ_SD 0)"), score(label(FIRST, probe))) + MARGIN:
+            for weight in grid:
+                if weight != probe:
                     records[label(strongest, weight)] = run("mic", {**base, **strongest, "distill_weight": weight})
     done = {name: record for name, record in records.items() if record is not None}
     best = max(done, key=lambda name: score(name) if name == "base (λ_SD 0)" else score(name) - MARGIN)
