@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from pathlib import Path
 
 from quality import DEV_TASKS, RESULTS, mic_defaults, run_one, write_atomic
 from sweep import MARGIN, anchored, eligible, full_dim_score, low_dim_score, name_of, parse_sweep_args
@@ -48,9 +49,12 @@ def main() -> None:
     search_folder = RESULTS / "sweep" / f"{args.setting}-{args.steps}steps"
     folder = RESULTS / "sweep" / f"{args.setting}-{args.steps}steps-distill"
 
+    used: set[Path] = set()
+
     def run(method: str, mic: dict, cache_folder: str | None = None) -> dict | None:
         name = "mrl" if method == "mrl" else name_of(mic)
         cache = (search_folder if cache_folder == "search" else folder) / f"{name}.json"
+        used.add(cache)
         if args.report and not cache.is_file():
             return None
         print(f"[distill sweep {args.setting}] {name}", flush=True)
@@ -91,7 +95,11 @@ def main() -> None:
                 if weight != probe:
                     records[label(strongest, weight)] = run("mic", {**base, **strongest, "distill_weight": weight})
     done = {name: record for name, record in records.items() if record is not None}
-    best = max(done, key=lambda name: score(name) if name == "base (λ_SD 0)" else score(name) - MARGIN)
+    for path in sorted(folder.glob("mic-*.json")):  # runs of an earlier path of this sweep: evidence, never chosen
+        if path not in used:
+            done[f"{path.stem} (earlier path)"] = json.loads(path.read_text())
+    chosen = [name for name in done if name in records]
+    best = max(chosen, key=lambda name: score(name) if name == "base (λ_SD 0)" else score(name) - MARGIN)
     summary = {
         "setting": args.setting,
         "steps": args.steps,
