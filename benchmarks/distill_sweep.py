@@ -1,6 +1,7 @@
 """Tune MIC's self-distillation on the dev splits only (STS-B dev, SICK trial): teacher, objective and λ_SD.
 
-Around each setting's dev-tuned MIC (``quality.mic_defaults``, the coordinate search's choice in ``configs/``):
+Around each setting's dev-tuned MIC (``results/sweep-SETTING.json``, where the coordinate search of ``sweep.py``
+ended), whose best candidate the setting's ``configs/mic-*.yaml`` then holds (a test checks it):
 
 1. λ_SD on a log grid (``LAMBDAS``) with the frozen initial model as teacher and row-KL (the form a probe
    found live, issue 12), continued up ``EXTEND`` while the largest λ so far is the best and still improving
@@ -29,7 +30,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from quality import DEV_TASKS, RESULTS, mic_defaults, run_one, write_atomic
+from quality import DEV_TASKS, RESULTS, run_one, sweep_path, write_atomic
 from sweep import MARGIN, anchored, eligible, full_dim_score, low_dim_score, name_of, parse_sweep_args
 
 LAMBDAS = [0.01, 0.03, 0.1, 0.3, 1.0]
@@ -61,7 +62,7 @@ def main() -> None:
         return run_one(args.setting, method, args.seed, args.data_dir, DEV_TASKS, anchored(mic), cache)
 
     reference = run("mrl", {}, "search")
-    base = mic_defaults(args.setting)
+    base = json.loads(sweep_path(args.setting).read_text())["chosen"]  # where the coordinate search ended
 
     def label(choice: dict, weight: float) -> str:
         return f"{choice['distill_teacher']}, {choice['distill_objective']}, λ {weight}"

@@ -68,6 +68,11 @@ def test_each_ablation_changes_one_choice_of_the_tuned_mic(ablation: str, field:
 @pytest.mark.parametrize(("setting", "ready_config"), [("unsup-simcse", "mic-simcse"), ("stsb-cosent", "mic-stsb")])
 def test_the_tuned_mic_is_its_configs_block_and_the_dev_sweeps_choice(setting: str, ready_config: str) -> None:
     chosen = json.loads((quality.RESULTS / f"sweep-{setting}.json").read_text())["chosen"]
+    distill = quality.RESULTS / f"distill-sweep-{setting}.json"
+    if distill.is_file():  # the self-distillation sweep starts from that choice and keeps the best of it and its own
+        summary = json.loads(distill.read_text())
+        assert MICWeights(**summary["base"]) == MICWeights(**chosen)
+        chosen = summary["candidates"][summary["best"]]["mic"]
     block = load_config(quality.CONFIGS / f"{ready_config}.yaml").mic
     assert block == MICWeights(**chosen)
     assert quality.mic_defaults(setting) == block.model_dump()
