@@ -247,12 +247,25 @@ def run_one(
     return record
 
 
+def trained_as_configured(record: dict) -> bool:
+    """Whether a cached run was trained with today's config for its (setting, method, seed) — e.g. not with MIC
+    weights a newer dev sweep has replaced. Pseudo-models (truncate, pca) always are."""
+    if record["config"] is None:
+        return True
+    setting, method = record["setting"], record["method"]
+    if setting not in SETTINGS or method not in METHODS:
+        return False
+    config = run_config(setting, method, record["seed"], "data", Path("model"), mic_defaults(setting))
+    return same_run(record, config)
+
+
 def collect(folder: Path) -> dict:
-    """Every run cached under ``folder/runs``; a record lacking a task (cached before it was added) adds nothing
-    to that task.
+    """Every run cached under ``folder/runs`` that was trained as its setting is configured today; a record lacking
+    a task (cached before it was added) adds nothing to that task, and a run trained with an earlier config is
+    listed under ``stale`` instead (the next run of the benchmark retrains it).
 
     Shaped ``{"settings": {S: {"methods": {M: {TASK: {DIM: {SEED: score}}}}, "train_seconds": {M: [...]},
-    "identical_to": {M: M'}}}, "compute_seconds": ...}``.
+    "identical_to": {M: M'}, "stale": ["M seed N", ...]}}, "compute_seconds": ...}``.
     """
     settings: dict = {}
     compute_seconds = 0.0
@@ -260,6 +273,9 @@ def collect(folder: Path) -> dict:
         record = json.loads(path.read_text())
         compute_seconds += record["total_seconds"]
         block = settings.setdefault(record["setting"], {"methods": {}, "train_seconds": {}})
+        if not trained_as_configured(record):
+            block.setdefault("stale", []).append(f"{record['method']} seed {record['seed']}")
+            continue
         per_task = block["methods"].setdefault(record["method"], {})
         for task, per_dim in record["scores"].items():
             for dim, score in per_dim.items():
@@ -385,6 +401,12 @@ def markdown(results: dict, command: str) -> str:
             lines += [
                 f"`{method}` trains exactly the config of `{twin}` (the tuned MIC already makes that choice): "
                 "its scores are reused.",
+                "",
+            ]
+        if block.get("stale"):
+            lines += [
+                f"Not shown, trained with an earlier config of {setting} (the next run retrains them): "
+                f"{', '.join(block['stale'])}.",
                 "",
             ]
         seconds = {m: round(statistics.mean(v), 1) for m, v in block["train_seconds"].items()}

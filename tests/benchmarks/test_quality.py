@@ -139,13 +139,16 @@ def record_for(
         "scores": {task: {str(dim): 50.0 + dim / 10 + seed + shift for dim in quality.DIMS} for task in tasks},
         "train_seconds": 10.0 if trained else 0.0,
         "total_seconds": 12.0,
-        "config": config(setting, method, seed).model_dump(mode="json") if trained else None,
+        "config": config(setting, method, seed, quality.mic_defaults(setting)).model_dump(mode="json")
+        if trained
+        else None,
     }
 
 
 def test_a_cached_run_is_reused_only_with_the_same_training_config() -> None:
     cached = record_for("mic", 0)
-    assert quality.same_run(cached, quality.run_config("stsb-cosent", "mic", 0, "elsewhere", Path("o2"), {}))
+    tuned = quality.mic_defaults("stsb-cosent")
+    assert quality.same_run(cached, quality.run_config("stsb-cosent", "mic", 0, "elsewhere", Path("o2"), tuned))
     assert not quality.same_run(cached, config("stsb-cosent", "mic", mic={"gamma": 5.0}))
     assert not quality.same_run(cached, config("stsb-cosent", "mic", seed=1))
     assert not quality.same_run(None, config("stsb-cosent", "mic"))
@@ -253,6 +256,7 @@ def test_an_ablation_identical_to_the_tuned_mic_reuses_its_run(results: Path, mo
 
     monkeypatch.setattr(quality, "train", no_training)
     tuned = {"sir_weight": 0.0}
+    monkeypatch.setattr(quality, "mic_defaults", lambda setting: tuned)  # the setting's config holds these weights
     mic = record_for("mic", 0) | {"config": config("stsb-cosent", "mic", mic=tuned).model_dump(mode="json")}
     quality.write_atomic(results / "runs" / "stsb-cosent" / "mic" / "seed-0.json", json.dumps(mic))
     cache = results / "runs" / "stsb-cosent" / "mic-no-sir" / "seed-0.json"
@@ -306,3 +310,18 @@ def test_the_retrieval_bar_fails_when_scifact_drops_more_than_half_a_point_at_an
 
 def test_mic_paper_is_method_md_untuned_whatever_the_sweep_chose() -> None:
     assert config("stsb-cosent", "mic-paper", mic={"gamma": 10.0, "sir_weight": 0.0}).mic == quality.method_md_weights()
+
+
+def test_a_run_trained_with_an_earlier_config_is_listed_not_averaged(results: Path) -> None:
+    current = record_for("mic", 0)
+    earlier = record_for("mic", 1, shift=9.0)
+    earlier["config"] = config("stsb-cosent", "mic", 1, mic={"gamma": 0.5}).model_dump(mode="json")
+    for seed, record in ((0, current), (1, earlier)):
+        quality.write_atomic(results / "runs" / "stsb-cosent" / "mic" / f"seed-{seed}.json", json.dumps(record))
+    block = quality.collect(results)["settings"]["stsb-cosent"]
+    assert block["methods"]["mic"]["stsb"]["8"] == {"0": 50.8}
+    assert block["stale"] == ["mic seed 1"]
+    assert (
+        "trained with an earlier config of stsb-cosent (the next run retrains them): mic seed 1."
+        in quality.markdown(quality.collect(results), "cmd")
+    )
