@@ -13,9 +13,7 @@ independent of the fit seed, so every seed reads the same cache entry) is kept, 
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,9 +23,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mic.evaluation.cache import default_cache_dir, texts_digest
+from mic.evaluation.cache import cache_entry
 from mic.evaluation.encoders import Encoder
-from mic.staging import write_atomic
+from mic.staging import write_atomic, write_json
 
 TOKEN_TEXTS = 1024
 """Fit texts whose token states are kept (a seeded sample; all of them when there are fewer)."""
@@ -81,9 +79,7 @@ def token_states(
         EvaluationError: when the model exposes no token states (its first module is not a transformer).
     """
     texts = list(texts)
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    key = hashlib.sha256(f"{fingerprint}|{texts_digest(texts)}|{max_tokens}".encode()).hexdigest()[:24]
-    entry = folder / "tokens" / f"{key}.npz"
+    entry = cache_entry("tokens", fingerprint, texts, cache_dir, variant=str(max_tokens)).with_suffix(".npz")
     try:
         with np.load(entry, allow_pickle=False) as stored:
             hidden, mask = stored["hidden"], stored["mask"]
@@ -105,5 +101,5 @@ def token_states(
     write_atomic(entry, buffer.getvalue())
     sidecar = {"model": encoder.name, "fingerprint": fingerprint, "texts": len(texts), "max_tokens": max_tokens,
                "encode_seconds": round(time.perf_counter() - start, 3)}  # fmt: skip
-    write_atomic(entry.with_suffix(".json"), (json.dumps(sidecar, indent=2) + "\n").encode())
+    write_json(sidecar, entry.with_suffix(".json"))
     return TokenStates(torch.from_numpy(hidden_rows.astype(np.float32)), torch.from_numpy(mask_rows))

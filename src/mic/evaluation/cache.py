@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -29,7 +28,7 @@ from torch import Tensor
 
 from mic.evaluation.encoders import Encoder
 from mic.models import model_fingerprint
-from mic.staging import write_atomic
+from mic.staging import write_atomic, write_json
 
 CACHE_DIR_ENV = "MIC_CACHE_DIR"
 SCHEMA = "mic-embeddings/1"
@@ -60,11 +59,20 @@ def texts_digest(texts: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
+def cache_entry(
+    kind: str, fingerprint: str, texts: Sequence[str], cache_dir: str | Path | None = None, variant: str = ""
+) -> Path:
+    """The cache file stem for what a model computed from ``texts``: ``CACHE_DIR/KIND/KEY``, ``KEY`` a hash of the
+    model's fingerprint, the texts and ``variant`` (what else the entry depends on); a ``.json`` sidecar sits
+    beside the data file."""
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    parts = [fingerprint, texts_digest(texts), *([variant] if variant else [])]
+    return folder / kind / hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
 def embedding_entry(fingerprint: str, texts: Sequence[str], cache_dir: str | Path | None = None) -> Path:
     """Where :func:`cached_encode` keeps a model's embeddings of ``texts`` (``.npy``; its ``.json`` sidecar beside)."""
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    key = hashlib.sha256(f"{fingerprint}|{texts_digest(texts)}".encode()).hexdigest()[:24]
-    return folder / "embeddings" / f"{key}.npy"
+    return cache_entry("embeddings", fingerprint, texts, cache_dir).with_suffix(".npy")
 
 
 def _load(entry: Path, rows: int) -> Tensor | None:
@@ -119,7 +127,7 @@ def cached_encode(
         "dim": int(embeddings.shape[1]),
         "encode_seconds": round(time.perf_counter() - start, 3),
     }
-    write_atomic(entry.with_suffix(".json"), (json.dumps(sidecar, indent=2) + "\n").encode())
+    write_json(sidecar, entry.with_suffix(".json"))
     return embeddings
 
 
