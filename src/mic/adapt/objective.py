@@ -156,14 +156,14 @@ class AdapterObjective(nn.Module):
         terms: dict[str, Tensor] = {}
         weights = self.weights
         teacher = frozen if self.teacher == "frozen" else adapted.detach()
-        if weights["pairwise"] > 0 or weights["topk"] > 0:
-            prefixes, target = prefix_cosines(adapted, self.dims), pairwise_cosine(teacher)
+        if weights["pairwise"] > 0 or weights["topk"] > 0 or weights["distill"] > 0:
+            prefixes, target = prefix_cosines(adapted, self.dims), pairwise_cosine(teacher)  # shared by all three
             if weights["pairwise"] > 0:
                 terms["pairwise"] = weights["pairwise"] * prefix_similarity_error(prefixes, target)
             if weights["topk"] > 0:
                 terms["topk"] = weights["topk"] * topk_similarity_error(prefixes, target, self.topk_k)
-        if weights["distill"] > 0:
-            terms["distill"] = weights["distill"] * self.distill(adapted, teacher=teacher)
+            if weights["distill"] > 0:
+                terms["distill"] = weights["distill"] * self.distill.from_cosines(prefixes, target)
         if weights["sir"] > 0:
             terms["sir"] = weights["sir"] * self.sir(adapted)
         if weights["scr"] > 0 and adapted_tokens is not None:

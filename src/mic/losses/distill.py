@@ -142,20 +142,22 @@ class PrefixSelfDistillation(nn.Module):
             embeddings = gather_with_grad(embeddings)
             teacher = None if teacher is None else gather_with_grad(teacher)
         target = pairwise_cosine((embeddings if teacher is None else teacher).detach())
+        prefixes = [pairwise_cosine(embeddings[:, :m]) for m in self.dims]
+        return check_finite(self.from_cosines(prefixes, target), "PrefixSelfDistillation", embeddings)
+
+    def from_cosines(self, prefixes: Sequence[Tensor], target: Tensor) -> Tensor:
+        """``L_SD`` (``"kl"`` or ``"cosine"``) from cosine matrices a caller already has: ``prefixes[i]`` that of
+        ``dims[i]``, ``target`` the teacher's (detached), each ``(B, B)``."""
         if self.objective == "cosine":
-            losses = [similarity_agreement(pairwise_cosine(embeddings[:, :m]), target) for m in self.dims]
-        else:
-            log_target = _off_diagonal_log_softmax(target, self.temperature)
-            losses = [
-                F.kl_div(
-                    _off_diagonal_log_softmax(pairwise_cosine(embeddings[:, :m]), self.temperature),
-                    log_target,
-                    reduction="batchmean",
-                    log_target=True,
-                )
-                for m in self.dims
-            ]
-        return check_finite(torch.stack(losses).mean(), "PrefixSelfDistillation", embeddings)
+            return torch.stack([similarity_agreement(prefix, target) for prefix in prefixes]).mean()
+        log_target = _off_diagonal_log_softmax(target, self.temperature)
+        losses = [
+            F.kl_div(
+                _off_diagonal_log_softmax(prefix, self.temperature), log_target, reduction="batchmean", log_target=True
+            )
+            for prefix in prefixes
+        ]
+        return torch.stack(losses).mean()
 
     def _cka(self, hidden: Tensor | None, teacher_hidden: Tensor | None, mask: Tensor | None) -> Tensor:
         if hidden is None or mask is None:
