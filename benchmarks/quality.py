@@ -28,17 +28,19 @@ import shutil
 import statistics
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mic.data.tasks import parse_task
+from mic.data.tasks import load_pairs_task, parse_task
+from mic.evaluation.analyze import analyze_encoder
 from mic.evaluation.encoders import Encoder, load_encoder
-from mic.evaluation.figures import plot_scores_vs_dim
+from mic.evaluation.figures import plot_scores_vs_dim, plot_variance_profiles
 from mic.evaluation.report import markdown_table
 from mic.evaluation.retrieval import METRICS as RETRIEVAL_METRICS
 from mic.evaluation.runner import evaluate_encoder, load_tasks
 from mic.evaluation.sts import METRICS as STS_METRICS
+from mic.losses import resolve_layers
 from mic.provenance import package_versions
 from mic.staging import write_atomic
 from mic.training.config import MICWeights, TrainConfig, load_config, method_md_weights
@@ -149,6 +151,33 @@ def evaluate(encoder: Encoder, tasks: Mapping[str, str], data_dir: str) -> dict[
     return {name: {str(dim): round(result.score(spec, dim), 4) for dim in DIMS} for name, spec in tasks.items()}
 
 
+GEOMETRY_DATA = "stsb:dev"
+GEOMETRY_DIMS = [8, 16, 32]
+GEOMETRY_STATS = {
+    "isotropy": "isotropy",
+    "variance_cv": "variance CV",
+    "sentence_correlation_mean_abs": "mean |corr| prefix/residual (output)",
+    "token_correlation_mean_abs": "mean |corr| prefix/residual (tokens, first SCR layer)",
+}
+
+
+def geometry(encoder: Encoder, data_dir: str) -> dict:
+    """``mic analyze`` of a trained model on STS-B dev: the output's per-dim variance profile and, per dim, what
+    SIR and SCR act on (``GEOMETRY_STATS``); the token-level prefix/residual correlation is read at the first of
+    MIC's middle layers, where SCR works, the rest on the output embeddings."""
+    pairs = load_pairs_task(GEOMETRY_DATA, data_dir)
+    layer = resolve_layers("middle", encoder.num_layers)[0]
+    output = analyze_encoder(encoder, pairs, DIMS)
+    tokens = analyze_encoder(encoder, pairs, DIMS, layer=layer)
+    prefixes = {}
+    for dim in DIMS:
+        stats = {name: getattr(output.prefixes[dim], name) for name in GEOMETRY_STATS}
+        stats["token_correlation_mean_abs"] = tokens.prefixes[dim].token_correlation_mean_abs
+        prefixes[str(dim)] = stats
+    profile = output.variance_profile
+    return {"data": GEOMETRY_DATA, "token_layer": layer, "variance_profile": profile, "prefixes": prefixes}
+
+
 def is_regularized(mic: dict) -> bool:
     """Whether a MIC config (partial or full) adds anything to MRL: SCR or SIR with γ > 0, or self-distillation."""
     full = MICWeights(**mic)
@@ -198,9 +227,17 @@ def identical_run(cache: Path, config: TrainConfig | None, tasks: Mapping[str, s
 
 
 def run_one(
-    setting: str, method: str, seed: int, data_dir: str, tasks: Mapping[str, str], mic: dict, cache: Path
+    setting: str,
+    method: str,
+    seed: int,
+    data_dir: str,
+    tasks: Mapping[str, str],
+    mic: dict,
+    cache: Path,
+    analyze: bool = False,
 ) -> dict:
-    """Train (unless a pseudo-model) and evaluate one (setting, method, seed); cache the result as JSON.
+    """Train (unless a pseudo-model) and evaluate one (setting, method, seed); cache the result as JSON, with
+    :func:`geometry` of a trained model when ``analyze``.
 
     A cached record is reused only if it was trained with the same config (e.g. MIC's tuned weights unchanged)
     and scored on every task; otherwise the run is redone.
@@ -236,6 +273,7 @@ def run_one(
         "method": method,
         "seed": seed,
         "scores": evaluate(encoder, tasks, data_dir),
+        "geometry": geometry(encoder, data_dir) if analyze and config is not None else None,
         "train_seconds": round(train_seconds, 1),
         "total_seconds": round(time.perf_counter() - start, 1),
         "config": config.model_dump(mode="json") if config is not None else None,
@@ -265,7 +303,8 @@ def collect(folder: Path) -> dict:
     listed under ``stale`` instead (the next run of the benchmark retrains it).
 
     Shaped ``{"settings": {S: {"methods": {M: {TASK: {DIM: {SEED: score}}}}, "train_seconds": {M: [...]},
-    "identical_to": {M: M'}, "stale": ["M seed N", ...]}}, "compute_seconds": ...}``.
+    "identical_to": {M: M'}, "stale": ["M seed N", ...], "geometry": {M: {SEED: geometry(...)}}}},
+    "compute_seconds": ...}``.
     """
     settings: dict = {}
     compute_seconds = 0.0
@@ -281,6 +320,8 @@ def collect(folder: Path) -> dict:
             for dim, score in per_dim.items():
                 per_task.setdefault(task, {}).setdefault(dim, {})[str(record["seed"])] = score
         block["train_seconds"].setdefault(record["method"], []).append(record["train_seconds"])
+        if record.get("geometry"):
+            block.setdefault("geometry", {}).setdefault(record["method"], {})[str(record["seed"])] = record["geometry"]
         if "identical_to" in record:
             block.setdefault("identical_to", {})[record["method"]] = record["identical_to"]
     return {"settings": settings, "compute_seconds": round(compute_seconds, 1)}
@@ -383,6 +424,17 @@ def task_table(block: dict, task: str) -> str:
     return markdown_table(["method", "seeds", *map(str, DIMS)], rows)
 
 
+def geometry_table(block: dict) -> str:
+    """Per method and :data:`GEOMETRY_STATS` entry, the mean over seeds at every dim below the full one."""
+    dims = [dim for dim in DIMS if dim < DIMS[-1]]
+    rows = []
+    for method, by_seed in block["geometry"].items():
+        for name, label in GEOMETRY_STATS.items():
+            cells = [statistics.mean(g["prefixes"][str(dim)][name] for g in by_seed.values()) for dim in dims]
+            rows.append([method, ",".join(sorted(by_seed, key=int)), label, *(f"{cell:.3f}" for cell in cells)])
+    return markdown_table(["method", "seeds", "statistic", *map(str, dims)], rows)
+
+
 def markdown(results: dict, command: str) -> str:
     """The bar check, then mean ± std per method/task/dim and MIC − MRL per seed."""
     lines = [
@@ -409,9 +461,23 @@ def markdown(results: dict, command: str) -> str:
                 f"{', '.join(block['stale'])}.",
                 "",
             ]
+        if block.get("geometry"):
+            lines += [
+                f"## {setting} — geometry at the end of training (`mic analyze` on {GEOMETRY_DATA}, mean over seeds)",
+                "",
+                geometry_table(block),
+                "",
+                f"Per-dim variance profiles: `geometry-{setting}.png`.",
+                "",
+            ]
         seconds = {m: round(statistics.mean(v), 1) for m, v in block["train_seconds"].items()}
         lines += [f"Train seconds per run ({setting}): {seconds}", ""]
     return "\n".join(lines)
+
+
+def mean_profile(runs: Iterable[dict]) -> list[float]:
+    """The per-dim variance profile of :func:`geometry` records, averaged over runs (seeds)."""
+    return [statistics.mean(per_run) for per_run in zip(*(run["variance_profile"] for run in runs), strict=True)]
 
 
 def plot(results: dict, folder: Path) -> None:
@@ -424,6 +490,10 @@ def plot(results: dict, folder: Path) -> None:
         }
         labels = {f"{setting}: {task} test": metric_label(task) for task in tasks}
         plot_scores_vs_dim(panels, folder / f"quality-{setting}.png", labels)
+        if block.get("geometry"):
+            profiles = {method: mean_profile(by_seed.values()) for method, by_seed in block["geometry"].items()}
+            title = f"{setting}: per-dim variance on {GEOMETRY_DATA} (mean over seeds)"
+            plot_variance_profiles(profiles, folder / f"geometry-{setting}.png", dims=DIMS, title=title)
 
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -512,7 +582,7 @@ def main() -> None:
                 for seed in seeds:
                     cache = folder / "runs" / setting / method / f"seed-{seed}.json"
                     print(f"[{setting}] {method} seed {seed}", flush=True)
-                    run_one(setting, method, seed, args.data_dir, TEST_TASKS, mic, cache)
+                    run_one(setting, method, seed, args.data_dir, TEST_TASKS, mic, cache, analyze=True)
                     write_reports(command, folder)
     results = write_reports(command, folder)
     print((folder / "quality.md").read_text())

@@ -325,3 +325,37 @@ def test_a_run_trained_with_an_earlier_config_is_listed_not_averaged(results: Pa
         "trained with an earlier config of stsb-cosent (the next run retrains them): mic seed 1."
         in quality.markdown(quality.collect(results), "cmd")
     )
+
+
+def test_geometry_reads_token_correlation_at_the_first_scr_layer(tiny_st_dir: Path, monkeypatch) -> None:
+    from mic.data import ScoredPairs
+
+    sentences = [f"sentence number {i} about {word}" for i, word in enumerate(["cats", "dogs", "birds", "fish"] * 10)]
+    pairs = ScoredPairs(sentences[:20], sentences[20:], [float(i % 6) for i in range(20)], "toy.tsv", (0.0, 5.0))
+    monkeypatch.setattr(quality, "load_pairs_task", lambda spec, data_dir: pairs)
+    monkeypatch.setattr(quality, "DIMS", [8, 16, 32])
+    encoder = quality.load_encoder(str(tiny_st_dir))
+    result = quality.geometry(encoder, "data")
+    assert result["token_layer"] == quality.resolve_layers("middle", 3)[0] == 2
+    assert len(result["variance_profile"]) == 32 and result["prefixes"].keys() == {"8", "16", "32"}
+    assert result["prefixes"]["8"].keys() == quality.GEOMETRY_STATS.keys()
+    assert 0 < result["prefixes"]["8"]["isotropy"] <= 1
+    assert result["prefixes"]["32"]["token_correlation_mean_abs"] is None  # no residual at the full dim
+    layer_two = quality.analyze_encoder(encoder, pairs, [8, 16, 32], layer=2).prefixes[8]
+    assert result["prefixes"]["8"]["token_correlation_mean_abs"] == layer_two.token_correlation_mean_abs
+
+
+def test_the_report_shows_mean_geometry_per_method_and_draws_the_variance_profiles(results: Path) -> None:
+    for seed in (0, 1):
+        for method, isotropy in [("mrl", 0.2), ("mic", 0.4 + seed / 10)]:
+            stats = {name: isotropy for name in quality.GEOMETRY_STATS}
+            shape = {"prefixes": {str(dim): stats for dim in quality.DIMS}, "variance_profile": [1.0 + seed] * 384}
+            quality.write_atomic(
+                results / "runs" / "stsb-cosent" / method / f"seed-{seed}.json",
+                json.dumps(record_for(method, seed) | {"geometry": shape}),
+            )
+    quality.write_reports("cmd")
+    markdown = (results / "quality.md").read_text()
+    assert "## stsb-cosent — geometry at the end of training" in markdown
+    assert "| mic | 0,1 | isotropy | 0.450 |" in markdown and "| mrl | 0,1 | isotropy | 0.200 |" in markdown
+    assert (results / "geometry-stsb-cosent.png").stat().st_size > 0
