@@ -20,7 +20,8 @@ coordinate search's single ``distill_weight=1.0`` run predates that and summed o
 
     python benchmarks/distill_sweep.py --data-dir ../shared/data --setting unsup-simcse --steps 200
 
-writes benchmarks/results/distill-sweep-SETTING.{json,md}.
+writes benchmarks/results/distill-sweep-SETTING-STEPSsteps.{json,md}; a setting's ready config follows the sweep
+with the most steps (:func:`governing_summary`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,18 @@ OTHERS = [
     {"distill_teacher": "initial", "distill_objective": "cosine"},
     {"distill_teacher": "initial", "distill_objective": "cka"},
 ]
+
+
+def summary_path(setting: str, steps: int) -> Path:
+    """The summary JSON of the sweep of ``setting`` at ``steps`` steps (its Markdown beside it)."""
+    return RESULTS / f"distill-sweep-{setting}-{steps}steps.json"
+
+
+def governing_summary(setting: str) -> Path | None:
+    """The summary of the setting's sweep with the most training steps, the one its ready config follows (a
+    longer budget is closer to the runs the choice is for); ``None`` before any sweep."""
+    paths = RESULTS.glob(f"distill-sweep-{setting}-*steps.json")
+    return max(paths, key=lambda path: json.loads(path.read_text())["steps"], default=None)
 
 
 def main() -> None:
@@ -121,7 +134,7 @@ def main() -> None:
         "best": best,
         "command": shlex.join(["python", *sys.argv]),
     }
-    path = RESULTS / f"distill-sweep-{args.setting}.json"
+    path = summary_path(args.setting, args.steps)
     write_atomic(path, json.dumps(summary, indent=2))
     lines = [
         f"# Self-distillation dev sweep ({args.setting}, {args.steps} steps, seed {args.seed}; dev splits only)",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import distill_sweep
 import quality
 from mic.evaluation.results import EvalResult, TaskScores
 from mic.training.config import MICWeights, load_config
@@ -68,8 +69,8 @@ def test_each_ablation_changes_one_choice_of_the_tuned_mic(ablation: str, field:
 @pytest.mark.parametrize(("setting", "ready_config"), [("unsup-simcse", "mic-simcse"), ("stsb-cosent", "mic-stsb")])
 def test_the_tuned_mic_is_its_configs_block_and_the_dev_sweeps_choice(setting: str, ready_config: str) -> None:
     chosen = json.loads((quality.RESULTS / f"sweep-{setting}.json").read_text())["chosen"]
-    distill = quality.RESULTS / f"distill-sweep-{setting}.json"
-    if distill.is_file():  # the self-distillation sweep starts from that choice and keeps the best of it and its own
+    distill = distill_sweep.governing_summary(setting)
+    if distill is not None:  # the self-distillation sweep starts from that choice and keeps the best of it and its own
         summary = json.loads(distill.read_text())
         assert MICWeights(**summary["base"]) == MICWeights(**chosen)
         chosen = summary["candidates"][summary["best"]]["mic"]

@@ -62,3 +62,16 @@ def test_scr_knobs_are_skipped_while_scr_is_off_and_gamma_is_retuned_after_the_f
     assert chosen == "mic-gamma=10.0-scr_weight=0.0"
     assert calls[-2:] == ["mic-gamma=100.0-scr_weight=0.0", "mic-gamma=1.0-scr_weight=0.0"]  # γ outward, both ways
     assert len(calls) == len(set(calls))
+
+
+def test_a_settings_config_follows_its_longest_distillation_sweep(tmp_path, monkeypatch) -> None:
+    import json
+
+    import distill_sweep
+
+    monkeypatch.setattr(distill_sweep, "RESULTS", tmp_path)
+    assert distill_sweep.governing_summary("unsup-simcse") is None
+    for steps in (200, 1000, 500):
+        distill_sweep.summary_path("unsup-simcse", steps).write_text(json.dumps({"steps": steps}))
+    distill_sweep.summary_path("stsb-cosent", 5000).write_text(json.dumps({"steps": 5000}))
+    assert distill_sweep.governing_summary("unsup-simcse") == tmp_path / "distill-sweep-unsup-simcse-1000steps.json"
