@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import distill_sweep
 import sweep
 from mic.training.config import MICWeights
 
@@ -65,10 +68,6 @@ def test_scr_knobs_are_skipped_while_scr_is_off_and_gamma_is_retuned_after_the_f
 
 
 def test_a_settings_config_follows_its_longest_distillation_sweep(tmp_path, monkeypatch) -> None:
-    import json
-
-    import distill_sweep
-
     monkeypatch.setattr(distill_sweep, "RESULTS", tmp_path)
     assert distill_sweep.governing_summary("unsup-simcse") is None
     for steps in (200, 1000, 500):
