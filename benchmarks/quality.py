@@ -187,11 +187,18 @@ def is_regularized(mic: dict) -> bool:
 def training_key(config: dict) -> dict:
     """What decides a run's outcome: the config without its paths, and a MIC config with every regularizer off
     written as the ``MatryoshkaLoss`` it then is exactly (``MICLoss`` returns MatryoshkaLoss's value, a test
-    checks loss and gradients to 1e-6)."""
+    checks loss and gradients to 1e-6), and one with self-distillation off without the distillation knobs (its
+    teacher, objective, τ_d: a default changed since changes nothing)."""
     key = {name: value for name, value in config.items() if name != "output_dir"}
     key["data"] = {name: value for name, value in config["data"].items() if name != "data_dir"}
     if key["loss"] == "mic" and not is_regularized(key["mic"]):
         key["loss"] = "mrl"
+    if key["loss"] == "mic" and key["mic"]["distill_weight"] == 0:  # the distillation knobs do nothing with it off
+        key["mic"] = {
+            name: value
+            for name, value in key["mic"].items()
+            if name == "distill_weight" or not name.startswith("distill_")
+        }
     if key["loss"] != "mic":
         key.pop("mic", None)  # MIC's weights do not touch a baseline's training (nor change with their defaults)
     return key

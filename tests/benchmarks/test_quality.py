@@ -157,6 +157,17 @@ def test_a_cached_run_is_reused_only_with_the_same_training_config() -> None:
     assert not quality.same_run(None, None)
 
 
+def test_distillation_knobs_without_distillation_keep_the_cache() -> None:
+    tuned = {"gamma": 1.0, "distill_weight": 0.0, "distill_teacher": "full"}
+    cached = {"config": config("stsb-cosent", "mic", mic=tuned).model_dump(mode="json")}
+    assert quality.same_run(cached, config("stsb-cosent", "mic", mic=tuned | {"distill_teacher": "initial"}))
+    assert not quality.same_run(cached, config("stsb-cosent", "mic", mic=tuned | {"distill_weight": 0.1}))
+    distilled = {"config": config("stsb-cosent", "mic", mic=tuned | {"distill_weight": 0.1}).model_dump(mode="json")}
+    assert not quality.same_run(
+        distilled, config("stsb-cosent", "mic", mic=tuned | {"distill_weight": 0.1, "distill_teacher": "ema"})
+    )
+
+
 def test_a_config_field_added_since_a_run_at_its_default_keeps_the_cache() -> None:
     cached = record_for("mrl", 0)
     for added in ("columns", "score_range"):  # fields the data config gained after the committed runs
