@@ -81,7 +81,7 @@ def test_task_term_equals_sentence_transformers_matryoshka_loss(
     reference = MatryoshkaLoss(tiny_model, BASE_LOSSES[base](tiny_model), DIMS, weights)
     expected, expected_gradients = value_and_gradients(tiny_model, lambda: reference(batch(tiny_model), labels))
 
-    mic = MICLoss(tiny_model, BASE_LOSSES[base](tiny_model), DIMS, weights=weights, gamma=gamma)
+    mic = MICLoss(tiny_model, BASE_LOSSES[base](tiny_model), DIMS, weights=weights, gamma=gamma, distill_weight=0.0)
     terms: dict[str, Tensor] = {}
 
     def task() -> Tensor:
@@ -104,17 +104,18 @@ ALL_REGULARIZER_KEYS = {"scr_correlation", "scr_variance_floor", "sir_variance_c
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
-        ({}, {"task", "scr_correlation", "scr_variance_floor"}),
-        ({"sir_weight": 1.0}, {"task"} | ALL_REGULARIZER_KEYS),
+        ({}, {"task", "scr_correlation", "scr_variance_floor", "distill"}),  # the defaults: SCR and SD
+        ({"distill_weight": 0.0}, {"task", "scr_correlation", "scr_variance_floor"}),
+        ({"sir_weight": 1.0, "distill_weight": 0.0}, {"task"} | ALL_REGULARIZER_KEYS),
         ({"sir_weight": 1.0, "distill_weight": 0.5}, {"task", "distill"} | ALL_REGULARIZER_KEYS),
-        ({"gamma": 0.0, "sir_weight": 1.0}, {"task"}),
+        ({"gamma": 0.0, "sir_weight": 1.0, "distill_weight": 0.0}, {"task"}),
         ({"gamma": 0.0, "distill_weight": 0.5}, {"task", "distill"}),
-        ({"scr_weight": 0.0, "sir_weight": 1.0}, {"task", "sir_variance_cv", "sir_uniformity"}),
+        ({"scr_weight": 0.0, "sir_weight": 1.0, "distill_weight": 0.0}, {"task", "sir_variance_cv", "sir_uniformity"}),
         (
-            {"variance_floor_weight": 0.0, "sir_weight": 1.0},
+            {"variance_floor_weight": 0.0, "sir_weight": 1.0, "distill_weight": 0.0},
             {"task", "scr_correlation", "sir_variance_cv", "sir_uniformity"},
         ),
-        ({"scr_weight": 0.0, "sir_weight": 0.0}, {"task"}),
+        ({"scr_weight": 0.0, "sir_weight": 0.0, "distill_weight": 0.0}, {"task"}),
     ],
 )
 def test_forward_returns_exactly_the_active_terms(
@@ -286,7 +287,8 @@ def test_gradient_cached_losses_are_rejected_when_regularizing(tiny_model: Sente
     cached = CachedMultipleNegativesRankingLoss(tiny_model)
     with pytest.raises(ValueError, match="gradient-cached CachedMultipleNegativesRankingLoss"):
         MICLoss(tiny_model, cached, DIMS, gamma=0.1)
-    MICLoss(tiny_model, CachedMultipleNegativesRankingLoss(tiny_model), DIMS, gamma=0.0)  # plain MRL is fine
+    plain = CachedMultipleNegativesRankingLoss(tiny_model)
+    MICLoss(tiny_model, plain, DIMS, gamma=0.0, distill_weight=0.0)  # plain MRL is fine
 
 
 # --- end to end -----------------------------------------------------------------------------------------------

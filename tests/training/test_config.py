@@ -110,6 +110,7 @@ def test_columns_and_score_range_are_data_fields() -> None:
 def test_default_mic_weights_are_the_tuned_form_and_the_loss_shares_them() -> None:
     weights = TrainConfig().mic
     assert weights.sir_weight == 0.0 and weights.gamma == 0.1 and weights.scr_weight == 1.0
+    assert weights.distill_weight == 0.1 and weights.distill_teacher == "initial" and weights.distill_objective == "kl"
     loss_defaults = {
         name: parameter.default for name, parameter in inspect.signature(MICLoss.__init__).parameters.items()
     }
