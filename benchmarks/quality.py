@@ -152,7 +152,6 @@ def evaluate(encoder: Encoder, tasks: Mapping[str, str], data_dir: str) -> dict[
 
 
 GEOMETRY_DATA = "stsb:dev"
-GEOMETRY_DIMS = [8, 16, 32]
 GEOMETRY_STATS = {
     "isotropy": "isotropy",
     "variance_cv": "variance CV",
