@@ -366,6 +366,25 @@ def test_the_initial_teacher_stays_frozen_and_the_ema_teacher_follows_the_studen
     assert not ema.teacher.training
 
 
+def test_the_frozen_teachers_memo_gives_the_teachers_own_term_with_one_forward_per_text(
+    tiny_model: SentenceTransformer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mic = MICLoss(tiny_model, MultipleNegativesRankingLoss(tiny_model), DIMS, gamma=0.0, distill_weight=1.0,
+                  distill_teacher="initial")  # fmt: skip
+    columns = [tiny_model.preprocess(ANCHORS), tiny_model.preprocess(ANCHORS)]  # a SimCSE pair: one text twice
+    assert mic.teacher is not None and mic.teacher_memo is not None
+    rows: list[int] = []
+    forward = mic.teacher.forward
+    monkeypatch.setattr(mic.teacher, "forward", lambda features: rows.append(len(features["input_ids"])) or
+                        forward(features))  # fmt: skip
+    tiny_model.eval()
+    memoised = mic(columns, None)["distill"]
+    mic(columns, None)
+    assert rows == [len(ANCHORS)], "each text goes through the teacher once"
+    mic.teacher_memo = None
+    torch.testing.assert_close(mic(columns, None)["distill"], memoised)
+
+
 def test_a_non_finite_term_is_caught_by_the_fused_check_and_named(
     tiny_model: SentenceTransformer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,6 +20,7 @@ from mic.models import ModelError
 from mic.training import recipe
 from mic.training.config import ConfigError, load_config
 from mic.training.evaluator import MatryoshkaSTSEvaluator
+from mic.training.folders import ELAPSED
 from mic.training.recipe import RUN_INFO, TrainingError, train, work_dir_for
 
 PAIRS = [
@@ -299,3 +300,19 @@ def test_torchrun_two_cpu_processes(tmp_path: Path, tiny_st_dir: Path, scored_fi
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert json.loads((tmp_path / "out" / RUN_INFO).read_text())["global_step"] == 3
     assert result.stdout.count("Training mic") == 1 and result.stdout.count("Saved") == 1, "rank 0 alone prints"
+
+
+def test_a_resumed_run_counts_the_training_time_of_every_session(
+    tmp_path: Path, tiny_st_dir: Path, scored_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, save_steps=100, eval_steps=100))
+    stop_at_step(monkeypatch, 3)
+    first = train(config)
+    monkeypatch.undo()
+    elapsed = work_dir_for(Path(config.output_dir)) / "checkpoint-3" / ELAPSED
+    recorded = json.loads(elapsed.read_text())["train_seconds"]
+    assert 0 < recorded <= first.seconds + 0.1
+    elapsed.write_text(json.dumps({"train_seconds": 1000.0}))  # as if the first session had taken 1000 s
+    result = train(config, resume=True)
+    assert 1000 < result.seconds < 1000 + 600
+    assert json.loads((Path(config.output_dir) / RUN_INFO).read_text())["train_seconds"] == round(result.seconds, 1)

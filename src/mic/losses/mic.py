@@ -20,6 +20,7 @@ from mic.dims import check_dims
 from mic.geometry import masked_mean_pool
 from mic.losses.defaults import MIC_DEFAULTS
 from mic.losses.distill import DistillObjective, PrefixSelfDistillation
+from mic.losses.memo import EmbeddingMemo
 from mic.losses.scr import SoftCollapseRegularizer
 from mic.losses.sir import SpectralIsotropyRegularizer
 from mic.losses.validation import check_all_finite, check_non_negative, deferred_finite_checks
@@ -84,11 +85,13 @@ class MICLoss(nn.Module):
       of layer ℓ (all input columns together), SIR on their mask-aware mean pool (per encoder forward, so the
       two dropout views of a SimCSE pair are not pushed apart, averaged over forwards).
     - ``L_SD``: :class:`PrefixSelfDistillation` of the ``𝓜'`` prefixes of the final sentence embedding (or,
-      for ``"cka"``, of the last layer's token states), per forward (off by default). Its teacher is the
+      for ``"cka"``, of the last layer's token states), per forward. Its teacher is the
       student's own full embedding, detached (``"full"``), a frozen copy of the initial model (``"initial"``)
       or an exponential moving average of the student (``"ema"``, ``θ_T ← d θ_T + (1 − d) θ`` before each
       training forward). The copy has no gradients, so the optimizer keeps no state for it; its forward (in
-      eval mode, no dropout) is the term's extra cost (``benchmarks/overhead.py``).
+      eval mode, no dropout) is the term's extra cost (``benchmarks/overhead.py``). The frozen teacher's
+      embeddings are memoised by token ids (:class:`~mic.losses.memo.EmbeddingMemo`), so each distinct text
+      costs one teacher forward per run, not one per epoch.
 
     One encoder forward per input column, with hidden states when a term needs them, serves every dim, every
     layer and every term; the task loss is ``Σ_m w_m · loss.compute_loss_from_embeddings`` of the normalised
@@ -237,6 +240,7 @@ class MICLoss(nn.Module):
         self.teacher: SentenceTransformer | None = None
         if self.distill_weight > 0 and distill_teacher != "full":
             self.teacher = copy.deepcopy(model).requires_grad_(False).eval()
+        self.teacher_memo = EmbeddingMemo() if self.teacher is not None and distill_teacher == "initial" else None
         self.use_scr = self.gamma > 0 and self.scr_weight > 0
         self.use_sir = self.gamma > 0 and self.sir_weight > 0
 
@@ -280,22 +284,37 @@ class MICLoss(nn.Module):
 
     def _distillation(self, features: list[dict[str, Tensor]], outputs: list[_Forward], tokens: bool) -> Tensor:
         """``L_SD`` per input column, averaged; the teacher's forward runs without gradients."""
-        teachers: list[_Forward | None] = [None] * len(outputs)
         if self.teacher is not None:
             self._sync_teacher()
-            with torch.no_grad():
-                teachers = [_encode(self.teacher, column, tokens) for column in features]
         values = []
-        for output, teacher in zip(outputs, teachers, strict=True):
+        for column, output in zip(features, outputs, strict=True):
             if tokens:
+                teacher_hidden = None if self.teacher is None else self._teach(column).hidden_states[-1]
                 hidden = output.hidden_states[-1]
-                teacher_hidden = None if teacher is None else teacher.hidden_states[-1]
                 values.append(
                     self.distill(output.embedding, hidden=hidden, mask=output.mask, teacher_hidden=teacher_hidden)
                 )
             else:
-                values.append(self.distill(output.embedding, None if teacher is None else teacher.embedding))
+                teacher = None if self.teacher is None else self._teacher_embedding(column)
+                values.append(self.distill(output.embedding, teacher))
         return torch.stack(values).mean()
+
+    @torch.no_grad()
+    def _teach(self, column: dict[str, Tensor]) -> _Forward:
+        """The teacher's forward on one input column, with its token states (for ``"cka"``)."""
+        assert self.teacher is not None
+        return _encode(self.teacher, column, True)
+
+    @torch.no_grad()
+    def _teacher_embedding(self, column: dict[str, Tensor]) -> Tensor:
+        """The teacher's full embedding of one input column; a frozen teacher's comes from its memo."""
+        assert self.teacher is not None
+        teacher = self.teacher
+
+        def encode(batch: dict[str, Tensor]) -> Tensor:
+            return _encode(teacher, batch, False).embedding
+
+        return encode(column) if self.teacher_memo is None else self.teacher_memo(encode, column)
 
     @torch.no_grad()
     def _sync_teacher(self) -> None:
@@ -305,6 +324,8 @@ class MICLoss(nn.Module):
         device = next(student.parameters()).device
         if next(self.teacher.parameters()).device != device:
             self.teacher.to(device)
+            if self.teacher_memo is not None:
+                self.teacher_memo.clear()
         if self.distill_teacher == "ema" and student.training:
             pairs = zip(self.teacher.state_dict().values(), student.state_dict().values(), strict=True)
             for teacher_value, value in pairs:

@@ -20,6 +20,10 @@ from mic.staging import write_json
 RUN_INFO = "mic_run.json"
 WORK_MARKER = "mic_work.json"
 TRAINER_STATE = "trainer_state.json"
+CHECKPOINT = "checkpoint"
+"""The trainer's checkpoint folders are ``checkpoint-STEP``."""
+ELAPSED = "mic_elapsed.json"
+"""A checkpoint's training seconds so far, over every session of the run (written after the checkpoint)."""
 
 
 class TrainingError(MICError):
@@ -47,7 +51,7 @@ def checkpoint_step(checkpoint: Path) -> int | None:
     names the step in the folder's name ``checkpoint-STEP``.
     """
     prefix, _, step = checkpoint.name.rpartition("-")
-    if prefix != "checkpoint" or not step.isdigit():
+    if prefix != CHECKPOINT or not step.isdigit():
         return None
     try:
         state = json.loads((checkpoint / TRAINER_STATE).read_text(encoding="utf-8"))
@@ -56,9 +60,24 @@ def checkpoint_step(checkpoint: Path) -> int | None:
     return int(step) if isinstance(state, dict) and state.get("global_step") == int(step) else None
 
 
+def checkpoint_folder(work_dir: Path, step: int) -> Path:
+    return work_dir / f"{CHECKPOINT}-{step}"
+
+
+def elapsed_seconds(checkpoint: Path | None) -> float:
+    """Training seconds a run had spent up to ``checkpoint`` (0 for a fresh start or a checkpoint without them)."""
+    if checkpoint is None:
+        return 0.0
+    try:
+        seconds = json.loads((checkpoint / ELAPSED).read_text(encoding="utf-8"))["train_seconds"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+    return float(seconds) if isinstance(seconds, int | float) else 0.0
+
+
 def last_complete_checkpoint(work_dir: Path) -> Path | None:
     """The complete checkpoint with the highest step in ``work_dir``, skipping half-written ones."""
-    steps = {path: checkpoint_step(path) for path in work_dir.glob("checkpoint-*") if path.is_dir()}
+    steps = {path: checkpoint_step(path) for path in work_dir.glob(f"{CHECKPOINT}-*") if path.is_dir()}
     complete = [(step, path) for path, step in steps.items() if step is not None]
     return max(complete)[1] if complete else None
 

@@ -33,9 +33,12 @@ from mic.staging import write_json
 from mic.training.config import TrainConfig, dims_for_model, dump_config
 from mic.training.evaluator import MatryoshkaSTSEvaluator
 from mic.training.folders import (
+    ELAPSED,
     RUN_INFO,
     TrainingError,
+    checkpoint_folder,
     checkpoint_step,
+    elapsed_seconds,
     mark_work_dir,
     peer_folders,
     prepare_output,
@@ -106,6 +109,32 @@ class _GracefulInterrupt(TrainerCallback):
         if self.requested:
             control.should_save = True
             control.should_training_stop = True
+        return control
+
+
+class _TrainingClock(TrainerCallback):
+    """Training seconds over every session of a run: each checkpoint records them and a resume adds to them."""
+
+    def __init__(self, resume_from: Path | None) -> None:
+        self.before = elapsed_seconds(resume_from)
+        self.start = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return self.before + time.perf_counter() - self.start
+
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: object
+    ) -> TrainerControl:
+        self.start = time.perf_counter()
+        return control
+
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: object
+    ) -> TrainerControl:
+        folder = checkpoint_folder(Path(args.output_dir), state.global_step)
+        if state.is_world_process_zero and folder.is_dir():
+            write_json({"train_seconds": round(self.seconds, 1)}, folder / ELAPSED)
         return control
 
 
@@ -242,22 +271,26 @@ def train(
         use_cpu=not torch.cuda.is_available(),
         ddp_backend="gloo" if launched_distributed() and not torch.cuda.is_available() else None,
     )
-    interrupt = _GracefulInterrupt()
+    interrupt, clock = _GracefulInterrupt(), _TrainingClock(folders.resume_from)
     trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator, callbacks=[interrupt]
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        loss=loss,
+        evaluator=evaluator,
+        callbacks=[interrupt, clock],
     )
     if folders.resume_from is not None:
         notify(f"Resuming from step {checkpoint_step(folders.resume_from)} ({folders.resume_from}).")
     if main:
         mark_work_dir(folders)
-    start = time.perf_counter()
     interrupt.install()
     try:
         with no_transformers_bars():
             trainer.train(resume_from_checkpoint=str(folders.resume_from) if folders.resume_from else None)
     finally:
         interrupt.restore()
-    seconds = time.perf_counter() - start
+    seconds = clock.seconds  # every session of the run, not only this one
     step = trainer.state.global_step
     if interrupt.requested:
         return TrainResult(work_dir, step, interrupted=True, seconds=seconds)
