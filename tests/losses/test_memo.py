@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
+from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
-from mic.losses.memo import EmbeddingMemo
+from mic.losses.memo import UNKEYED, EmbeddingMemo
 
 
 def features(rows: list[list[int]], width: int) -> dict[str, Tensor]:
@@ -53,3 +55,35 @@ def test_inputs_without_token_ids_are_encoded_as_they_are() -> None:
     out = memo(lambda batch: batch["pixel_values"] * 2, pixels)
     torch.testing.assert_close(out, torch.full((2, 3), 2.0))
     assert not memo.rows
+
+
+@pytest.mark.parametrize("key", sorted(UNKEYED))
+def test_inputs_whose_embedding_depends_on_more_than_the_ids_are_never_memoised(key: str) -> None:
+    memo, encoder = EmbeddingMemo(), CountingEncoder()
+    batch = {**features([[5, 6]], width=2), key: torch.zeros(1, 2)}
+    memo(encoder, batch)
+    memo(encoder, batch)
+    assert encoder.calls == [1, 1] and not memo.rows
+
+
+def test_the_same_ids_with_other_token_types_are_other_rows() -> None:
+    memo, encoder = EmbeddingMemo(), CountingEncoder()
+    memo(encoder, features([[5, 6]], width=2))
+    memo(encoder, {**features([[5, 6]], width=2), "token_type_ids": torch.tensor([[0, 1]])})
+    assert encoder.calls == [1, 1] and len(memo.rows) == 2
+
+
+def test_on_a_real_encoder_a_partly_seen_wider_batch_matches_a_fresh_forward(tiny_model: SentenceTransformer) -> None:
+    tiny_model.eval()
+
+    def encode(batch: dict[str, Tensor]) -> Tensor:
+        return tiny_model(dict(batch))["sentence_embedding"]
+
+    memo = EmbeddingMemo()
+    with torch.no_grad():
+        memo(encode, tiny_model.preprocess(["A dog runs.", "He reads"]))
+        texts = ["He reads", "The sun is shining brightly over the quiet little town today.", "A dog runs."]
+        memoised = memo(encode, tiny_model.preprocess(texts))
+        fresh = encode(tiny_model.preprocess(texts))
+    assert len(memo.rows) == 3
+    torch.testing.assert_close(memoised, fresh, atol=1e-5, rtol=1e-5)

@@ -128,11 +128,11 @@ def test_an_output_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
         prepare_output(tmp_path / "model", resume=False, overwrite=True)
 
 
-@pytest.mark.parametrize("content", [None, "{not json", '{"train_seconds": "soon"}', "[]"])
-def test_a_checkpoint_without_readable_training_time_counts_as_zero(work_dir: Path, content: str | None) -> None:
+@pytest.mark.parametrize("content", [None, "{not json", '{"train_seconds": "soon"}', '{"train_seconds": true}', "[]"])
+def test_a_checkpoint_without_readable_training_time_says_so(work_dir: Path, content: str | None) -> None:
     folder = checkpoint(work_dir, 3, complete(3))
     if content is not None:
         (folder / ELAPSED).write_text(content)
-    assert elapsed_seconds(folder) == 0.0 and elapsed_seconds(None) == 0.0
+    assert elapsed_seconds(folder) is None
     (folder / ELAPSED).write_text('{"train_seconds": 12.5}')
     assert elapsed_seconds(folder) == 12.5

@@ -90,8 +90,9 @@ class MICLoss(nn.Module):
       or an exponential moving average of the student (``"ema"``, ``θ_T ← d θ_T + (1 − d) θ`` before each
       training forward). The copy has no gradients, so the optimizer keeps no state for it; its forward (in
       eval mode, no dropout) is the term's extra cost (``benchmarks/overhead.py``). The frozen teacher's
-      embeddings are memoised by token ids (:class:`~mic.losses.memo.EmbeddingMemo`), so each distinct text
-      costs one teacher forward per run, not one per epoch.
+      embeddings (not its token states, which ``"cka"`` needs) are memoised by token ids
+      (:class:`~mic.losses.memo.EmbeddingMemo`), so a text seen again in the same session, in a later epoch or
+      as the other column of a SimCSE pair, costs no teacher forward.
 
     One encoder forward per input column, with hidden states when a term needs them, serves every dim, every
     layer and every term; the task loss is ``Σ_m w_m · loss.compute_loss_from_embeddings`` of the normalised

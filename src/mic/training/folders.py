@@ -64,15 +64,13 @@ def checkpoint_folder(work_dir: Path, step: int) -> Path:
     return work_dir / f"{CHECKPOINT}-{step}"
 
 
-def elapsed_seconds(checkpoint: Path | None) -> float:
-    """Training seconds a run had spent up to ``checkpoint`` (0 for a fresh start or a checkpoint without them)."""
-    if checkpoint is None:
-        return 0.0
+def elapsed_seconds(checkpoint: Path) -> float | None:
+    """Training seconds a run had spent up to ``checkpoint``; ``None`` when it holds no readable record of them."""
     try:
         seconds = json.loads((checkpoint / ELAPSED).read_text(encoding="utf-8"))["train_seconds"]
     except (OSError, ValueError, KeyError, TypeError):
-        return 0.0
-    return float(seconds) if isinstance(seconds, int | float) else 0.0
+        return None
+    return float(seconds) if isinstance(seconds, int | float) and not isinstance(seconds, bool) else None
 
 
 def last_complete_checkpoint(work_dir: Path) -> Path | None:

@@ -115,8 +115,8 @@ class _GracefulInterrupt(TrainerCallback):
 class _TrainingClock(TrainerCallback):
     """Training seconds over every session of a run: each checkpoint records them and a resume adds to them."""
 
-    def __init__(self, resume_from: Path | None) -> None:
-        self.before = elapsed_seconds(resume_from)
+    def __init__(self, before: float) -> None:
+        self.before = before
         self.start = time.perf_counter()
 
     @property
@@ -271,7 +271,13 @@ def train(
         use_cpu=not torch.cuda.is_available(),
         ddp_backend="gloo" if launched_distributed() and not torch.cuda.is_available() else None,
     )
-    interrupt, clock = _GracefulInterrupt(), _TrainingClock(folders.resume_from)
+    before = 0.0 if folders.resume_from is None else elapsed_seconds(folders.resume_from)
+    if before is None:
+        notify(
+            f"{folders.resume_from} has no record of the training time before it (killed while saving it): "
+            "train_seconds counts from this resume only."
+        )
+    interrupt, clock = _GracefulInterrupt(), _TrainingClock(before or 0.0)
     trainer = SentenceTransformerTrainer(
         model=model,
         args=args,
