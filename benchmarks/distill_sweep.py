@@ -35,7 +35,7 @@ from quality import DEV_TASKS, RESULTS, run_one, sweep_path, write_atomic
 from sweep import MARGIN, anchored, eligible, full_dim_score, low_dim_score, name_of, parse_sweep_args
 
 LAMBDAS = [0.01, 0.03, 0.1, 0.3, 1.0]
-EXTEND = [3.0, 10.0]
+EXTEND = [3.0, 10.0, 30.0, 100.0]
 PROBE = 0.1
 FIRST = {"distill_teacher": "initial", "distill_objective": "kl"}
 OTHERS = [

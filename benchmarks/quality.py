@@ -102,6 +102,7 @@ METHODS: dict[str, dict | None] = {
     "mic-no-sir": {"loss": "mic", "mic": {"sir_weight": 0.0}},
     "mic-no-varfloor": {"loss": "mic", "mic": {"variance_floor_weight": 0.0}},
     "mic-last-layer": {"loss": "mic", "mic": {"layers": "last"}},
+    "mic-no-sd": {"loss": "mic", "mic": {"distill_weight": 0.0}},
 }
 MULTI_SEED = {"mrl", "mic"}
 

@@ -56,10 +56,12 @@ def test_every_trained_method_gets_the_same_budget_and_data(setting: str) -> Non
         ("mic-no-sir", "sir_weight", 0.0),
         ("mic-no-varfloor", "variance_floor_weight", 0.0),
         ("mic-last-layer", "layers", "last"),
+        ("mic-no-sd", "distill_weight", 0.0),
     ],
 )
 def test_each_ablation_changes_one_choice_of_the_tuned_mic(ablation: str, field: str, value: object) -> None:
-    tuned = {"gamma": 3.0, "tolerance": 0.05, "sir_weight": 1.0}  # every regularizer on, so each ablation differs
+    # every term on, so each ablation differs
+    tuned = {"gamma": 3.0, "tolerance": 0.05, "sir_weight": 1.0, "distill_weight": 0.1}
     full, ablated = config("stsb-cosent", "mic", mic=tuned).mic, config("stsb-cosent", ablation, mic=tuned).mic
     assert getattr(ablated, field) == value != getattr(full, field)
     assert ablated.model_copy(update={field: getattr(full, field)}) == full
