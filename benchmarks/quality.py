@@ -255,9 +255,8 @@ def run_one(
     if reusable(cached, config, tasks):
         return cached
     twin = identical_run(cache, config, tasks)
-    if cached is not None:
-        redo = "reusing a twin's scores" if twin is not None else "rerunning"
-        print(f"  {cache} was trained with another config or lacks a task: {redo}", flush=True)
+    if cached is not None and twin is None:
+        print(f"  {cache} was trained with another config or lacks a task: rerunning", flush=True)
     if twin is not None:  # e.g. an ablation that switches off a term the dev sweep already switched off
         print(f"  same training config as {twin['method']}: reusing its scores", flush=True)
         record = {**twin, "method": method, "identical_to": twin["method"], "total_seconds": 0.0}
