@@ -35,10 +35,10 @@ from mic.adapt import Adapter, FitSettings, fit
 from mic.adapt.data import EmbeddingSource, fit_embeddings, fit_texts, supervision_pairs
 from mic.adapt.fit import PairSupervision
 from mic.adapt.tokens import TokenStates, sample_texts, token_states
+from mic.cache import default_cache_dir, embedding_entry
 from mic.data import load_scored_pairs
 from mic.data.beir import load_beir
-from mic.evaluation.cache import default_cache_dir, embedding_entry
-from mic.evaluation.encoders import Encoder, fit_pca
+from mic.encoders import Encoder, fit_pca
 from mic.evaluation.figures import plot_scores_vs_dim
 from mic.evaluation.records import provenance
 from mic.evaluation.retrieval import retrieval_scores

@@ -33,8 +33,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mic.data.tasks import load_pairs_task, parse_task
+from mic.encoders import Encoder, load_encoder
 from mic.evaluation.analyze import analyze_encoder
-from mic.evaluation.encoders import Encoder, load_encoder
 from mic.evaluation.figures import plot_scores_vs_dim, plot_variance_profiles
 from mic.evaluation.report import markdown_table
 from mic.evaluation.retrieval import METRICS as RETRIEVAL_METRICS

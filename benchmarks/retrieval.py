@@ -51,9 +51,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from mic.cache import cached_encode
 from mic.data import load_beir
 from mic.evaluation import load_encoder
-from mic.evaluation.cache import cached_encode
 from mic.evaluation.retrieval import hits_to_run, run_metrics
 from mic.provenance import git_commit, package_versions
 from mic.retrieval import exact_search, prefix

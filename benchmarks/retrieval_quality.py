@@ -33,10 +33,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from mic.cache import default_cache_dir
 from mic.data import load_task
+from mic.encoders import PCA_FIT_SOURCE
 from mic.evaluation import EvalOptions, evaluate_encoder
-from mic.evaluation.cache import default_cache_dir
-from mic.evaluation.encoders import PCA_FIT_SOURCE
 from mic.evaluation.retrieval import DEFAULT_SHORTLISTS
 from mic.provenance import git_commit, package_versions
 from mic.staging import write_atomic

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mic.adapt import Adapter, AdapterError
-from mic.evaluation.encoders import fit_pca
+from mic.encoders import fit_pca
 from mic.geometry import pairwise_cosine
 
 DIMS = [4, 8, 16, 32]

@@ -14,8 +14,8 @@ from sentence_transformers.sentence_transformer.modules import Pooling
 
 from mic.adapt import AdaptConfig, Adapter, AdapterError
 from mic.adapt.run import run_adapt, run_apply
+from mic.encoders import Encoder
 from mic.evaluation import run_eval
-from mic.evaluation.encoders import Encoder
 
 FIT = {"steps": 5, "batch_size": 16, "learning_rate": 1e-2}
 

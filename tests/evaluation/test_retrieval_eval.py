@@ -11,6 +11,7 @@ import pytest
 import torch
 from sentence_transformers import SentenceTransformer
 
+from mic.cache import default_cache_dir, texts_digest
 from mic.data import DataError, load_beir
 from mic.evaluation import (
     EmbeddingStore,
@@ -23,7 +24,6 @@ from mic.evaluation import (
     score_retrieval,
     scores_table,
 )
-from mic.evaluation.cache import default_cache_dir, texts_digest
 
 WIDTH = 32
 

@@ -16,8 +16,7 @@ from typer.testing import CliRunner
 from mic import __version__
 from mic.cli import app
 from mic.data import DataError
-from mic.evaluation import load_encoder
-from mic.evaluation.cache import encoder_fingerprint
+from mic.encoders import encoder_fingerprint, load_encoder
 from mic.retrieval import exact_search
 from mic.retrieval.backends.faiss import FaissWriter
 from mic.retrieval.corpus import Document, iter_documents, read_queries

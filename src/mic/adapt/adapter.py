@@ -4,7 +4,7 @@
 non-linear layer ``y + tanh(U y + c)`` (a ``Dense`` with ``use_residual``; ``U = 0, c = 0`` at
 initialisation, so it starts as the identity). Initialisation is orthogonal: the identity (the adapter starts
 as plain truncation) or the PCA rotation of the fit embeddings, ``W = V``, ``b = -V μ`` (it starts as the PCA
-baseline of :mod:`mic.evaluation.encoders`). The modules are sentence-transformers' own ``Dense`` class, so a
+baseline of :mod:`mic.encoders`). The modules are sentence-transformers' own ``Dense`` class, so a
 model folder that contains them loads with ``SentenceTransformer(DIR)`` without ``trust_remote_code``.
 
 Saved as a folder: ``adapter.json`` (what it is: schema, size, dims, the base model and its
@@ -28,8 +28,8 @@ from sentence_transformers.base.modules import Dense
 from torch import Tensor, nn
 
 import mic.staging
+from mic.encoders import fit_pca
 from mic.errors import MICError
-from mic.evaluation.encoders import fit_pca
 
 SCHEMA = "mic-adapter/1"
 CONFIG_FILE = "adapter.json"

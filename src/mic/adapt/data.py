@@ -4,7 +4,7 @@ Fit texts: a retrieval source (``scifact``, a BEIR folder) gives its corpus docu
 (``stsb:train``, ``sick:train``, a file, a hub dataset) gives its distinct sentences
 (:func:`mic.data.load_sentences`). Supervision: a scored source gives CoSENT pairs (scores mapped to 0..1),
 a retrieval split (``scifact:train``) gives one (query, relevant document) pair per positive judgement, for
-MultipleNegativesRanking. Every text list is embedded through :func:`mic.evaluation.cache.cached_encode`,
+MultipleNegativesRanking. Every text list is embedded through :func:`mic.cache.cached_encode`,
 one entry per source list, so a second fit with other weights reads every vector from disk.
 """
 
@@ -19,10 +19,10 @@ import torch
 from torch import Tensor
 
 from mic.adapt.fit import PairSupervision
+from mic.cache import cached_encode
 from mic.data import load_scored_pairs, load_sentences
 from mic.data.beir import is_retrieval_source, load_beir
-from mic.evaluation.cache import cached_encode
-from mic.evaluation.encoders import Encoder
+from mic.encoders import Encoder
 
 
 @dataclass
@@ -31,7 +31,7 @@ class EmbeddingSource:
 
     Attributes:
         encoder: the frozen base model.
-        fingerprint: its :func:`mic.evaluation.cache.encoder_fingerprint`.
+        fingerprint: its :func:`mic.cache.encoder_fingerprint`.
         cache_dir: the cache folder (``None``: ``$MIC_CACHE_DIR``, else ``~/.cache/mic``).
         batch_size: encoding batch size on a miss.
         show_progress_bar: encoding progress bars.

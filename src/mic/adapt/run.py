@@ -21,7 +21,7 @@ from mic.adapt.data import EmbeddingSource, fit_embeddings, fit_texts, supervisi
 from mic.adapt.fit import fit, resolve_fit_dims
 from mic.adapt.model import adapted_model, save_adapted_model
 from mic.adapt.tokens import exposes_token_states, sample_texts, token_states
-from mic.evaluation.encoders import Encoder
+from mic.encoders import Encoder
 from mic.evaluation.records import provenance
 from mic.models import load_model, model_fingerprint
 

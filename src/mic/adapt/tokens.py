@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mic.evaluation.cache import cache_entry
-from mic.evaluation.encoders import Encoder
+from mic.cache import cache_entry
+from mic.encoders import Encoder
 from mic.staging import write_atomic, write_json
 
 TOKEN_TEXTS = 1024
@@ -70,7 +70,7 @@ def token_states(
         encoder: the frozen base model (its first module a Hugging Face transformer).
         texts: the texts, usually :func:`sample_texts` of the fit texts.
         fingerprint: the encoder's :func:`mic.models.model_fingerprint`.
-        cache_dir: the cache folder (``None``: :func:`mic.evaluation.cache.default_cache_dir`).
+        cache_dir: the cache folder (``None``: :func:`mic.cache.default_cache_dir`).
         max_tokens: token states kept per text.
         batch_size: texts per forward on a miss.
         show_progress_bar: a tqdm bar on a miss.

@@ -8,8 +8,18 @@
 ``sts_scores``, ``retrieval_scores``, ``prefix_geometry``, the ``plot_*`` functions) are public for use from Python.
 """
 
+from mic.cache import EmbeddingStore, cached_encode
 from mic.data.tasks import load_task, parse_tasks
 from mic.dims import default_dims
+from mic.encoders import (
+    Encoder,
+    EvaluationError,
+    PCAProjection,
+    fit_pca,
+    load_encoder,
+    parse_dims,
+    resolve_dims,
+)
 from mic.evaluation.analyze import (
     Analysis,
     PrefixGeometry,
@@ -20,17 +30,7 @@ from mic.evaluation.analyze import (
     run_analyze,
     write_analysis,
 )
-from mic.evaluation.cache import EmbeddingStore, cached_encode
 from mic.evaluation.compare import Comparison, run_compare, write_comparison
-from mic.evaluation.encoders import (
-    Encoder,
-    EvaluationError,
-    PCAProjection,
-    fit_pca,
-    load_encoder,
-    parse_dims,
-    resolve_dims,
-)
 from mic.evaluation.figures import plot_cross_correlation, plot_scores_vs_dim, plot_variance_profiles
 from mic.evaluation.options import EvalOptions
 from mic.evaluation.records import short_labels

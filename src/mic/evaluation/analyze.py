@@ -44,9 +44,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mic.cache import EmbeddingStore
 from mic.data import ScoredPairs, load_pairs_task
-from mic.evaluation.cache import EmbeddingStore
-from mic.evaluation.encoders import Encoder, EvaluationError, resolve_dims
+from mic.encoders import Encoder, EvaluationError, resolve_dims
 from mic.evaluation.figures import plot_cross_correlation, plot_variance_profiles
 from mic.evaluation.options import DEFAULT_OPTIONS, EvalOptions
 from mic.evaluation.records import provenance, short_labels

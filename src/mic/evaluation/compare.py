@@ -6,7 +6,7 @@ Writes into ``out``: ``report.md`` (tables side by side, figures embedded), ``co
 (``{model: mic-eval/2 object}``, :mod:`mic.evaluation.results`), ``analyze`` (``{model: mic-analyze/1 object}``),
 ``heatmap_dim``, ``files`` and the provenance fields.
 
-One :class:`~mic.evaluation.cache.EmbeddingStore` serves the whole command: a text list is encoded once per
+One :class:`~mic.cache.EmbeddingStore` serves the whole command: a text list is encoded once per
 base model, whether ``MODEL``, ``truncation:MODEL`` or ``pca:MODEL`` asks for it, and a task equal to the
 geometry data is scored with the outputs of the geometry's forward pass. Each encoder still runs its own
 forward pass with hidden states for the geometry (a ``pca:`` model's token states are rotated per batch).
@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 
 from mic.data import DEFAULT_TASKS, load_pairs_task
+from mic.encoders import EvaluationError, resolve_dims
 from mic.evaluation.analyze import Analysis, analyze_encoder, heatmap_dim
-from mic.evaluation.encoders import EvaluationError, resolve_dims
 from mic.evaluation.figures import plot_cross_correlation, plot_scores_vs_dim, plot_variance_profiles
 from mic.evaluation.options import DEFAULT_OPTIONS, EvalOptions
 from mic.evaluation.records import provenance, short_labels

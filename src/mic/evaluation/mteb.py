@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 
 from mic.data.tasks import MTEB_TASK
-from mic.evaluation.encoders import Encoder, EvaluationError
+from mic.encoders import Encoder, EvaluationError
 from mic.evaluation.results import TaskScores
 from mic.evaluation.sts import METRICS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mic.evaluation.cache import EmbeddingStore
-from mic.evaluation.encoders import Encoder, load_encoder
+from mic.cache import EmbeddingStore
+from mic.encoders import Encoder, load_encoder
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 import pytrec_eval
 
+from mic.cache import EmbeddingStore
 from mic.data import RetrievalData
-from mic.evaluation.cache import EmbeddingStore
-from mic.evaluation.encoders import Encoder
+from mic.encoders import Encoder
 from mic.evaluation.results import Metrics, TaskScores
 from mic.retrieval import Hits, exact_search, funnel_search
 
@@ -109,7 +109,7 @@ def score_retrieval(
         data: one split of a retrieval benchmark (:func:`mic.data.load_beir`).
         dims: the prefix dims ``d`` to rank at.
         store: where the embeddings come from; both lists are persisted in its disk cache (``None``: a fresh
-            :class:`~mic.evaluation.cache.EmbeddingStore` on ``$MIC_CACHE_DIR``).
+            :class:`~mic.cache.EmbeddingStore` on ``$MIC_CACHE_DIR``).
         task: names the result (default: the data's source).
         shortlists: funnel shortlist sizes ``k'``.
     """

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import torch
 
+from mic.cache import EmbeddingStore
 from mic.data import DEFAULT_TASKS, RetrievalData, load_task, parse_tasks
 from mic.data.tasks import TaskData
-from mic.evaluation.cache import EmbeddingStore
-from mic.evaluation.encoders import Encoder, resolve_dims
+from mic.encoders import Encoder, resolve_dims
 from mic.evaluation.mteb import evaluate_mteb
 from mic.evaluation.options import DEFAULT_OPTIONS, EvalOptions
 from mic.evaluation.records import provenance
@@ -97,7 +97,7 @@ def run_eval(
     """``mic eval``: load the tasks, then the model, then score every dim (tasks first, so typos fail fast).
 
     Args:
-        model: a model spec (see :mod:`mic.evaluation.encoders`: ``default``, a folder, a hub id,
+        model: a model spec (see :mod:`mic.encoders`: ``default``, a folder, a hub id,
             ``truncation[:MODEL]``, ``pca[:MODEL]``).
         tasks: task specs, a list or one comma-separated string (see :mod:`mic.data.tasks`).
         dims: prefix sizes (``None``: defaults for the model's size).

@@ -16,9 +16,9 @@ import torch.nn.functional as F
 from scipy.stats import ConstantInputWarning, pearsonr, spearmanr
 from torch import Tensor
 
+from mic.cache import EmbeddingStore
 from mic.data import ScoredPairs
-from mic.evaluation.cache import EmbeddingStore
-from mic.evaluation.encoders import Encoder
+from mic.encoders import Encoder
 from mic.evaluation.results import Metrics, TaskScores
 
 METRICS = ("spearman", "pearson")
@@ -68,7 +68,7 @@ def score_pairs(
         encoder: the model (see :func:`mic.evaluation.load_encoder`).
         pairs: the scored pairs.
         dims: the prefix sizes ``m`` to score.
-        store: where the embeddings come from (``None``: a fresh :class:`~mic.evaluation.cache.EmbeddingStore`).
+        store: where the embeddings come from (``None``: a fresh :class:`~mic.cache.EmbeddingStore`).
         task: names the result (default: the pairs' source).
     """
     start = time.perf_counter()

@@ -28,6 +28,8 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tqdm.auto import tqdm
 
+from mic import __version__
+from mic.encoders import encoder_fingerprint, load_encoder
 from mic.retrieval.backends import (
     BACKENDS,
     KINDS,
@@ -179,7 +181,7 @@ def build_index(
     """Encode ``corpus`` with ``model`` and store its ``dim``-prefix and full vectors as an index at ``out``.
 
     Args:
-        model: the encoder (see :func:`mic.evaluation.load_encoder`: ``default``, a folder, ``pca:MODEL``, ...).
+        model: the encoder (see :func:`mic.encoders.load_encoder`: ``default``, a folder, ``pca:MODEL``, ...).
         corpus: the documents (see :mod:`mic.retrieval.corpus`: ``scifact``, a BEIR folder, a file).
         out: the index folder to create.
         dim: the prefix dim ``d`` the shortlist is searched at (``1..D``; a multiple of 8 for ``binary``).
@@ -201,10 +203,6 @@ def build_index(
         DataError: for a missing or empty corpus, a malformed line or a document without text (nothing is written).
         ModelError: when the model cannot be loaded.
     """
-    from mic import __version__
-    from mic.evaluation import load_encoder
-    from mic.evaluation.cache import encoder_fingerprint
-
     _choose(precision, PRECISIONS, "--precision")
     _choose(backend, BACKENDS, "--backend")
     _choose(rerank_precision, RERANK_PRECISIONS, "--rerank-precision")
@@ -324,9 +322,6 @@ def search_texts(
             differs), naming both.
         ModelError: when the model cannot be loaded.
     """
-    from mic.evaluation import load_encoder
-    from mic.evaluation.cache import encoder_fingerprint
-
     for query in queries:
         if not query.text.strip():
             raise RetrievalError(f"{query.origin}: query {query.id!r} has no text.")

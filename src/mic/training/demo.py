@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mic.cache import EmbeddingStore
 from mic.data import DataError, load_scored_pairs, resolve_data_dir
-from mic.evaluation.cache import EmbeddingStore
-from mic.evaluation.encoders import load_encoder
+from mic.encoders import load_encoder
 from mic.evaluation.sts import score_pairs
 from mic.progress import progress_bars
 from mic.training.config import TrainConfig, dims_for_model

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.evaluation import SentenceEvaluator
 
+from mic.cache import EmbeddingStore
 from mic.data import ScoredPairs
-from mic.evaluation.cache import EmbeddingStore
-from mic.evaluation.encoders import Encoder
+from mic.encoders import Encoder
 from mic.evaluation.sts import score_pairs
 
 

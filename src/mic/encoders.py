@@ -16,6 +16,7 @@ Every encoder embeds at full dim only; callers truncate, so a sentence is encode
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from transformers import PretrainedConfig
 
 import mic.dims as dims_module
 from mic.errors import MICError
-from mic.models import DEFAULT_MODEL, ModelError, load_model
+from mic.models import DEFAULT_MODEL, ModelError, load_model, model_fingerprint
 
 PSEUDO_MODELS = ("truncation", "pca")
 PCA_FIT_SOURCE = "stsb:train"
@@ -183,6 +184,17 @@ class Encoder:
         return auto_model.config
 
 
+def encoder_fingerprint(encoder: Encoder) -> str:
+    """The model's fingerprint, extended by the PCA rotation when the encoder has one."""
+    fingerprint = model_fingerprint(encoder.model)
+    if encoder.projection is None:
+        return fingerprint
+    digest = hashlib.sha256(fingerprint.encode())
+    for tensor in (encoder.projection.mean, encoder.projection.components):
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def load_encoder(
     spec: str,
     *,
@@ -204,7 +216,7 @@ def load_encoder(
         device: torch device; ``None`` lets sentence-transformers choose.
         show_progress_bar: progress bar while fitting PCA.
         embed: how the PCA fit sentences are embedded, e.g. through an
-            :class:`~mic.evaluation.cache.EmbeddingStore` (default: :meth:`Encoder.encode`).
+            :class:`~mic.cache.EmbeddingStore` (default: :meth:`Encoder.encode`).
 
     Raises:
         ModelError: when the model cannot be loaded.

@@ -26,7 +26,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
-from mic.evaluation.encoders import Encoder
+from mic.encoders import Encoder, encoder_fingerprint
 from mic.models import model_fingerprint
 from mic.staging import write_atomic, write_json
 
@@ -37,17 +37,6 @@ SCHEMA = "mic-embeddings/1"
 def default_cache_dir() -> Path:
     """``$MIC_CACHE_DIR``, else ``~/.cache/mic``."""
     return Path(os.environ.get(CACHE_DIR_ENV) or Path.home() / ".cache" / "mic").expanduser()
-
-
-def encoder_fingerprint(encoder: Encoder) -> str:
-    """The model's fingerprint, extended by the PCA rotation when the encoder has one."""
-    fingerprint = model_fingerprint(encoder.model)
-    if encoder.projection is None:
-        return fingerprint
-    digest = hashlib.sha256(fingerprint.encode())
-    for tensor in (encoder.projection.mean, encoder.projection.components):
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
 
 
 def texts_digest(texts: Sequence[str]) -> str:
