@@ -239,7 +239,8 @@ def eval_command(
 
     Each sentence, document and query is encoded once, then truncated per dim; retrieval corpora are cached.
     """
-    from mic.evaluation import parse_dims, run_eval, scores_table, write_json
+    from mic.dims import parse_dims
+    from mic.evaluation import run_eval, scores_table, write_json
 
     options = evaluation_options(data_dir, fit_data, batch_size, device, seed)
     try:
@@ -267,7 +268,8 @@ def analyze(
     seed: SeedOption = 0,
 ) -> None:
     """Geometry of every prefix: variance, spectrum, effective rank, isotropy, prefix/residual correlation."""
-    from mic.evaluation import geometry_table, parse_dims, run_analyze, write_analysis
+    from mic.dims import parse_dims
+    from mic.evaluation import geometry_table, run_analyze, write_analysis
 
     options = evaluation_options(data_dir, fit_data, batch_size, device, seed)
     try:
@@ -297,7 +299,8 @@ def compare(
     seed: SeedOption = 0,
 ) -> None:
     """Evaluate (STS and retrieval) and analyse several models; write one Markdown report with tables and figures."""
-    from mic.evaluation import comparison_table, parse_dims, run_compare
+    from mic.dims import parse_dims
+    from mic.evaluation import comparison_table, run_compare
 
     options = evaluation_options(data_dir, fit_data, batch_size, device, seed)
     try:
@@ -453,7 +456,7 @@ def adapt(
     """Make a frozen encoder elastic: fit a post-hoc Matryoshka adapter on its cached embeddings."""
     from mic.adapt import AdaptConfig
     from mic.adapt.run import run_adapt, run_adapt_array, run_apply
-    from mic.evaluation import parse_dims
+    from mic.dims import parse_dims
     from mic.training.config import load_config
 
     command = shlex.join(sys.argv)

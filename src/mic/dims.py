@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mic.errors import MICError
+
+
+class DimsError(MICError):
+    """A dims list a user typed cannot be read."""
+
+
 SMALLEST_DEFAULT_DIM = 8
 """The smallest default prefix: METHOD.md's Matryoshka dims for a 384-dim model are 8, 16, ..., 256, 384."""
 
@@ -63,3 +70,17 @@ def resolve_dims(dims: Sequence[int] | None, full_dim: int, model: str = "the mo
             allowed = f"allowed: 1..{full_dim}"
             raise ValueError(f"dim {dim} is larger than the {full_dim}-dim embeddings of {model}; {allowed}.")
     return sorted(set(dims))
+
+
+def parse_dims(text: str | None) -> list[int] | None:
+    """``"8,64,384"`` -> ``[8, 64, 384]``; ``None`` or empty -> ``None`` (the defaults).
+
+    Raises:
+        DimsError: for a part that is not an integer.
+    """
+    if not text or not text.strip():
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise DimsError(f"--dims must be comma-separated integers, e.g. 8,64,384; got {text!r}.") from None

@@ -252,17 +252,3 @@ def resolve_dims(dims: Sequence[int] | None, full_dim: int, model: str = "the mo
         return dims_module.resolve_dims(dims, full_dim, model)
     except ValueError as error:
         raise EvaluationError(str(error)) from None
-
-
-def parse_dims(text: str | None) -> list[int] | None:
-    """``"8,64,384"`` -> ``[8, 64, 384]``; ``None`` or empty -> ``None`` (the defaults).
-
-    Raises:
-        EvaluationError: for a part that is not an integer.
-    """
-    if not text or not text.strip():
-        return None
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise EvaluationError(f"--dims must be comma-separated integers, e.g. 8,64,384; got {text!r}.") from None

@@ -10,23 +10,20 @@
 
 from mic.cache import EmbeddingStore, cached_encode
 from mic.data.tasks import load_task, parse_tasks
-from mic.dims import default_dims
+from mic.dims import default_dims, parse_dims
 from mic.encoders import (
     Encoder,
     EvaluationError,
     PCAProjection,
     fit_pca,
     load_encoder,
-    parse_dims,
     resolve_dims,
 )
 from mic.evaluation.analyze import (
     Analysis,
-    PrefixGeometry,
     analyze_encoder,
     heatmap_dim,
     positive_pairs,
-    prefix_geometry,
     run_analyze,
     write_analysis,
 )
@@ -39,6 +36,7 @@ from mic.evaluation.results import EvalResult, TaskScores
 from mic.evaluation.retrieval import retrieval_scores, run_metrics, score_retrieval
 from mic.evaluation.runner import evaluate_encoder, load_tasks, run_eval
 from mic.evaluation.sts import prefix_cosine, score_pairs, sts_scores
+from mic.geometry import PrefixGeometry, prefix_geometry
 from mic.staging import write_json
 
 __all__ = [

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -52,16 +52,13 @@ from mic.evaluation.options import DEFAULT_OPTIONS, EvalOptions
 from mic.evaluation.records import provenance, short_labels
 from mic.geometry import (
     DEAD_VARIANCE_RATIO,
-    alignment,
+    PrefixGeometry,
     correlation,
     dead_dimensions,
-    effective_rank,
-    eigen_spectrum,
     masked_mean_pool,
     masked_token_moments,
+    prefix_geometry,
     token_correlation_sum,
-    uniformity,
-    variance_cv,
     variance_profile,
 )
 from mic.staging import write_json
@@ -72,84 +69,6 @@ POSITIVE_THRESHOLD = 0.8
 UNIFORMITY_SAMPLE = 5000
 """Uniformity needs all ``N²`` pairwise similarities; above this many sentences it uses a seeded sample."""
 HEATMAP_DIM = 128
-
-
-@dataclass(frozen=True)
-class PrefixGeometry:
-    """Statistics of one prefix size ``m`` (see the module docstring for definitions)."""
-
-    dim: int
-    effective_rank: float
-    isotropy: float
-    variance_cv: float
-    uniformity: float
-    alignment: float | None
-    token_correlation_mean_abs: float | None
-    token_correlation_max_abs: float | None
-    sentence_correlation_mean_abs: float | None
-    eigen_spectrum: list[float]
-
-    def to_dict(self) -> dict[str, object]:
-        return {name: value for name, value in asdict(self).items() if name != "dim"}
-
-
-def prefix_geometry(
-    embeddings: Tensor,
-    dim: int,
-    token_correlation: Tensor | None = None,
-    sentence_correlation: Tensor | None = None,
-    anchors: Tensor | None = None,
-    positives: Tensor | None = None,
-    uniformity_rows: Tensor | None = None,
-) -> PrefixGeometry:
-    """Statistics of the prefix ``Z_{:m}`` of ``(N, D)`` sentence embeddings.
-
-    Args:
-        embeddings: ``(N, D)`` sentence embeddings, ``N >= 2``.
-        dim: the prefix size ``m`` (``1..D``).
-        token_correlation: ``(D, D)`` token-level correlation (:func:`mic.geometry.token_correlation`); its block
-            ``[:m, m:]`` gives the token correlation fields.
-        sentence_correlation: ``(D, D)`` feature correlation of the sentence embeddings
-            (:func:`mic.geometry.correlation`).
-        anchors: ``(P, D)`` embeddings of the first sentences of positive pairs.
-        positives: ``(P, D)`` embeddings of their second sentences.
-        uniformity_rows: indices of the sentences uniformity is computed on (default: all).
-
-    Raises:
-        EvaluationError: for fewer than 2 sentences or ``dim`` outside ``1..D``.
-
-    Example:
-        >>> geometry = prefix_geometry(torch.randn(500, 16, dtype=torch.float64), 8)
-        >>> 0.9 < geometry.isotropy <= 1.0
-        True
-    """
-    count, width = embeddings.shape
-    if count < 2:
-        raise EvaluationError(f"A covariance needs at least 2 sentences, got {count}.")
-    if not 1 <= dim <= width:
-        raise EvaluationError(f"dim {dim} is outside 1..{width}, the size of the embeddings.")
-    prefix = embeddings[:, :dim]
-    rank = float(effective_rank(prefix))
-    sample = prefix if uniformity_rows is None else prefix[uniformity_rows]
-    has_residual = dim < width
-
-    def block_abs(matrix: Tensor | None) -> Tensor | None:
-        return matrix[:dim, dim:].abs() if matrix is not None and has_residual else None
-
-    token_block, sentence_block = block_abs(token_correlation), block_abs(sentence_correlation)
-    has_pairs = anchors is not None and positives is not None and len(anchors) > 0
-    return PrefixGeometry(
-        dim=dim,
-        effective_rank=rank,
-        isotropy=rank / dim,
-        variance_cv=float(variance_cv(prefix)),
-        uniformity=float(uniformity(sample)),
-        alignment=float(alignment(anchors[:, :dim], positives[:, :dim])) if has_pairs else None,
-        token_correlation_mean_abs=float(token_block.mean()) if token_block is not None else None,
-        token_correlation_max_abs=float(token_block.max()) if token_block is not None else None,
-        sentence_correlation_mean_abs=float(sentence_block.mean()) if sentence_block is not None else None,
-        eigen_spectrum=eigen_spectrum(prefix).tolist(),
-    )
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Batch statistics shared by the MIC losses and the geometry diagnostics."""
 
+from mic.geometry.prefix import PrefixGeometry, prefix_geometry
 from mic.geometry.stats import (
     DEAD_VARIANCE_RATIO,
     alignment,
@@ -21,6 +22,7 @@ from mic.geometry.stats import (
 
 __all__ = [
     "DEAD_VARIANCE_RATIO",
+    "PrefixGeometry",
     "alignment",
     "correlation",
     "covariance",
@@ -30,6 +32,7 @@ __all__ = [
     "masked_mean_pool",
     "masked_token_moments",
     "pairwise_cosine",
+    "prefix_geometry",
     "soft_threshold_penalty",
     "token_correlation",
     "token_correlation_sum",
