@@ -118,9 +118,7 @@ def run_train_command(
     from mic.training.recipe import train as run_training
 
     try:
-        resolved = load_config(config, overrides)
-        if data_dir is not None:
-            resolved.data.data_dir = data_dir
+        resolved = load_config(config, overrides, options={"data.data_dir": ("--data-dir", data_dir)})
         console.print(
             f"Training [bold]{resolved.loss}[/] ({resolved.base_loss}) on {resolved.data.train} "
             f"-> {resolved.output_dir}, seed {resolved.seed}"
@@ -456,22 +454,22 @@ def adapt(
     """Make a frozen encoder elastic: fit a post-hoc Matryoshka adapter on its cached embeddings."""
     from mic.adapt import AdaptConfig
     from mic.adapt.run import run_adapt, run_adapt_array, run_apply
+    from mic.config import load_config
     from mic.dims import parse_dims
-    from mic.training.config import load_config
 
     command = shlex.join(sys.argv)
     if embeddings is not None and adapter is not None:
         fail("give at most one of --embeddings FILE.npy (fit on vectors) and --adapter DIR (reuse an adapter).")
     try:
-        resolved = load_config(config, overrides or [], schema=AdaptConfig)
-        updates = {"model": model, "data_dir": data_dir, "dims": parse_dims(dims)}
-        updates["data"] = [part.strip() for part in data.split(",") if part.strip()] if data else None
-        for field, value in updates.items():
-            if value is not None:
-                setattr(resolved, field, value)
-        resolved.supervised = resolved.supervised or supervised
-        if seed is not None:
-            resolved.fit.seed = seed
+        options = {
+            "model": ("MODEL", model),
+            "data": ("--data", [part.strip() for part in data.split(",") if part.strip()] if data else None),
+            "supervised": ("--supervised", True if supervised else None),
+            "dims": ("--dims", parse_dims(dims)),
+            "data_dir": ("--data-dir", data_dir),
+            "fit.seed": ("--seed", seed),
+        }
+        resolved = load_config(config, overrides, schema=AdaptConfig, options=options)
         if embeddings is not None:
             result = run_adapt_array(embeddings, out, resolved, model=model, show_progress_bar=True)
         elif adapter is not None:

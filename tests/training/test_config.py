@@ -12,7 +12,6 @@ from mic.training.config import (
     DEFAULT_DIMS,
     ConfigError,
     TrainConfig,
-    apply_overrides,
     dims_for_model,
     dump_config,
     load_config,
@@ -50,13 +49,6 @@ def test_overrides_reach_top_level_and_nested_fields(tmp_path: Path) -> None:
         "mrl",
     )
     assert config.mic.gamma == 0.25
-
-
-def test_override_parses_lists_like_yaml() -> None:
-    assert apply_overrides({}, ["dims=[8, 16]", "data.train=[stsb:train, sick:train]"]) == {
-        "dims": [8, 16],
-        "data": {"train": ["stsb:train", "sick:train"]},
-    }
 
 
 def test_dump_round_trips(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """The ``mic adapt`` configuration: one validated schema, every default in one place, loadable from YAML.
 
-Loaded like ``mic train``'s (:func:`mic.training.config.load_config` with ``schema=AdaptConfig``): a YAML file
+Loaded like ``mic train``'s (:func:`mic.config.load_config` with ``schema=AdaptConfig``): a YAML file
 holds any subset of the fields, ``--set key=value`` overrides any of them (``--set fit.sir=0.1``). The
 objective's defaults (``fit``) are the combination the dev sweep of ``benchmarks/adapter.py`` measured best
 (``docs/method.md``, "Post-hoc adapter").
@@ -13,11 +13,11 @@ from typing import Literal
 from pydantic import Field
 
 from mic.adapt.objective import Teacher
+from mic.config import StrictModel
 from mic.losses.defaults import MIC_DEFAULTS
-from mic.training.config import _Strict
 
 
-class FitSettings(_Strict):
+class FitSettings(StrictModel):
     """How the adapter is fitted: initialisation, optimisation, and the weights of the objective's terms."""
 
     init: Literal["identity", "pca"] = Field("identity", description="orthogonal start: truncation or PCA")
@@ -46,7 +46,7 @@ class FitSettings(_Strict):
     )
 
 
-class AdaptConfig(_Strict):
+class AdaptConfig(StrictModel):
     """Everything ``mic adapt MODEL --data ...`` needs; saved resolved beside the adapted model."""
 
     model: str = Field("default", description="'default' (offline all-MiniLM-L6-v2), a model folder or a hub id")

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy.typing as npt
 import torch
-from pydantic import ValidationError
 from torch import Tensor
 from tqdm.auto import tqdm
 
@@ -24,6 +23,7 @@ from mic.adapt.adapter import Adapter, AdapterError, check_embeddings
 from mic.adapt.config import FitSettings
 from mic.adapt.objective import AdapterObjective
 from mic.adapt.tokens import TokenStates
+from mic.config import validate
 
 TOKEN_TEXTS_PER_STEP = 32
 """Texts whose token states enter each step's token-level SCR (about 1,000 token states for short sentences)."""
@@ -56,14 +56,6 @@ class PairSupervision:
     first: Tensor
     second: Tensor
     scores: Tensor | None = None
-
-
-def _settings(overrides: dict[str, object]) -> FitSettings:
-    try:
-        return FitSettings(**overrides)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in error.errors())
-        raise AdapterError(f"Invalid fit settings: {problems}.") from None
 
 
 def resolve_fit_dims(dims: Sequence[int] | None, dim: int) -> list[int]:
@@ -104,7 +96,8 @@ def fit(
 
     Raises:
         AdapterError: for NaN/inf rows, fewer rows than one batch (or than ``D`` for PCA init), dims larger than
-            ``D``, supervision of another width, or an invalid setting.
+            ``D``, or supervision of another width.
+        ConfigError: for an unknown or invalid setting, naming it and what is allowed.
 
     Example:
         >>> import torch
@@ -113,7 +106,7 @@ def fit(
         >>> adapter.transform(torch.randn(3, 32))[:, :8].shape
         torch.Size([3, 8])
     """
-    config = _settings(dict(settings))
+    config = validate(FitSettings, settings, source="fit()")
     frozen = check_embeddings(embeddings, "fit embeddings")
     count, dim = frozen.shape
     if count < config.batch_size:

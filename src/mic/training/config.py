@@ -1,35 +1,28 @@
 """The training configuration: one validated schema, every default in one place, loadable from YAML.
 
 A config file holds any subset of the fields below; ``--set key=value`` overrides any field (dotted keys
-reach nested ones, e.g. ``--set mic.gamma=0.2``). Errors name the file, the line and the field.
+reach nested ones, e.g. ``--set mic.gamma=0.2``). Read and validated by :func:`mic.config.load_config`; errors
+name the file, the line and the field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
+import mic.config as config_file
+from mic.config import ConfigError, StrictModel
 from mic.dims import check_dims
-from mic.errors import MICError
 from mic.losses.defaults import METHOD_MD_FORM, MIC_DEFAULTS
-from mic.training.config_errors import describe
 
 DEFAULT_DIMS = [8, 16, 32, 64, 128, 256, 384]
 
 
-class ConfigError(MICError):
-    """The configuration file or an override is invalid; the message says where and what is allowed."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class MICWeights(_Strict):
+class MICWeights(StrictModel):
     """Weights and choices of the MIC regularizers (METHOD.md); used when ``loss: mic``.
 
     Defaults are :data:`mic.losses.defaults.MIC_DEFAULTS`, the dev sweeps' choice (SIR off);
@@ -62,7 +55,7 @@ def method_md_weights() -> MICWeights:
     return MICWeights(**{name: getattr(form, name) for name in MICWeights.model_fields if hasattr(form, name)})
 
 
-class DataConfig(_Strict):
+class DataConfig(StrictModel):
     """Where the training and dev data come from (see ``mic.data``)."""
 
     train: list[str] = Field(
@@ -80,7 +73,7 @@ class DataConfig(_Strict):
     )
 
 
-class TrainConfig(_Strict):
+class TrainConfig(StrictModel):
     """Everything ``mic train`` needs; saved resolved beside the model."""
 
     model: str = Field("default", description="'default' (offline all-MiniLM-L6-v2), a local path or a hub id")
@@ -117,84 +110,17 @@ class TrainConfig(_Strict):
         return max_steps
 
 
-def _parse_value(raw: str) -> object:
-    """Read an override value the way YAML would (numbers, booleans, lists, null), else keep the string."""
-    try:
-        return yaml.safe_load(raw)
-    except yaml.YAMLError:
-        return raw
-
-
-def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """Apply ``key=value`` overrides (dotted keys for nested fields) to a raw config dict."""
-    for override in overrides:
-        key, sep, raw = override.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set expects key=value, got {override!r}.")
-        target = data
-        *parents, leaf = key.split(".")
-        for parent in parents:
-            target = target.setdefault(parent, {})
-            if not isinstance(target, dict):
-                raise ConfigError(f"--set {key}: {parent} is not a section.")
-        target[leaf] = _parse_value(raw)
-    return data
-
-
-def _line_of(text: str, location: Sequence[str]) -> int | None:
-    """Best-effort line number of the top-level or nested key named in ``location``."""
-    names = [str(part) for part in location if isinstance(part, str)]
-    if not names:
-        return None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.lstrip().startswith(f"{names[-1]}:"):
-            return number
-    return None
-
-
-Schema = TypeVar("Schema", bound=BaseModel)
-
-
 def load_config(
-    path: str | Path | None, overrides: list[str] | None = None, schema: type[Schema] = TrainConfig
-) -> Schema:
-    """Read a YAML config (or start from defaults when ``path`` is None), apply overrides and validate.
-
-    ``schema`` is the pydantic model to validate against: ``TrainConfig`` for ``mic train``, another
-    command's schema (``mic.adapt.AdaptConfig``) for its config file.
+    path: str | Path | None,
+    overrides: Sequence[str] | None = None,
+    options: Mapping[str, tuple[str, object]] | None = None,
+) -> TrainConfig:
+    """A training config: :func:`mic.config.load_config` with the :class:`TrainConfig` schema.
 
     Raises:
-        ConfigError: unreadable file, YAML syntax error (with line), unknown field or bad value (with the
-            field, its line when known, and the allowed values).
+        ConfigError: unreadable file, YAML syntax error, unknown field or bad value (with file, line and field).
     """
-    text = ""
-    data: dict = {}
-    source = "defaults"
-    if path is not None:
-        source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as error:
-            raise ConfigError(f"Cannot read config {path}: {error.strerror}.") from None
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{path}:{where} is not valid YAML: {getattr(error, 'problem', error)}.") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping of field: value, got {type(data).__name__}.")
-    data = apply_overrides(data, overrides or [])
-    try:
-        return schema.model_validate(data)
-    except ValidationError as error:
-        messages = []
-        overridden = {override.partition("=")[0] for override in overrides or []}
-        for parts, message, value in describe(schema, error.errors()):
-            line = _line_of(text, parts)
-            where = "--set" if ".".join(parts) in overridden else f"{source}:{line}" if line else source
-            messages.append(f"{where}: field '{'.'.join(parts)}': {message} (got {value!r})")
-        raise ConfigError("\n".join(messages)) from None
+    return config_file.load_config(path, overrides, schema=TrainConfig, options=options)
 
 
 def dims_for_model(config: TrainConfig, embedding_size: int) -> tuple[list[int], str | None]:
