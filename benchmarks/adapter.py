@@ -40,10 +40,10 @@ from mic.data import load_scored_pairs
 from mic.data.beir import load_beir
 from mic.encoders import Encoder, fit_pca
 from mic.evaluation.figures import plot_scores_vs_dim
-from mic.evaluation.records import provenance
 from mic.evaluation.retrieval import retrieval_scores
 from mic.evaluation.sts import sts_scores
 from mic.models import load_model, model_fingerprint
+from mic.provenance import provenance
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = RESULTS / "adapter-runs"

@@ -1,4 +1,4 @@
-"""What a result was produced with: package versions and the git commit, recorded beside every output."""
+"""What a result was produced with: the command, seed, package versions and git commit, recorded beside every output."""
 
 from __future__ import annotations
 
@@ -30,3 +30,8 @@ def git_commit() -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def provenance(command: str | None, seed: int) -> dict[str, object]:
+    """The ``command``, ``seed``, package ``versions`` and ``git_commit`` fields of every result file."""
+    return {"command": command, "seed": seed, "versions": package_versions(), "git_commit": git_commit()}

@@ -22,8 +22,8 @@ from mic.adapt.fit import fit, resolve_fit_dims
 from mic.adapt.model import adapted_model, save_adapted_model
 from mic.adapt.tokens import exposes_token_states, sample_texts, token_states
 from mic.encoders import Encoder
-from mic.evaluation.records import provenance
 from mic.models import load_model, model_fingerprint
+from mic.provenance import provenance
 
 
 @dataclass(frozen=True)

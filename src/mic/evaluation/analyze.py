@@ -49,7 +49,7 @@ from mic.data import ScoredPairs, load_pairs_task
 from mic.encoders import Encoder, EvaluationError, resolve_dims
 from mic.evaluation.figures import plot_cross_correlation, plot_variance_profiles
 from mic.evaluation.options import DEFAULT_OPTIONS, EvalOptions
-from mic.evaluation.records import provenance, short_labels
+from mic.evaluation.records import short_labels
 from mic.geometry import (
     DEAD_VARIANCE_RATIO,
     PrefixGeometry,
@@ -61,6 +61,7 @@ from mic.geometry import (
     token_correlation_sum,
     variance_profile,
 )
+from mic.provenance import provenance
 from mic.staging import write_json
 
 SCHEMA = "mic-analyze/1"

@@ -25,10 +25,11 @@ from mic.encoders import EvaluationError, resolve_dims
 from mic.evaluation.analyze import Analysis, analyze_encoder, heatmap_dim
 from mic.evaluation.figures import plot_cross_correlation, plot_scores_vs_dim, plot_variance_profiles
 from mic.evaluation.options import DEFAULT_OPTIONS, EvalOptions
-from mic.evaluation.records import provenance, short_labels
+from mic.evaluation.records import short_labels
 from mic.evaluation.report import render_report
 from mic.evaluation.results import EvalResult
 from mic.evaluation.runner import evaluate_encoder, load_tasks
+from mic.provenance import provenance
 from mic.staging import write_json
 
 SCHEMA = "mic-compare/2"

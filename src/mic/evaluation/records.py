@@ -1,4 +1,4 @@
-"""Result files: JSON that stays valid (no NaN), the provenance every result records, readable labels."""
+"""Result files: JSON that stays valid (no NaN) and readable labels."""
 
 from __future__ import annotations
 
@@ -7,17 +7,10 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from mic.provenance import git_commit, package_versions
-
 
 def finite_or_none(value: float) -> float | None:
     """``value``, or ``None`` for NaN/inf (a correlation of constant input), which JSON cannot hold."""
     return value if math.isfinite(value) else None
-
-
-def provenance(command: str | None, seed: int) -> dict[str, object]:
-    """The ``command``, ``seed``, package ``versions`` and ``git_commit`` fields of every result file."""
-    return {"command": command, "seed": seed, "versions": package_versions(), "git_commit": git_commit()}
 
 
 def short_labels(names: Sequence[str]) -> dict[str, str]:

@@ -19,10 +19,10 @@ from mic.data.tasks import TaskData
 from mic.encoders import Encoder, resolve_dims
 from mic.evaluation.mteb import evaluate_mteb
 from mic.evaluation.options import DEFAULT_OPTIONS, EvalOptions
-from mic.evaluation.records import provenance
 from mic.evaluation.results import EvalResult
 from mic.evaluation.retrieval import score_retrieval
 from mic.evaluation.sts import score_pairs
+from mic.provenance import provenance
 
 
 def load_tasks(tasks: str | Sequence[str], data_dir: str | Path | None = None) -> tuple[dict[str, TaskData], list[str]]:
