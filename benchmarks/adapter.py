@@ -38,6 +38,7 @@ from mic.adapt.tokens import TokenStates, sample_texts, token_states
 from mic.cache import default_cache_dir, embedding_entry
 from mic.data import load_scored_pairs
 from mic.data.beir import load_beir
+from mic.dims import default_dims
 from mic.encoders import Encoder, fit_pca
 from mic.evaluation.figures import plot_scores_vs_dim
 from mic.evaluation.retrieval import retrieval_scores
@@ -47,7 +48,7 @@ from mic.provenance import provenance
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = RESULTS / "adapter-runs"
-DIMS = [8, 16, 32, 64, 128, 256, 384]
+DIMS = default_dims(384)  # the default model (all-MiniLM-L6-v2) is 384-dim
 TARGET_DIMS = [8, 16, 32]
 SEEDS = [0, 1, 2]
 FIT_DATA = ["stsb:train", "sick:train", "scifact"]

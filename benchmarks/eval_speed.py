@@ -25,10 +25,11 @@ from pathlib import Path
 import torch
 
 from mic.data import load_stsb
+from mic.dims import default_dims
 from mic.evaluation import EvalOptions, evaluate_encoder, load_encoder
 from mic.provenance import git_commit, package_versions
 
-DIMS = [384, 256, 128, 64, 32, 16, 8]
+DIMS = default_dims(384)[::-1]  # the default model (all-MiniLM-L6-v2) is 384-dim
 RESULTS = Path(__file__).parent / "results"
 
 

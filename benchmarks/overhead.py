@@ -37,11 +37,12 @@ import mic.losses.scr as scr_module
 import mic.losses.sir as sir_module
 import mic.losses.validation as validation
 from mic.data import load_stsb
+from mic.dims import default_dims
 from mic.losses import MICLoss
 from mic.models import load_model
 from mic.provenance import package_versions
 
-DIMS = [8, 16, 32, 64, 128, 256, 384]
+DIMS = default_dims(384)  # the default model (all-MiniLM-L6-v2) is 384-dim
 RESULTS = Path(__file__).parent / "results"
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mic.data.tasks import load_pairs_task, parse_task
+from mic.dims import default_dims
 from mic.encoders import Encoder, load_encoder
 from mic.evaluation.analyze import analyze_encoder
 from mic.evaluation.figures import plot_scores_vs_dim, plot_variance_profiles
@@ -50,7 +51,7 @@ from mic.training.recipe import train
 RESULTS = Path(__file__).parent / "results"
 SETTINGS_DIR = Path(__file__).parent / "settings"
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-DIMS = [8, 16, 32, 64, 128, 256, 384]
+DIMS = default_dims(384)  # the default model (all-MiniLM-L6-v2) is 384-dim
 TEST_TASKS = {"stsb": "stsb:test", "sickr": "sick:test", "scifact": "scifact:test"}
 DEV_TASKS = {"stsb": "stsb:dev", "sickr": "sick:trial"}
 TEST_SPLITS = {

@@ -35,6 +35,7 @@ import matplotlib.pyplot as plt
 
 from mic.cache import default_cache_dir
 from mic.data import load_task
+from mic.dims import default_dims
 from mic.encoders import PCA_FIT_SOURCE
 from mic.evaluation import EvalOptions, evaluate_encoder
 from mic.evaluation.retrieval import DEFAULT_SHORTLISTS
@@ -42,7 +43,7 @@ from mic.provenance import git_commit, package_versions
 from mic.staging import write_atomic
 
 RESULTS = Path(__file__).parent / "results"
-DIMS = [8, 16, 32, 64, 128, 256, 384]
+DIMS = default_dims(384)  # the default model (all-MiniLM-L6-v2) is 384-dim
 BASELINES = {"truncation": "truncation:default", "pca": "pca:default"}
 FIGURE_SHORTLIST = 100
 RUN_FIELDS = ("seed", "global_step", "train_seconds", "dev_scores", "command", "git_commit", "loss_config")

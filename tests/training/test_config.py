@@ -9,7 +9,6 @@ import pytest
 
 from mic.losses import MICLoss
 from mic.training.config import (
-    DEFAULT_DIMS,
     ConfigError,
     TrainConfig,
     dims_for_model,
@@ -25,7 +24,7 @@ def test_defaults_are_the_documented_recipe() -> None:
     config = load_config(None)
     assert config.model == "default"
     assert config.loss == "mic" and config.base_loss == "cosent"
-    assert config.dims == DEFAULT_DIMS
+    assert config.dims is None, "dims follow the model: mic.dims.default_dims of its size"
     assert config.batch_size == 16
 
 
@@ -149,9 +148,9 @@ def test_schema_rejects_assignment_of_bad_value() -> None:
 @pytest.mark.parametrize(
     ("overrides", "size", "dims", "noted"),
     [
-        ([], 384, DEFAULT_DIMS, False),
-        ([], 768, [*DEFAULT_DIMS, 768], True),
-        ([], 32, [8, 16, 32], True),
+        ([], 384, [8, 16, 32, 64, 128, 256, 384], False),
+        ([], 768, [8, 16, 32, 64, 128, 256, 512, 768], False),
+        ([], 32, [8, 16, 32], False),
         (["dims=[8, 16, 64]"], 128, [8, 16, 64, 128], True),
         (["dims=[8, 16, 64]"], 64, [8, 16, 64], False),
     ],

@@ -38,7 +38,7 @@ def test_demo_prints_before_and_after_at_every_dim(tmp_path: Path, tiny_data_dir
     for dim in ("8", "16", "32"):
         assert f"│ {dim:>3} │" in result.output or f"{dim} │" in result.output
     assert (out / "mic_run.json").is_file()
-    assert "has 32 dims" in result.output and "[8, 16, 32]" in result.output, "dims follow the model, with a note"
+    assert "│  64 │" not in result.output, "the default dims follow the 32-dim model"
 
 
 def test_demo_with_a_missing_data_dir_says_so(tmp_path: Path) -> None:

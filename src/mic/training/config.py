@@ -16,10 +16,8 @@ from pydantic import Field, field_validator
 
 import mic.config as config_file
 from mic.config import ConfigError, StrictModel
-from mic.dims import check_dims
+from mic.dims import check_dims, default_dims
 from mic.losses.defaults import METHOD_MD_FORM, MIC_DEFAULTS
-
-DEFAULT_DIMS = [8, 16, 32, 64, 128, 256, 384]
 
 
 class MICWeights(StrictModel):
@@ -82,7 +80,9 @@ class TrainConfig(StrictModel):
     loss: Literal["mic", "mrl", "2d", "plain"] = "mic"
     base_loss: Literal["mnrl", "cosent", "angle"] = "cosent"
     mnrl_scale: float = Field(20.0, gt=0, description="1/τ of MultipleNegativesRanking (20 = τ 0.05, SimCSE)")
-    dims: list[int] = Field(default_factory=lambda: list(DEFAULT_DIMS))
+    dims: list[int] | None = Field(
+        None, description="Matryoshka dims, ascending (default: mic.dims.default_dims of the model's size)"
+    )
     mic: MICWeights = Field(default_factory=MICWeights)
     learning_rate: float = Field(2e-5, gt=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1, description="fraction of steps with linear warm-up")
@@ -99,8 +99,8 @@ class TrainConfig(StrictModel):
 
     @field_validator("dims")
     @classmethod
-    def _dims_valid(cls, dims: list[int]) -> list[int]:
-        return list(check_dims(dims))
+    def _dims_valid(cls, dims: list[int] | None) -> list[int] | None:
+        return None if dims is None else list(check_dims(dims))
 
     @field_validator("max_steps")
     @classmethod
@@ -126,14 +126,16 @@ def load_config(
 def dims_for_model(config: TrainConfig, embedding_size: int) -> tuple[list[int], str | None]:
     """The Matryoshka dims to train for a model with ``embedding_size`` dims, and a note when they changed.
 
-    The full size is always trained: it is added when missing. Default dims (not set by the user) are also cut
-    to the model's size; dims the user set that exceed it are refused.
+    Dims left unset are :func:`mic.dims.default_dims` of the model's size. The full size is always trained: it
+    is added, with a note, to set dims that lack it; set dims that exceed it are refused.
 
     Raises:
-        ConfigError: for user-set dims larger than the model's embedding size, naming both.
+        ConfigError: for dims larger than the model's embedding size, naming both.
     """
+    if config.dims is None:
+        return default_dims(embedding_size), None
     dims = list(config.dims)
-    if "dims" in config.model_fields_set and dims[-1] > embedding_size:
+    if dims[-1] > embedding_size:
         raise ConfigError(
             f"dims {dims} go up to {dims[-1]}, but the model {config.model!r} has {embedding_size} dims; "
             f"use dims up to {embedding_size}, e.g. --set dims=[{','.join(map(str, _below(dims, embedding_size)))}]."

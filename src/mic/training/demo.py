@@ -86,8 +86,8 @@ def run_demo(
     prepare_output(output, resume=False, overwrite=overwrite)
     base = load_encoder(model)
     dims, note = dims_for_model(config, base.dim)
+    config.dims = dims
     if note is not None:
-        config.dims = dims
         notify(note)
     test = load_scored_pairs(test_source, data_dir=folder)
     untrained = score_pairs(base, test, config.dims, EmbeddingStore(show_progress_bar=progress_bars())).scores

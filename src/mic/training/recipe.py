@@ -222,8 +222,8 @@ def train(
     model = load_model(config.model)
     model.max_seq_length = config.max_seq_length
     dims, note = dims_for_model(config, model.get_embedding_dimension())
+    config = config.model_copy(update={"dims": dims})
     if note is not None:
-        config = config.model_copy(update={"dims": dims})
         notify(note)
 
     columns = {"columns": config.data.columns, "score_range": config.data.score_range}
