@@ -1,6 +1,7 @@
 """The package's layers: a module imports only from its own layer or the layers below it, never from above.
 
-The order is docs' STYLE "Layout" list, bottom first, with two changes the code needs:
+The order is the house style's layout (base modules, encoders, cache, geometry, losses, data, training, adapt,
+retrieval, evaluation, cli), bottom first, with two changes the code needs:
 
 - ``data`` sits below ``encoders``: the ``pca:`` baseline of :func:`mic.encoders.load_encoder` reads its fit
   sentences with :func:`mic.data.load_sentences`, and ``data`` (file and hub readers) needs nothing above it.

@@ -154,7 +154,7 @@ def render_report(
         evals: one STS result per model.
         analyses: one geometry analysis per model (same order).
         figures: ``{caption: path relative to the report}``.
-        provenance: command, seed, versions and commit (see :func:`mic.evaluation.records.provenance`).
+        provenance: command, seed, versions and commit (see :func:`mic.provenance.provenance`).
         title: the top heading.
     """
     labels = short_labels([result.model for result in evals])
