@@ -341,16 +341,15 @@ class MICLoss(nn.Module):
                 hidden, mask = cat_padded_token_embeddings(
                     [output.hidden_states[layer] for output in outputs], [output.mask for output in outputs]
                 )
-                scr = self.scr.terms(hidden, mask)
+                scr = self.scr.weighted_terms(hidden, mask)
                 parts.setdefault("scr_correlation", []).append(self.scr_weight * scr["correlation"])
                 if self.scr.variance_floor_weight > 0:
-                    floor = self.scr_weight * self.scr.variance_floor_weight * scr["variance_floor"]
-                    parts.setdefault("scr_variance_floor", []).append(floor)
+                    parts.setdefault("scr_variance_floor", []).append(self.scr_weight * scr["variance_floor"])
             if self.use_sir:
                 for output in outputs:
-                    sir = self.sir.terms(masked_mean_pool(output.hidden_states[layer], output.mask))
-                    parts.setdefault("sir_variance_cv", []).append(0.5 * self.sir_weight * sir["variance_cv"])
-                    parts.setdefault("sir_uniformity", []).append(0.5 * self.sir_weight * sir["uniformity"])
+                    sir = self.sir.weighted_terms(masked_mean_pool(output.hidden_states[layer], output.mask))
+                    parts.setdefault("sir_variance_cv", []).append(self.sir_weight * sir["variance_cv"])
+                    parts.setdefault("sir_uniformity", []).append(self.sir_weight * sir["uniformity"])
         return {name: self.gamma * torch.stack(values).mean() for name, values in parts.items()}
 
     def get_config_dict(self) -> dict[str, Any]:
