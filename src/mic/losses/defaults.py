@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True)
 class MICDefaults:
-    """Scalar weights of ``L = L_MRL + γ · L_align + λ_SD · L_SD`` and of its terms (named as in ``docs/method.md`` §1)."""
+    """Scalar weights of ``L = L_MRL + γ · L_align + λ_SD · L_SD`` and of its terms (``docs/method.md`` §1)."""
 
     gamma: float = 0.1
     tolerance: float = 0.1
