@@ -57,7 +57,7 @@ def token_relation_cka(student: Tensor, teacher: Tensor, mask: Tensor, eps: floa
 
 
 class PrefixSelfDistillation(nn.Module):
-    """Self-distillation term of MIC (our formulation, ``docs/method.md`` §1.3; its dev evidence in §3.4).
+    """Self-distillation term of MIC (our formulation, ``docs/method.md`` §1.3; dev evidence in §3.4).
 
     A teacher's full embedding ``T`` (by default the student's own, detached; :class:`~mic.losses.MICLoss` can
     pass a frozen or EMA copy's) teaches every student prefix ``S_m = z[:, :m]``:
