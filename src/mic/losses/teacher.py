@@ -57,9 +57,11 @@ class DistillationTeacher(nn.Module):
         ema_decay: ``d`` of the EMA teacher.
 
     Example:
-        >>> from mic.losses.teacher import DistillationTeacher
-        >>> teacher = DistillationTeacher(model, "ema", ema_decay=0.999)  # doctest: +SKIP
-        >>> teacher.update(model)  # doctest: +SKIP
+        ::
+
+            teacher = DistillationTeacher(model, "ema", ema_decay=0.999)
+            teacher.update(model)  # before each training forward: one EMA step towards the student
+            target = teacher.embed(model.preprocess(["A man plays a guitar.", "A dog runs."]))  # (2, D)
     """
 
     def __init__(
@@ -155,8 +157,10 @@ class TeacherCheckpoint(TrainerCallback):
     Example:
         ::
 
-            callbacks = [TeacherCheckpoint(loss.teacher, resume_from=checkpoint)]
-            SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss, callbacks=callbacks)
+            loss = MICLoss(model, MultipleNegativesRankingLoss(model), dims, distill_teacher="ema")
+            callbacks = [TeacherCheckpoint(loss.teacher, resume_from=checkpoint)]  # checkpoint: a folder or None
+            trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss,
+                                                 callbacks=callbacks)
             trainer.train(resume_from_checkpoint=checkpoint)
     """
 
