@@ -25,14 +25,20 @@ def step(student: SentenceTransformer, delta: float) -> None:
             parameter.add_(delta)
 
 
+def ema_teacher_after_one_step(student: SentenceTransformer) -> DistillationTeacher:
+    """An EMA teacher (decay 0.5) that has followed one training step of the student."""
+    teacher = DistillationTeacher(student, "ema", ema_decay=0.5)
+    student.train()
+    step(student, 1.0)
+    teacher.update(student)
+    return teacher
+
+
 def test_the_ema_teacher_is_an_exponential_moving_average_from_the_starting_weights(
     tiny_model: SentenceTransformer,
 ) -> None:
     start = weights(tiny_model)
-    teacher = DistillationTeacher(tiny_model, "ema", ema_decay=0.5)
-    tiny_model.train()
-    step(tiny_model, 1.0)
-    teacher.update(tiny_model)
+    teacher = ema_teacher_after_one_step(tiny_model)
     step(tiny_model, 1.0)
     teacher.update(tiny_model)
     # θ_T = 0.5 (0.5 θ_0 + 0.5 (θ_0 + 1)) + 0.5 (θ_0 + 2) = θ_0 + 1.25
@@ -56,10 +62,7 @@ def test_the_initial_teacher_never_moves_and_writes_nothing(tiny_model: Sentence
 def test_a_saved_ema_teacher_is_restored_exactly_and_keeps_averaging(
     tiny_model: SentenceTransformer, tmp_path: Path
 ) -> None:
-    teacher = DistillationTeacher(tiny_model, "ema", ema_decay=0.5)
-    tiny_model.train()
-    step(tiny_model, 1.0)
-    teacher.update(tiny_model)
+    teacher = ema_teacher_after_one_step(tiny_model)
     teacher.save(tmp_path)
     restored = DistillationTeacher(tiny_model, "ema", ema_decay=0.5)  # built from the student at this step
     restored.load(tmp_path)
@@ -88,10 +91,7 @@ def test_the_callback_saves_into_the_trainers_checkpoint_folder_and_restores_fro
 ) -> None:
     from transformers import TrainerControl, TrainerState, TrainingArguments
 
-    teacher = DistillationTeacher(tiny_model, "ema", ema_decay=0.5)
-    tiny_model.train()
-    step(tiny_model, 1.0)
-    teacher.update(tiny_model)
+    teacher = ema_teacher_after_one_step(tiny_model)
     args, control = TrainingArguments(output_dir=str(tmp_path), report_to=[]), TrainerControl()
     TeacherCheckpoint(teacher).on_save(args, TrainerState(global_step=7), control)
     assert (tmp_path / "checkpoint-7" / TEACHER_STATE).is_file()
