@@ -296,7 +296,8 @@ def run_sweep(context: dict) -> None:
 
 
 def run_timing(context: dict) -> None:
-    """Fit the default adapter once with 2 intra-op threads (the issue's "2 CPU cores") and record the seconds."""
+    """Fit the default adapter once with 2 intra-op threads (the 2 CPU cores its time budget assumes) and record
+    the seconds."""
     torch.set_num_threads(2)
     adapter = fit(context["fit"], DIMS, show_progress_bar=False, base_fingerprint=context["fingerprint"])
     record = {"threads": 2, "fit_seconds": adapter.info["fit_seconds"], "rows": context["rows"],
@@ -364,7 +365,7 @@ def summary(values: list[float]) -> str:
 
 
 def targets(results: dict, seconds: dict) -> list[tuple[str, str, bool]]:
-    """(target, measured, met) rows of the issue's targets, on test means over seeds."""
+    """(target, measured, met) rows of the adapter's targets, on test means over seeds."""
     mean = lambda method, task, dim: statistics.mean(results[method][task][str(dim)])  # noqa: E731
     rows = []
     for baseline, margin in (("truncate", 2.0), ("pca", 1.0)):

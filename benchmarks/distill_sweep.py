@@ -4,7 +4,7 @@ Around each setting's dev-tuned MIC (``results/sweep-SETTING.json``, where the c
 ended), whose best candidate the setting's ``configs/mic-*.yaml`` then holds (a test checks it):
 
 1. λ_SD on a log grid (``LAMBDAS``) with the frozen initial model as teacher and row-KL (the form a probe
-   found live, issue 12), continued up ``EXTEND`` while the largest λ so far is the best and still improving
+   found live in an earlier probe), continued up ``EXTEND`` while the largest λ so far is the best and still improving
    (a large task loss such as CoSENT's can need a larger weight);
 2. each other teacher (the student's own full embedding, its EMA) and each other objective (cosine-matrix
    agreement, token-relation CKA) at step 1's best λ if that beat the base by ``sweep.MARGIN``, else at λ_SD

@@ -406,9 +406,9 @@ def retrieval_bar_row(setting: str, block: dict) -> list[str]:
 
 
 def bar_check(results: dict) -> list[str]:
-    """The issue's target, cell by cell: on STS, mean over seeds of MIC − MRL ≥ +1.0 at 8/16/32 dims and ≥ −0.3 at
-    384; on SciFact, mean MIC − MRL ≥ −0.5 at every dim; a verdict on fewer than 3 shared seeds says so. Settings
-    without both MIC and MRL are left out."""
+    """The quality target MIC must meet to be worth its cost, cell by cell: on STS, mean over seeds of MIC − MRL
+    ≥ +1.0 at 8/16/32 dims and ≥ −0.3 at 384; on SciFact, mean MIC − MRL ≥ −0.5 at every dim; a verdict on fewer
+    than 3 shared seeds says so. Settings without both MIC and MRL are left out."""
     blocks = {name: block for name, block in results["settings"].items() if {"mic", "mrl"} <= block["methods"].keys()}
     sts_header = ["setting", "task", "seeds", *map(str, [*BAR_LOW_DIMS, BAR_FULL_DIM]), "met"]
     sts_rows = [row for setting, block in blocks.items() for row in sts_bar_rows(setting, block)]

@@ -72,7 +72,7 @@ RESULTS = Path(__file__).parent / "results"
 FULL_DIM = 384
 DIMS = (16, 32, 64)
 SHORTLISTS = (100, 200, 500, 1000)
-"""The brief's 100 and 200, and two larger ones that show what recall the shortlist size buys."""
+"""The shortlists the funnel is judged at (100 and 200), and two larger ones that show what recall more buys."""
 K = 10
 TARGET = {"ndcg10_ratio": 0.99, "recall_at_10": 0.99, "qps_ratio": 10.0}
 REFERENCE = "flat-384-float32"

@@ -1,4 +1,4 @@
-"""The adapter benchmark: the issue's JSON shape, targets judged on the numbers, one-term ablations."""
+"""The adapter benchmark: its JSON shape, targets judged on the numbers, one-term ablations."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_each_ablation_toggles_exactly_one_mic_term() -> None:
 
 
 @pytest.mark.parametrize(("gain", "met"), [(3.0, True), (0.5, False)])
-def test_report_has_the_issue_shape_and_judges_targets(
+def test_report_has_its_shape_and_judges_targets(
     gain: float, met: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(benchmark, "RESULTS", tmp_path)

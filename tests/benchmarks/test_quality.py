@@ -1,5 +1,5 @@
 """The head-to-head benchmark's contract: equal budgets, ablations that differ in one term, stale caches rerun,
-and a report shaped as the issue asks. Runs on fake cached records; nothing is trained."""
+and a report with per-seed means and differences. Runs on fake cached records; nothing is trained."""
 
 from __future__ import annotations
 
@@ -225,7 +225,7 @@ def test_the_report_compares_only_the_seeds_both_methods_have_on_a_task(results:
     assert "| mic | 0 |" in quality.markdown(collected, "cmd")
 
 
-def test_report_has_the_issue_shape_means_and_per_seed_differences(results: Path) -> None:
+def test_report_has_means_and_per_seed_differences(results: Path) -> None:
     for seed in SEEDS:
         for method, shift in [("mrl", 0.0), ("mic", 1.5)]:
             quality.write_atomic(

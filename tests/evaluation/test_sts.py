@@ -96,7 +96,7 @@ def test_score_pairs_match_scipy_on_the_model_embeddings(
 ) -> None:
     # Each sentence gets a fixed vector of its own, so the reference does not depend on batch composition or
     # thread count: a random tiny BERT puts all cosines within float32 noise of each other, and one ulp then
-    # reorders Spearman's ranks (the red CI of issue 9).
+    # reorders Spearman's ranks (which made CI fail on some machines and not others).
     def vector(sentence: str) -> torch.Tensor:
         return torch.randn(32, generator=torch.Generator().manual_seed(zlib.crc32(sentence.encode())))
 

@@ -1,4 +1,4 @@
-"""Specification of prefix self-distillation (METHOD.md §4): the full embedding teaches every prefix."""
+"""Specification of prefix self-distillation (docs/method.md §1.3): the full embedding teaches every prefix."""
 
 from __future__ import annotations
 

@@ -357,8 +357,8 @@ def test_the_initial_teacher_stays_frozen_and_the_ema_teacher_follows_the_studen
     tiny_model.train()
     frozen(batch(tiny_model), None)
     ema(batch(tiny_model), None)
-    teacher_weight = ema.teacher[0].auto_model.encoder.layer[0].output.dense.weight
-    frozen_weight = frozen.teacher[0].auto_model.encoder.layer[0].output.dense.weight
+    teacher_weight = ema.teacher.model[0].auto_model.encoder.layer[0].output.dense.weight
+    frozen_weight = frozen.teacher.model[0].auto_model.encoder.layer[0].output.dense.weight
     torch.testing.assert_close(frozen_weight, initial)
     torch.testing.assert_close(teacher_weight, initial + 0.25)
     assert not ema.teacher.training and not frozen.teacher.training, "teachers run without dropout"
@@ -372,16 +372,16 @@ def test_the_frozen_teachers_memo_gives_the_teachers_own_term_with_one_forward_p
     mic = MICLoss(tiny_model, MultipleNegativesRankingLoss(tiny_model), DIMS, gamma=0.0, distill_weight=1.0,
                   distill_teacher="initial")  # fmt: skip
     columns = [tiny_model.preprocess(ANCHORS), tiny_model.preprocess(ANCHORS)]  # a SimCSE pair: one text twice
-    assert mic.teacher is not None and mic.teacher_memo is not None
+    assert mic.teacher is not None and mic.teacher.memo is not None
     rows: list[int] = []
-    forward = mic.teacher.forward
-    monkeypatch.setattr(mic.teacher, "forward", lambda features: rows.append(len(features["input_ids"])) or
+    forward = mic.teacher.model.forward
+    monkeypatch.setattr(mic.teacher.model, "forward", lambda features: rows.append(len(features["input_ids"])) or
                         forward(features))  # fmt: skip
     tiny_model.eval()
     memoised = mic(columns, None)["distill"]
     mic(columns, None)
     assert rows == [len(ANCHORS)], "each text goes through the teacher once"
-    mic.teacher_memo = None
+    mic.teacher.memo = None
     torch.testing.assert_close(mic(columns, None)["distill"], memoised)
 
 

@@ -1,4 +1,4 @@
-"""Specification of SCR (METHOD.md §2): decorrelation of prefix and residual, variance floor, robustness."""
+"""Specification of SCR (docs/method.md §1.1): decorrelation of prefix and residual, variance floor, robustness."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Specification of SIR (METHOD.md §3): balanced variance profile and uniform directions of every prefix."""
+"""Specification of SIR (docs/method.md §1.2): balanced variance profile and uniform directions of every prefix."""
 
 from __future__ import annotations
 

@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from sentence_transformers import SentenceTransformer
+from torch import Tensor, nn
 
 from helpers import run_cli, wait_for_checkpoint
 from mic.data import DataError
@@ -316,3 +318,33 @@ def test_a_resumed_run_counts_the_training_time_of_every_session(
     result = train(config, resume=True)
     assert 1000 < result.seconds < 1000 + 600
     assert json.loads((Path(config.output_dir) / RUN_INFO).read_text())["train_seconds"] == round(result.seconds, 1)
+
+
+def test_a_resumed_run_continues_the_ema_teacher_where_it_stopped(
+    tmp_path: Path, tiny_st_dir: Path, scored_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The EMA teacher is training state like the optimizer's: a resume restores it, not the base weights."""
+    built: list[nn.Module] = []
+    build_loss = recipe.build_loss
+    monkeypatch.setattr(
+        recipe, "build_loss", lambda config, model: built.append(build_loss(config, model)) or built[-1]
+    )
+    mic = {"gamma": 0.0, "distill_weight": 1.0, "distill_teacher": "ema", "distill_ema_decay": 0.5}
+
+    def run(name: str, stop_at: int | None = None) -> Tensor:
+        folder = tmp_path / name
+        folder.mkdir()
+        config = load_config(
+            write_config(folder, tiny_st_dir, scored_file, mic=mic, learning_rate=1e-2, save_steps=100, eval_steps=100)
+        )
+        if stop_at is not None:
+            with monkeypatch.context() as patch:
+                stop_at_step(patch, stop_at)
+                assert train(config).interrupted
+        assert train(config, resume=stop_at is not None).global_step == 6
+        return torch.cat([p.detach().flatten() for p in built[-1].teacher.parameters()])
+
+    straight, resumed = run("straight"), run("resumed", stop_at=3)
+    base = torch.cat([p.detach().flatten() for p in SentenceTransformer(str(tiny_st_dir)).parameters()])
+    assert not torch.allclose(straight, base), "the EMA teacher moved away from the base weights"
+    torch.testing.assert_close(resumed, straight)

@@ -3,7 +3,7 @@
 Loaded like ``mic train``'s (:func:`mic.config.load_config` with ``schema=AdaptConfig``): a YAML file
 holds any subset of the fields, ``--set key=value`` overrides any of them (``--set fit.sir=0.1``). The
 objective's defaults (``fit``) are the combination the dev sweep of ``benchmarks/adapter.py`` measured best
-(``docs/method.md``, "Post-hoc adapter").
+(``docs/method.md`` §4).
 """
 
 from __future__ import annotations

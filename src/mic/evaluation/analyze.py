@@ -1,7 +1,7 @@
 """Geometry diagnostics of every prefix: what MIC's regularizers act on, measured with the same functions.
 
 For each prefix size ``m`` of the sentence embeddings ``Z`` (the model output, or with ``layer`` the mask-aware
-mean of that layer's token states, the ``Z`` of SIR in METHOD.md §3), on the unique sentences of a data set:
+mean of that layer's token states, the ``Z`` of SIR in ``docs/method.md`` §1.2), on the unique sentences of a data set:
 
 - ``variance_profile``: per-dimension variance of ``Z`` over the sentences (Figure 1 of the paper); its
   coefficient of variation over the prefix is ``variance_cv`` (SIR's ``L_cv``).
@@ -10,7 +10,7 @@ mean of that layer's token states, the ``Z`` of SIR in METHOD.md §3), on the un
 - ``isotropy`` = ``effective_rank / m`` in ``(0, 1]``: 1 when the prefix's variance is spread evenly over
   ``m`` orthogonal directions, ``1/m`` when one direction holds it all. It is comparable across dims.
 - ``token_correlation``: mean and max of ``|C_uv|`` over the prefix/residual block ``C[:m, m:]`` of the
-  token-level correlation of METHOD.md §2 (what SCR decorrelates), at ``layer`` (default: the last layer);
+  token-level correlation of ``docs/method.md`` §1.1 (what SCR decorrelates), at ``layer`` (default: the last layer);
   ``sentence_correlation``: mean ``|corr|`` of the same block across sentence embeddings.
 - ``uniformity`` and ``alignment`` (Wang & Isola 2020) of ``norm(Z_{:m})``: uniformity over the sentences
   (at most ``UNIFORMITY_SAMPLE`` of them, drawn with the seed), alignment over the positive pairs, those whose

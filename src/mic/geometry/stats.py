@@ -63,7 +63,7 @@ def masked_token_moments(hidden: Tensor, mask: Tensor, eps: float = EPS) -> tupl
 def token_correlation_sum(standardized: Tensor, mask: Tensor, rows: int | None = None) -> Tensor:
     """Sum over sentences of each sentence's token-level correlation matrix.
 
-    ``Σ_i (1/N_i) Σ_t x̃_{i,t} x̃_{i,t}ᵀ``; divide by ``B`` for the batch cross-correlation of METHOD.md §2.
+    ``Σ_i (1/N_i) Σ_t x̃_{i,t} x̃_{i,t}ᵀ``; divide by ``B`` for the batch cross-correlation of ``docs/method.md`` §1.1.
     Returned as a sum so that shards of a batch can be added before dividing (see ``mic.distributed``).
     The prefix/residual block for dim ``m`` is ``[:m, m:]``: standardisation is per feature, so one
     ``(D, D)`` matrix serves every prefix dim.

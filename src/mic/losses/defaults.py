@@ -1,6 +1,6 @@
-"""MIC's default weights, in one place: ``MICLoss``'s keyword defaults and the training config's both read them.
+"""MIC's default weights, in one place: ``MICLoss``, its terms and the training config read them from here.
 
-The defaults are the dev sweeps' choice in the paper's setting (unsupervised SimCSE; ``docs/method.md``,
+The defaults are the dev sweeps' choice in the paper's setting (unsupervised SimCSE; ``docs/method.md`` §3,
 ``benchmarks/results/sweep-*.md``, ``distill-sweep-*.md``): SIR switched off, because it lowered the low-dim dev
 score in both measured settings (up to −0.4 at γ 0.1 in unsupervised SimCSE); SCR on the middle layers at γ 0.1;
 self-distillation from a frozen copy of the starting model, row-KL at τ_d 0.05, λ_SD 0.1 (+1.39 dev Spearman at
@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True)
 class MICDefaults:
-    """Scalar weights of ``L = L_MRL + γ · L_align + λ_SD · L_SD`` and of its terms (METHOD.md's names)."""
+    """Scalar weights of ``L = L_MRL + γ · L_align + λ_SD · L_SD`` and of its terms (``docs/method.md`` §1)."""
 
     gamma: float = 0.1
     tolerance: float = 0.1

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from mic.dims import check_dims
 from mic.distributed import gather_with_grad
 from mic.geometry import pairwise_cosine
+from mic.losses.defaults import MIC_DEFAULTS
 from mic.losses.validation import check_batch, check_finite, check_positive
 
 DistillObjective = Literal["kl", "cosine", "cka"]
@@ -56,7 +57,7 @@ def token_relation_cka(student: Tensor, teacher: Tensor, mask: Tensor, eps: floa
 
 
 class PrefixSelfDistillation(nn.Module):
-    """Self-distillation term of MIC (our formulation, METHOD.md §4; ``docs/method.md`` records its dev evidence).
+    """Self-distillation term of MIC (our formulation, ``docs/method.md`` §1.3; dev evidence in §3.4).
 
     A teacher's full embedding ``T`` (by default the student's own, detached; :class:`~mic.losses.MICLoss` can
     pass a frozen or EMA copy's) teaches every student prefix ``S_m = z[:, :m]``:
@@ -102,8 +103,8 @@ class PrefixSelfDistillation(nn.Module):
     def __init__(
         self,
         dims: Sequence[int],
-        temperature: float = 0.05,
-        objective: DistillObjective = "kl",
+        temperature: float = MIC_DEFAULTS.distill_temperature,
+        objective: DistillObjective = MIC_DEFAULTS.distill_objective,  # type: ignore[assignment]
         gather_across_devices: bool = True,
     ) -> None:
         super().__init__()

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import torch
+import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.base.losses.gradcache import uses_gradient_cache
+from sentence_transformers.base.losses import uses_gradient_cache
 from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss
-from sentence_transformers.sentence_transformer.losses.matryoshka import shrink
 from sentence_transformers.util import cat_padded_token_embeddings
 from torch import Tensor, nn
 
@@ -20,14 +18,13 @@ from mic.dims import check_dims
 from mic.geometry import masked_mean_pool
 from mic.losses.defaults import MIC_DEFAULTS
 from mic.losses.distill import DistillObjective, PrefixSelfDistillation
-from mic.losses.memo import EmbeddingMemo
+from mic.losses.forward import EncoderForward, encode
 from mic.losses.scr import SoftCollapseRegularizer
 from mic.losses.sir import SpectralIsotropyRegularizer
+from mic.losses.teacher import DistillationTeacher, DistillTeacher, check_teacher
 from mic.losses.validation import check_all_finite, check_non_negative, deferred_finite_checks
 
 LayerSpec = Literal["middle", "last", "middle+last"] | Sequence[int]
-DistillTeacher = Literal["full", "ema", "initial"]
-DISTILL_TEACHERS: tuple[str, ...] = get_args(DistillTeacher)
 
 
 def resolve_layers(layers: LayerSpec, num_layers: int) -> tuple[int, ...]:
@@ -55,29 +52,15 @@ def resolve_layers(layers: LayerSpec, num_layers: int) -> tuple[int, ...]:
     return tuple(sorted(set(resolved)))
 
 
-@dataclass
-class _Forward:
-    """What one encoder forward produced: the full sentence embedding and the token states of every layer."""
-
-    embedding: Tensor
-    mask: Tensor
-    hidden_states: tuple[Tensor, ...]
-
-
-def _encode(model: SentenceTransformer, features: dict[str, Tensor], hidden: bool) -> _Forward:
-    """One forward of ``model`` on one input column, with every layer's token states when ``hidden``."""
-    config = getattr(model, "module", model)[0].auto_model.config
-    previous = config.output_hidden_states
-    config.output_hidden_states = hidden or previous
-    try:
-        output = model(features)
-    finally:
-        config.output_hidden_states = previous
-    return _Forward(output["sentence_embedding"], output["attention_mask"], output.get("all_layer_embeddings", ()))
+def normalized_prefix(embeddings: Tensor, dim: int) -> Tensor:
+    """``norm(z[..., :dim])``, the prefix a Matryoshka loss scores (what ``MatryoshkaLoss`` computes per dim)."""
+    return F.normalize(embeddings[..., :dim], p=2, dim=-1)
 
 
 class MICLoss(nn.Module):
-    """The MIC objective: ``L = L_MRL + γ · L_align + λ_SD · L_SD`` (METHOD.md).
+    """The MIC objective: ``L = L_MRL + γ · L_align + λ_SD · L_SD`` (``docs/method.md`` §1).
+
+    Like sentence-transformers' ``MatryoshkaLoss`` it takes the model and a base loss and wraps them.
 
     - ``L_MRL``: sentence-transformers' :class:`MatryoshkaLoss` around ``loss`` at every dim of ``dims``.
     - ``L_align = mean_{ℓ∈Λ} [ scr_weight · L_SCR(ℓ) + sir_weight · L_SIR(ℓ) ]``, each averaged over the
@@ -85,14 +68,13 @@ class MICLoss(nn.Module):
       of layer ℓ (all input columns together), SIR on their mask-aware mean pool (per encoder forward, so the
       two dropout views of a SimCSE pair are not pushed apart, averaged over forwards).
     - ``L_SD``: :class:`PrefixSelfDistillation` of the ``𝓜'`` prefixes of the final sentence embedding (or,
-      for ``"cka"``, of the last layer's token states), per forward. Its teacher is the
-      student's own full embedding, detached (``"full"``), a frozen copy of the initial model (``"initial"``)
-      or an exponential moving average of the student (``"ema"``, ``θ_T ← d θ_T + (1 − d) θ`` before each
-      training forward). The copy has no gradients, so the optimizer keeps no state for it; its forward (in
-      eval mode, no dropout) is the term's extra cost (``benchmarks/overhead.py``). The frozen teacher's
-      embeddings (not its token states, which ``"cka"`` needs) are memoised by token ids
-      (:class:`~mic.losses.memo.EmbeddingMemo`), so a text seen again in the same session, in a later epoch or
-      as the other column of a SimCSE pair, costs no teacher forward.
+      for ``"cka"``, of the last layer's token states), per forward. Its teacher is the student's own full
+      embedding, detached (``"full"``), or a :class:`~mic.losses.teacher.DistillationTeacher`: a frozen copy of
+      the initial model (``"initial"``) or an exponential moving average of the student (``"ema"``,
+      ``θ_T ← d θ_T + (1 − d) θ`` before each training forward). The copy's forward (eval mode, no dropout, no
+      gradients) is the term's extra cost (``benchmarks/overhead.py``); a frozen teacher's embeddings are
+      memoised by token ids. To keep an EMA teacher across ``resume_from_checkpoint``, give the trainer
+      :class:`~mic.losses.teacher.TeacherCheckpoint` ``(loss.teacher, checkpoint)``.
 
     One encoder forward per input column, with hidden states when a term needs them, serves every dim, every
     layer and every term; the task loss is ``Σ_m w_m · loss.compute_loss_from_embeddings`` of the normalised
@@ -232,16 +214,12 @@ class MICLoss(nn.Module):
             objective=distill_objective,
             gather_across_devices=gather_across_devices,
         )
-        if distill_teacher not in DISTILL_TEACHERS:
-            raise ValueError(f"distill_teacher must be one of {list(DISTILL_TEACHERS)}, got {distill_teacher!r}.")
-        if not 0 <= distill_ema_decay < 1:
-            raise ValueError(f"distill_ema_decay must be in [0, 1), got {distill_ema_decay!r}.")
+        check_teacher(distill_teacher, distill_ema_decay)
         self.distill_teacher = distill_teacher
         self.distill_ema_decay = float(distill_ema_decay)
-        self.teacher: SentenceTransformer | None = None
+        self.teacher: DistillationTeacher | None = None
         if self.distill_weight > 0 and distill_teacher != "full":
-            self.teacher = copy.deepcopy(model).requires_grad_(False).eval()
-        self.teacher_memo = EmbeddingMemo() if self.teacher is not None and distill_teacher == "initial" else None
+            self.teacher = DistillationTeacher(model, distill_teacher, self.distill_ema_decay)
         self.use_scr = self.gamma > 0 and self.scr_weight > 0
         self.use_sir = self.gamma > 0 and self.sir_weight > 0
 
@@ -253,7 +231,7 @@ class MICLoss(nn.Module):
         token_distill = distill and self.distill.objective == "cka"
         needs_hidden = self.use_scr or self.use_sir or token_distill
         with deferred_finite_checks():
-            outputs = [_encode(self.model, column, needs_hidden) for column in features]
+            outputs = [encode(self.model, column, needs_hidden) for column in features]
             losses = {"task": self._task([output.embedding for output in outputs], labels)}
             if self.use_scr or self.use_sir:
                 losses.update(self._alignment(outputs))
@@ -261,13 +239,6 @@ class MICLoss(nn.Module):
                 losses["distill"] = self.distill_weight * self._distillation(features, outputs, token_distill)
         check_all_finite(losses, torch.cat([output.embedding.detach() for output in outputs]))
         return losses
-
-    def train(self, mode: bool = True) -> MICLoss:
-        """Train/eval mode for the loss; a frozen or EMA teacher always stays in eval mode (no dropout)."""
-        super().train(mode)
-        if self.teacher is not None:
-            self.teacher.eval()
-        return self
 
     def _task(self, embeddings: list[Tensor], labels: Tensor | None) -> Tensor:
         """``Σ_m w_m · L(norm(z[:, :m]))`` in ``MatryoshkaLoss``'s order (descending dims), the same floats.
@@ -279,61 +250,28 @@ class MICLoss(nn.Module):
         loss: Tensor | float = 0.0
         prefixes = embeddings
         for dim, weight in zip(self.matryoshka.matryoshka_dims, self.matryoshka.matryoshka_weights, strict=True):
-            prefixes = [shrink(prefix, dim) for prefix in prefixes]
+            prefixes = [normalized_prefix(prefix, dim) for prefix in prefixes]
             loss = loss + weight * self.matryoshka.loss.compute_loss_from_embeddings(prefixes, labels)
         return loss  # type: ignore[return-value]
 
-    def _distillation(self, features: list[dict[str, Tensor]], outputs: list[_Forward], tokens: bool) -> Tensor:
+    def _distillation(self, features: list[dict[str, Tensor]], outputs: list[EncoderForward], tokens: bool) -> Tensor:
         """``L_SD`` per input column, averaged; the teacher's forward runs without gradients."""
         if self.teacher is not None:
-            self._sync_teacher()
+            self.teacher.update(getattr(self.model, "module", self.model))
         values = []
         for column, output in zip(features, outputs, strict=True):
             if tokens:
-                teacher_hidden = None if self.teacher is None else self._teach(column).hidden_states[-1]
+                teacher_hidden = None if self.teacher is None else self.teacher.encode(column).hidden_states[-1]
                 hidden = output.hidden_states[-1]
                 values.append(
                     self.distill(output.embedding, hidden=hidden, mask=output.mask, teacher_hidden=teacher_hidden)
                 )
             else:
-                teacher = None if self.teacher is None else self._teacher_embedding(column)
+                teacher = None if self.teacher is None else self.teacher.embed(column)
                 values.append(self.distill(output.embedding, teacher))
         return torch.stack(values).mean()
 
-    @torch.no_grad()
-    def _teach(self, column: dict[str, Tensor]) -> _Forward:
-        """The teacher's forward on one input column, with its token states (for ``"cka"``)."""
-        assert self.teacher is not None
-        return _encode(self.teacher, column, True)
-
-    @torch.no_grad()
-    def _teacher_embedding(self, column: dict[str, Tensor]) -> Tensor:
-        """The teacher's full embedding of one input column; a frozen teacher's comes from its memo."""
-        assert self.teacher is not None
-        teacher = self.teacher
-
-        def encode(batch: dict[str, Tensor]) -> Tensor:
-            return _encode(teacher, batch, False).embedding
-
-        return encode(column) if self.teacher_memo is None else self.teacher_memo(encode, column)
-
-    @torch.no_grad()
-    def _sync_teacher(self) -> None:
-        """Put the teacher on the student's device; for ``"ema"``, move it towards the student (training only)."""
-        assert self.teacher is not None
-        student = getattr(self.model, "module", self.model)
-        device = next(student.parameters()).device
-        if next(self.teacher.parameters()).device != device:
-            self.teacher.to(device)
-            if self.teacher_memo is not None:
-                self.teacher_memo.clear()
-        if self.distill_teacher == "ema" and student.training:
-            pairs = zip(self.teacher.state_dict().values(), student.state_dict().values(), strict=True)
-            for teacher_value, value in pairs:
-                if teacher_value.is_floating_point():
-                    teacher_value.lerp_(value, 1 - self.distill_ema_decay)
-
-    def _alignment(self, outputs: list[_Forward]) -> dict[str, Tensor]:
+    def _alignment(self, outputs: list[EncoderForward]) -> dict[str, Tensor]:
         """``γ · L_align`` split into its weighted parts, averaged over the layers ``Λ``."""
         parts: dict[str, list[Tensor]] = {}
         for layer in self.layers:
@@ -341,16 +279,15 @@ class MICLoss(nn.Module):
                 hidden, mask = cat_padded_token_embeddings(
                     [output.hidden_states[layer] for output in outputs], [output.mask for output in outputs]
                 )
-                scr = self.scr.terms(hidden, mask)
+                scr = self.scr.weighted_terms(hidden, mask)
                 parts.setdefault("scr_correlation", []).append(self.scr_weight * scr["correlation"])
                 if self.scr.variance_floor_weight > 0:
-                    floor = self.scr_weight * self.scr.variance_floor_weight * scr["variance_floor"]
-                    parts.setdefault("scr_variance_floor", []).append(floor)
+                    parts.setdefault("scr_variance_floor", []).append(self.scr_weight * scr["variance_floor"])
             if self.use_sir:
                 for output in outputs:
-                    sir = self.sir.terms(masked_mean_pool(output.hidden_states[layer], output.mask))
-                    parts.setdefault("sir_variance_cv", []).append(0.5 * self.sir_weight * sir["variance_cv"])
-                    parts.setdefault("sir_uniformity", []).append(0.5 * self.sir_weight * sir["uniformity"])
+                    sir = self.sir.weighted_terms(masked_mean_pool(output.hidden_states[layer], output.mask))
+                    parts.setdefault("sir_variance_cv", []).append(self.sir_weight * sir["variance_cv"])
+                    parts.setdefault("sir_uniformity", []).append(self.sir_weight * sir["uniformity"])
         return {name: self.gamma * torch.stack(values).mean() for name, values in parts.items()}
 
     def get_config_dict(self) -> dict[str, Any]:

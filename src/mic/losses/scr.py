@@ -12,11 +12,12 @@ from torch import Tensor, nn
 from mic.dims import check_dims
 from mic.distributed import gather_with_grad
 from mic.geometry import masked_token_moments, soft_threshold_penalty, token_correlation_sum
+from mic.losses.defaults import MIC_DEFAULTS
 from mic.losses.validation import check_batch, check_finite, check_non_negative, check_positive
 
 
 class SoftCollapseRegularizer(nn.Module):
-    """Soft Collapse Regularization (SCR) of MIC, METHOD.md §2.
+    """Soft Collapse Regularization (SCR) of MIC, ``docs/method.md`` §1.1.
 
     For every prefix dim ``m`` in ``dims``, with ``P = H[..., :m]`` and ``R = H[..., m:]`` the token hidden
     states of one layer, each feature standardised over each sentence's own valid tokens (``P̃``, ``R̃``):
@@ -64,8 +65,8 @@ class SoftCollapseRegularizer(nn.Module):
     def __init__(
         self,
         dims: Sequence[int],
-        tolerance: float = 0.1,
-        variance_floor_weight: float = 1.0,
+        tolerance: float = MIC_DEFAULTS.tolerance,
+        variance_floor_weight: float = MIC_DEFAULTS.variance_floor_weight,
         eps: float = 1e-6,
         gather_across_devices: bool = True,
     ) -> None:
@@ -102,9 +103,16 @@ class SoftCollapseRegularizer(nn.Module):
             "variance_floor": check_finite(variance_floor, "SoftCollapseRegularizer (variance floor)", hidden),
         }
 
-    def forward(self, hidden: Tensor, mask: Tensor) -> Tensor:
+    def weighted_terms(self, hidden: Tensor, mask: Tensor) -> dict[str, Tensor]:
+        """The summands of ``L_SCR``, the floor times ``λ_var``: ``forward`` is their sum, and ``MICLoss`` logs them."""
         parts = self.terms(hidden, mask)
-        return parts["correlation"] + self.variance_floor_weight * parts["variance_floor"]
+        return {
+            "correlation": parts["correlation"],
+            "variance_floor": self.variance_floor_weight * parts["variance_floor"],
+        }
+
+    def forward(self, hidden: Tensor, mask: Tensor) -> Tensor:
+        return torch.stack(list(self.weighted_terms(hidden, mask).values())).sum()
 
     def get_config_dict(self) -> dict[str, Any]:
         return {

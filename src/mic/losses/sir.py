@@ -11,11 +11,12 @@ from torch import Tensor, nn
 from mic.dims import check_dims
 from mic.distributed import gather_with_grad
 from mic.geometry import uniformity, variance_cv
+from mic.losses.defaults import MIC_DEFAULTS
 from mic.losses.validation import check_batch, check_finite, check_positive
 
 
 class SpectralIsotropyRegularizer(nn.Module):
-    """Spectral Isotropy Regularization (SIR) of MIC, METHOD.md §3.
+    """Spectral Isotropy Regularization (SIR) of MIC, ``docs/method.md`` §1.2.
 
     For every prefix dim ``m`` in ``dims`` and ``Z = X[:, :m]`` (in MIC, ``X`` is the mask-aware mean pool of a
     layer's hidden states):
@@ -54,7 +55,7 @@ class SpectralIsotropyRegularizer(nn.Module):
     def __init__(
         self,
         dims: Sequence[int],
-        temperature: float = 2.0,
+        temperature: float = MIC_DEFAULTS.uniformity_temperature,
         eps: float = 1e-6,
         gather_across_devices: bool = True,
     ) -> None:
@@ -76,9 +77,12 @@ class SpectralIsotropyRegularizer(nn.Module):
             "uniformity": check_finite(unif, "SpectralIsotropyRegularizer (uniformity)", embeddings),
         }
 
+    def weighted_terms(self, embeddings: Tensor) -> dict[str, Tensor]:
+        """The summands of ``L_SIR``, each part with its ½: ``forward`` is their sum, and ``MICLoss`` logs them."""
+        return {name: 0.5 * value for name, value in self.terms(embeddings).items()}
+
     def forward(self, embeddings: Tensor) -> Tensor:
-        parts = self.terms(embeddings)
-        return 0.5 * (parts["variance_cv"] + parts["uniformity"])
+        return torch.stack(list(self.weighted_terms(embeddings).values())).sum()
 
     def get_config_dict(self) -> dict[str, Any]:
         return {"dims": list(self.dims), "temperature": self.temperature}

@@ -21,7 +21,7 @@ from mic.losses.defaults import METHOD_MD_FORM, MIC_DEFAULTS
 
 
 class MICWeights(StrictModel):
-    """Weights and choices of the MIC regularizers (METHOD.md); used when ``loss: mic``.
+    """Weights and choices of the MIC regularizers (``docs/method.md`` §1); used when ``loss: mic``.
 
     Defaults are :data:`mic.losses.defaults.MIC_DEFAULTS`, the dev sweeps' choice (SIR off);
     ``configs/mic-paper.yaml`` holds METHOD.md's untuned form (SIR on).

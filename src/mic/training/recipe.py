@@ -25,7 +25,7 @@ from torch import nn
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from mic.data import load_scored_pairs, load_training_dataset
-from mic.losses import MICLoss
+from mic.losses import MICLoss, TeacherCheckpoint
 from mic.models import load_model
 from mic.progress import no_transformers_bars, progress_bars
 from mic.provenance import git_commit, package_versions
@@ -278,13 +278,16 @@ def train(
             "train_seconds counts from this resume only."
         )
     interrupt, clock = _GracefulInterrupt(), _TrainingClock(before or 0.0)
+    callbacks: list[TrainerCallback] = [interrupt, clock]
+    if isinstance(loss, MICLoss) and loss.teacher is not None:  # an EMA teacher is training state
+        callbacks.append(TeacherCheckpoint(loss.teacher, folders.resume_from))
     trainer = SentenceTransformerTrainer(
         model=model,
         args=args,
         train_dataset=train_dataset,
         loss=loss,
         evaluator=evaluator,
-        callbacks=[interrupt, clock],
+        callbacks=callbacks,
     )
     if folders.resume_from is not None:
         notify(f"Resuming from step {checkpoint_step(folders.resume_from)} ({folders.resume_from}).")
