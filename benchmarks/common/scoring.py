@@ -35,11 +35,15 @@ def score_loaded(
     return {name: {str(dim): round(result.score(name, dim), 4) for dim in dims} for name in tasks}
 
 
+def load_named(tasks: Mapping[str, str], data_dir: str | None = None) -> dict[str, TaskData]:
+    """The tasks ``{name: spec}`` read from ``data_dir`` (``None``: ``$MIC_DATA_DIR``), by name."""
+    loaded, _ = load_tasks(list(tasks.values()), data_dir)
+    return {name: loaded[spec] for name, spec in tasks.items()}
+
+
 def evaluate(encoder: Encoder, tasks: Mapping[str, str], data_dir: str) -> Scores:
     """Each task (``{name: spec}``) read from ``data_dir`` and scored by :func:`score_loaded` at :data:`DIMS`."""
-    loaded, _ = load_tasks(list(tasks.values()), data_dir)
-    scores = score_loaded(encoder, loaded)
-    return {name: scores[spec] for name, spec in tasks.items()}
+    return score_loaded(encoder, load_named(tasks, data_dir))
 
 
 GEOMETRY_DATA = "stsb:dev"
