@@ -36,10 +36,10 @@ import mic.losses.mic as mic_module
 import mic.losses.scr as scr_module
 import mic.losses.sir as sir_module
 import mic.losses.validation as validation
+from common.provenance import run_provenance
 from mic.data import load_stsb
 from mic.losses import MICLoss
 from mic.models import load_model
-from mic.provenance import package_versions
 
 DIMS = [8, 16, 32, 64, 128, 256, 384]
 RESULTS = Path(__file__).parent / "results"
@@ -148,8 +148,8 @@ def main() -> None:
         "seed": args.seed,
         "threads": torch.get_num_threads(),
         "command": shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv]),
-        "versions": package_versions(),
     }
+    result["provenance"] = run_provenance(result["command"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "overhead.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     table = [

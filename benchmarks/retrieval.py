@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shlex
 import statistics
 import sys
@@ -51,11 +49,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from common.provenance import run_provenance
 from mic.data import load_beir
 from mic.evaluation import load_encoder
 from mic.evaluation.cache import cached_encode
 from mic.evaluation.retrieval import hits_to_run, run_metrics
-from mic.provenance import git_commit, package_versions
 from mic.retrieval import exact_search, prefix
 from mic.retrieval.backends import PRECISIONS, Layout
 from mic.retrieval.backends.faiss import (
@@ -276,7 +274,8 @@ def markdown(results: dict) -> str:
     lines = [
         "# Funnel retrieval at scale (`benchmarks/retrieval.py`)",
         "",
-        f"Command: `{results['command']}`; seed {results['seed']}; {results['machine']}.",
+        f"Command: `{results['command']}`; seed {results['seed']}; {results['provenance']['machine']}, "
+        f"{results['threads']}.",
         "",
         f"Corpus: **{results['corpus']['documents']:,} resampled vectors** ({results['corpus']['how']}). Queries: "
         f"{results['queries']} SciFact test queries (real embeddings). nDCG@10: SciFact test on the real "
@@ -434,12 +433,10 @@ def main() -> None:
         "schema": "mic-bench-retrieval/1",
         "command": shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv]),
         "seed": args.seed,
+        "provenance": run_provenance(shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv])),
         "split": "SciFact test (qrels/test.tsv) for queries and nDCG@10; nothing tuned",
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, queries on 1 FAISS thread, "
-        f"HNSW builds on {args.build_threads}",
-        "versions": {**package_versions(), "faiss": faiss.__version__},
-        "commit": git_commit(),
+        "threads": f"queries on 1 FAISS thread, HNSW builds on {args.build_threads}",
+        "faiss": faiss.__version__,
         "corpus": {
             "documents": args.n,
             "resampled": True,
