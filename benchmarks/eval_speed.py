@@ -20,16 +20,16 @@ import statistics
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import torch
 
+from common import settings
 from common.provenance import run_provenance
+from common.settings import RESULTS
 from mic.data import load_stsb
 from mic.evaluation import EvalOptions, evaluate_encoder, load_encoder
 
-DIMS = [384, 256, 128, 64, 32, 16, 8]
-RESULTS = Path(__file__).parent / "results"
+DIMS = sorted(settings.DIMS, reverse=True)
 
 
 def peak_rss_mib() -> float:

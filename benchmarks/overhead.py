@@ -25,7 +25,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from unittest import mock
 
 import torch
@@ -37,13 +36,10 @@ import mic.losses.scr as scr_module
 import mic.losses.sir as sir_module
 import mic.losses.validation as validation
 from common.provenance import run_provenance
+from common.settings import DIMS, RESULTS
 from mic.data import load_stsb
 from mic.losses import MICLoss
 from mic.models import load_model
-
-DIMS = [8, 16, 32, 64, 128, 256, 384]
-RESULTS = Path(__file__).parent / "results"
-
 
 WARM = "mic, 2nd epoch on"
 """MICLoss with its defaults once the frozen teacher's memo holds every text of the batches (a later epoch)."""
