@@ -7,13 +7,13 @@ ended), whose best candidate the setting's ``configs/mic-*.yaml`` then holds (a 
    found live in an earlier probe), continued up ``EXTEND`` while the largest λ so far is the best and still improving
    (a large task loss such as CoSENT's can need a larger weight);
 2. each other teacher (the student's own full embedding, its EMA) and each other objective (cosine-matrix
-   agreement, token-relation CKA) at step 1's best λ if that beat the base by ``sweep.MARGIN``, else at λ_SD
+   agreement, token-relation CKA) at step 1's best λ if that beat the base by ``common.sweeps.MARGIN``, else at λ_SD
    ``PROBE`` (a weight at which step 1's term visibly acts);
-3. if one of those beats the base by ``sweep.MARGIN``, the rest of the λ grid for it.
+3. if one of those beats the base by ``common.sweeps.MARGIN``, the rest of the λ grid for it.
 
 Selection is ``sweep.py``'s: mean dev Spearman at dims 8/16/32 over both dev tasks, among candidates whose
 384-dim dev score is at most 0.3 below MRL's at the same budget; the base (λ_SD 0) is a candidate too, so
-"off" wins unless a distillation run beats it by ``sweep.MARGIN``. Runs are cached under
+"off" wins unless a distillation run beats it by ``common.sweeps.MARGIN``. Runs are cached under
 ``benchmarks/results/sweep/SETTING-STEPSsteps-distill/`` (the base and MRL are read from the coordinate
 search's folder when they are there). ``L_SD`` is the mean over the regularised dims (``docs/method.md``); the
 coordinate search's single ``distill_weight=1.0`` run predates that and summed over them.
@@ -21,7 +21,7 @@ coordinate search's single ``distill_weight=1.0`` run predates that and summed o
     python benchmarks/distill_sweep.py --data-dir ../shared/data --setting unsup-simcse --steps 200
 
 writes benchmarks/results/distill-sweep-SETTING-STEPSsteps.{json,md}; a setting's ready config follows the sweep
-with the most steps (:func:`governing_summary`).
+with the most steps (:func:`common.sweeps.governing_summary`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,22 @@ import shlex
 import sys
 from pathlib import Path
 
-from quality import DEV_TASKS, RESULTS, run_one, sweep_path, write_atomic
-from sweep import MARGIN, anchored, eligible, full_dim_score, low_dim_score, name_of, parse_sweep_args
+from common.report import record_origin_lines
+from common.runs import read_record
+from common.settings import DEV_TASKS, sweep_path
+from common.sweeps import (
+    MARGIN,
+    anchored,
+    distill_summary_path,
+    eligible,
+    full_dim_score,
+    low_dim_score,
+    name_of,
+    parse_sweep_args,
+    search_folder,
+)
+from common.training import run_one
+from mic.staging import write_atomic
 
 LAMBDAS = [0.01, 0.03, 0.1, 0.3, 1.0]
 EXTEND = [3.0, 10.0, 30.0, 100.0]
@@ -46,31 +60,19 @@ OTHERS = [
 ]
 
 
-def summary_path(setting: str, steps: int) -> Path:
-    """The summary JSON of the sweep of ``setting`` at ``steps`` steps (its Markdown beside it)."""
-    return RESULTS / f"distill-sweep-{setting}-{steps}steps.json"
-
-
-def governing_summary(setting: str) -> Path | None:
-    """The summary of the setting's sweep with the most training steps, the one its ready config follows (a
-    longer budget is closer to the runs the choice is for); ``None`` before any sweep."""
-    paths = RESULTS.glob(f"distill-sweep-{setting}-*steps.json")
-    return max(paths, key=lambda path: json.loads(path.read_text())["steps"], default=None)
-
-
 def main() -> None:
     args = parse_sweep_args(__doc__.splitlines()[0], ["unsup-simcse", "stsb-cosent"], "unsup-simcse")
-    search_folder = RESULTS / "sweep" / f"{args.setting}-{args.steps}steps"
-    folder = RESULTS / "sweep" / f"{args.setting}-{args.steps}steps-distill"
+    searched = search_folder(args.setting, args.steps)
+    folder = searched.with_name(f"{searched.name}-distill")
 
     used: set[Path] = set()
 
     def run(method: str, mic: dict, cache_folder: str | None = None) -> dict | None:
         name = "mrl" if method == "mrl" else name_of(mic)
-        cache = (search_folder if cache_folder == "search" else folder) / f"{name}.json"
+        cache = (searched if cache_folder == "search" else folder) / f"{name}.json"
         used.add(cache)
-        if args.report and not cache.is_file():
-            return None
+        if args.report:
+            return read_record(cache)
         print(f"[distill sweep {args.setting}] {name}", flush=True)
         return run_one(args.setting, method, args.seed, args.data_dir, DEV_TASKS, anchored(mic), cache)
 
@@ -134,7 +136,7 @@ def main() -> None:
         "best": best,
         "command": shlex.join(["python", *sys.argv]),
     }
-    path = summary_path(args.setting, args.steps)
+    path = distill_summary_path(args.setting, args.steps)
     write_atomic(path, json.dumps(summary, indent=2))
     lines = [
         f"# Self-distillation dev sweep ({args.setting}, {args.steps} steps, seed {args.seed}; dev splits only)",
@@ -151,6 +153,7 @@ def main() -> None:
         marker = " **(best)**" if name == best else ""
         scores = f"{low_dim_score(record):.2f} | {full_dim_score(record):.2f}"
         lines.append(f"| {name}{marker} | {scores} | {low:+.2f} | {full:+.2f} |")
+    lines += ["", *record_origin_lines({"MRL": reference, **done})][:-1]  # runs not from this code, if any
     write_atomic(path.with_suffix(".md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
 

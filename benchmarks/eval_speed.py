@@ -20,17 +20,16 @@ import statistics
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import torch
 
+from common import settings
+from common.provenance import run_provenance
+from common.settings import RESULTS
 from mic.data import load_stsb
-from mic.dims import default_dims
 from mic.evaluation import EvalOptions, evaluate_encoder, load_encoder
-from mic.provenance import git_commit, package_versions
 
-DIMS = default_dims(384)[::-1]  # the default model (all-MiniLM-L6-v2) is 384-dim
-RESULTS = Path(__file__).parent / "results"
+DIMS = sorted(settings.DIMS, reverse=True)
 
 
 def peak_rss_mib() -> float:
@@ -98,12 +97,11 @@ def main() -> None:
         "seed": args.seed,
         "device": f"CPU ({torch.get_num_threads()} threads)",
         "command": shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv]),
-        "versions": package_versions(),
-        "git_commit": git_commit(),
     }
+    result["provenance"] = run_provenance(result["command"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "eval_speed.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    versions = ", ".join(f"{name} {version}" for name, version in result["versions"].items())
+    versions = ", ".join(f"{name} {version}" for name, version in result["provenance"]["versions"].items())
     table = [
         "# Evaluation cost: `mic eval` at 7 dims vs one full-dim encoding",
         "",
@@ -126,7 +124,7 @@ def main() -> None:
         f"the full-dim embedding matrix is {result['embedding_matrix_mib']:.1f} MiB. tracemalloc sees Python-heap "
         "allocations only, not torch's tensor memory.",
         "",
-        f"Versions: {versions}; commit {result['git_commit']}.",
+        f"Versions: {versions}; commit {result['provenance']['git_commit']}.",
         "",
     ]
     (RESULTS / "eval_speed.md").write_text("\n".join(table), encoding="utf-8")

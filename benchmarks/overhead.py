@@ -25,7 +25,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from unittest import mock
 
 import torch
@@ -36,15 +35,11 @@ import mic.losses.mic as mic_module
 import mic.losses.scr as scr_module
 import mic.losses.sir as sir_module
 import mic.losses.validation as validation
+from common.provenance import run_provenance
+from common.settings import DIMS, RESULTS
 from mic.data import load_stsb
-from mic.dims import default_dims
 from mic.losses import MICLoss
 from mic.models import load_model
-from mic.provenance import package_versions
-
-DIMS = default_dims(384)  # the default model (all-MiniLM-L6-v2) is 384-dim
-RESULTS = Path(__file__).parent / "results"
-
 
 WARM = "mic, 2nd epoch on"
 """MICLoss with its defaults once the frozen teacher's memo holds every text of the batches (a later epoch)."""
@@ -149,8 +144,8 @@ def main() -> None:
         "seed": args.seed,
         "threads": torch.get_num_threads(),
         "command": shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv]),
-        "versions": package_versions(),
     }
+    result["provenance"] = run_provenance(result["command"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "overhead.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     table = [

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shlex
 import statistics
 import sys
@@ -45,17 +43,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
+from common import settings
+from common.funnel_report import REFERENCE, choose_target, markdown, plot
+from common.provenance import run_provenance
+from common.settings import RESULTS
 from mic.cache import cached_encode
 from mic.data import load_beir
 from mic.evaluation import load_encoder
 from mic.evaluation.retrieval import hits_to_run, run_metrics
-from mic.provenance import git_commit, package_versions
 from mic.retrieval import exact_search, prefix
 from mic.retrieval.backends import PRECISIONS, Layout
 from mic.retrieval.backends.faiss import (
@@ -68,14 +65,11 @@ from mic.retrieval.backends.faiss import (
 )
 from mic.staging import write_atomic
 
-RESULTS = Path(__file__).parent / "results"
-FULL_DIM = 384
+FULL_DIM = settings.DIMS[-1]
 DIMS = (16, 32, 64)
 SHORTLISTS = (100, 200, 500, 1000)
 """The shortlists the funnel is judged at (100 and 200), and two larger ones that show what recall more buys."""
 K = 10
-TARGET = {"ndcg10_ratio": 0.99, "recall_at_10": 0.99, "qps_ratio": 10.0}
-REFERENCE = "flat-384-float32"
 
 
 @dataclass(frozen=True)
@@ -189,130 +183,6 @@ def crossover(
         })  # fmt: skip
         print(f"crossover {rows[-1]}", flush=True)
     return rows
-
-
-def choose_target(rows: dict[str, dict]) -> dict:
-    """The fastest configuration meeting every bar, else the one closest to meeting all (max of the worst ratio)."""
-
-    def worst(row: dict) -> float:
-        return min(row["ndcg10_ratio"] / TARGET["ndcg10_ratio"], row["recall_at_10"] / TARGET["recall_at_10"],
-                   row["qps_ratio"] / TARGET["qps_ratio"])  # fmt: skip
-
-    funnels = {name: row for name, row in rows.items() if name != REFERENCE}
-    meeting = [name for name, row in funnels.items() if worst(row) >= 1.0]
-    best = (
-        max(meeting, key=lambda name: funnels[name]["qps"])
-        if meeting
-        else max(funnels, key=lambda n: worst(funnels[n]))
-    )
-    row = funnels[best]
-    fast = [name for name, item in funnels.items() if item["qps_ratio"] >= TARGET["qps_ratio"]]
-    best_recall = max(fast, key=lambda name: funnels[name]["recall_at_10"]) if fast else None
-    return {
-        "met": bool(meeting),
-        "config": best,
-        "ndcg10_ratio": row["ndcg10_ratio"],
-        "recall_at_10": row["recall_at_10"],
-        "qps_ratio": row["qps_ratio"],
-        "bars": TARGET,
-        "meeting": sorted(meeting),
-        "where_the_time_goes_ms": {"prefix_search": row["prefix_ms"], "rerank": row["rerank_ms"]},
-        "best_recall_at_10_at_10x_qps": None if best_recall is None else {
-            "config": best_recall, **{key: funnels[best_recall][key] for key in
-                                      ("recall_at_10", "scifact_recall_at_10", "ndcg10_ratio", "qps_ratio")}},
-    }  # fmt: skip
-
-
-def pareto(points: list[tuple[float, float]]) -> list[int]:
-    """Indices of the points not dominated by another (higher x better, higher y better)."""
-    return [i for i, (x, y) in enumerate(points)
-            if not any(x2 >= x and y2 >= y and (x2, y2) != (x, y) for x2, y2 in points)]  # fmt: skip
-
-
-def plot(rows: dict[str, dict], folder: Path) -> list[Path]:
-    """recall@10 and SciFact nDCG@10 vs QPS and vs bytes per vector; the Pareto front joined, the target shaded."""
-    written = []
-    names = list(rows)
-    for axis_key, label, filename, better_low in (
-        ("qps", "queries per second (1 thread, log)", "retrieval-qps.png", False),
-        ("bytes_per_vector", "prefix index bytes per vector (log)", "retrieval-bytes.png", True),
-    ):
-        figure, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-        for ax, metric, title in ((axes[0], "recall_at_10", "recall@10 vs exact 384-d (1M resampled)"),
-                                  (axes[1], "ndcg10", "SciFact test nDCG@10 (real corpus)")):  # fmt: skip
-            for precision, marker in zip(PRECISIONS, "osD", strict=True):
-                chosen = [n for n in names if rows[n]["precision"] == precision and n != REFERENCE]
-                ax.scatter([rows[n][axis_key] for n in chosen], [rows[n][metric] for n in chosen], marker=marker,
-                           label=precision, alpha=0.7)  # fmt: skip
-            ax.scatter(
-                [rows[REFERENCE][axis_key]], [rows[REFERENCE][metric]], marker="*", s=200, c="k", label=REFERENCE
-            )
-            points = [(-rows[n][axis_key] if better_low else rows[n][axis_key], rows[n][metric]) for n in names]
-            front = sorted(pareto(points), key=lambda i: rows[names[i]][axis_key])
-            ax.plot([rows[names[i]][axis_key] for i in front], [rows[names[i]][metric] for i in front], "k--", lw=0.8)
-            for i in front:
-                ax.annotate(names[i], (rows[names[i]][axis_key], rows[names[i]][metric]), fontsize=6)
-            ax.set_xscale("log")
-            ax.set_xlabel(label)
-            ax.set_title(title, fontsize=10)
-            ax.grid(alpha=0.3)
-        axes[0].axhline(TARGET["recall_at_10"], color="g", lw=0.8, ls=":")
-        axes[1].axhline(TARGET["ndcg10_ratio"] * rows[REFERENCE]["ndcg10"], color="g", lw=0.8, ls=":")
-        if axis_key == "qps":
-            for ax in axes:
-                ax.axvline(TARGET["qps_ratio"] * rows[REFERENCE]["qps"], color="g", lw=0.8, ls=":")
-        axes[0].legend(fontsize=7)
-        figure.tight_layout()
-        path = folder / filename
-        figure.savefig(path, dpi=130)
-        plt.close(figure)
-        written.append(path)
-    return written
-
-
-def markdown(results: dict) -> str:
-    rows, target = results["configs"], results["target"]
-    reference = rows[REFERENCE]
-    lines = [
-        "# Funnel retrieval at scale (`benchmarks/retrieval.py`)",
-        "",
-        f"Command: `{results['command']}`; seed {results['seed']}; {results['machine']}.",
-        "",
-        f"Corpus: **{results['corpus']['documents']:,} resampled vectors** ({results['corpus']['how']}). Queries: "
-        f"{results['queries']} SciFact test queries (real embeddings). nDCG@10: SciFact test on the real "
-        f"{results['scifact_documents']:,}-document corpus, same configuration. QPS: one query at a time, 1 thread, "
-        f"query encoding excluded ({results['query_encode_ms']:.1f} ms per query on top). Bytes: the prefix index; "
-        f"the float16 re-rank vectors add {2 * FULL_DIM} B/vector (on disk, memory-mapped).",
-        "",
-        f"**Target** (≥{TARGET['ndcg10_ratio']:.0%} of full-dim nDCG@10, recall@10 ≥ {TARGET['recall_at_10']}, "
-        f"≥{TARGET['qps_ratio']:.0f}x the QPS of {REFERENCE}): **{'met' if target['met'] else 'not met'}** — "
-        f"`{target['config']}`: nDCG@10 ratio {target['ndcg10_ratio']:.3f}, recall@10 {target['recall_at_10']:.3f}, "
-        f"QPS ratio {target['qps_ratio']:.1f}x.",
-        "",
-        f"recall@10 is against exact 384-d search on the {results['corpus']['documents']:,}-vector resampled corpus; "
-        "recall@10 SciFact the same on the real corpus.",
-        "",
-        "| config | QPS | x ref | p50 ms | p99 ms | prefix ms | re-rank ms | B/vector | build s | recall@10 "
-        "| recall@10 SciFact | nDCG@10 | ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name, row in sorted(rows.items(), key=lambda item: -item[1]["qps"]):
-        lines.append(
-            f"| {name} | {row['qps']:.0f} | {row['qps_ratio']:.1f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
-            f"{row['prefix_ms']:.2f} | {row['rerank_ms']:.2f} | {row['bytes_per_vector']:.1f} | {row['build_s']:.1f} | "
-            f"{row['recall_at_10']:.3f} | {row['scifact_recall_at_10']:.3f} | {row['ndcg10']:.2f} | "
-            f"{row['ndcg10_ratio']:.3f} |"
-        )
-    lines += ["", f"Reference nDCG@10 {reference['ndcg10']:.2f} (published MTEB figure for the model: 64.5).", ""]
-    lines += ["## Flat vs HNSW (32-d float32 prefixes, shortlist 100)", "",
-              "| documents | flat ms | HNSW ms | HNSW build s | HNSW shortlist recall |",
-              "|---:|---:|---:|---:|---:|"]  # fmt: skip
-    for row in results["crossover"]:
-        lines.append(f"| {row['documents']:,} | {row['flat_ms']:.3f} | {row['hnsw_ms']:.3f} | "
-                     f"{row['hnsw_build_s']:.1f} | "
-                     f"{row['hnsw_shortlist_recall']:.3f} |")  # fmt: skip
-    lines += ["", "![vs QPS](retrieval-qps.png)", "", "![vs bytes](retrieval-bytes.png)", ""]
-    return "\n".join(lines)
 
 
 def main() -> None:
@@ -434,12 +304,10 @@ def main() -> None:
         "schema": "mic-bench-retrieval/1",
         "command": shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv]),
         "seed": args.seed,
+        "provenance": run_provenance(shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv])),
         "split": "SciFact test (qrels/test.tsv) for queries and nDCG@10; nothing tuned",
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, queries on 1 FAISS thread, "
-        f"HNSW builds on {args.build_threads}",
-        "versions": {**package_versions(), "faiss": faiss.__version__},
-        "commit": git_commit(),
+        "threads": f"queries on 1 FAISS thread, HNSW builds on {args.build_threads}",
+        "faiss": faiss.__version__,
         "corpus": {
             "documents": args.n,
             "resampled": True,

@@ -6,8 +6,10 @@ models of the head-to-head stsb-cosent recipe, seed 0), score SciFact ``--split`
 {8, 16, 32, 64, 128, 256, 384}: exact cosine search over the whole corpus with the d-dim prefix, and the funnel
 (shortlist k' in {50, 100, 200} at d, re-ranked at full dim). Every number comes from
 ``mic.evaluation.evaluate_encoder`` (the code behind ``mic eval --tasks scifact``); nothing is tuned. Corpus and
-query embeddings go through the embedding cache (``$MIC_CACHE_DIR``), so a rerun encodes nothing, and a model
-folder without ``mic_run.json`` (still training) is skipped and listed, so the script can be rerun later.
+query embeddings go through the embedding cache (``$MIC_CACHE_DIR``), so a rerun encodes nothing; each model's
+scores are cached in ``results/retrieval-quality-runs/KEY.json`` under the one run key (:mod:`common.runs`: the
+model's fingerprint, task, dims, seed, code and library versions); a model folder without ``mic_run.json`` (still
+training) is skipped and listed, so the script can be rerun later.
 
     OMP_NUM_THREADS=1 python benchmarks/retrieval_quality.py --data-dir ../shared/data \\
         --model mrl=output/mrl-stsb --model mic=output/mic-stsb
@@ -21,7 +23,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import shlex
 import sys
 import time
@@ -33,17 +34,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from common.provenance import run_provenance
+from common.runs import cached, new_record, run_key, write_record
+from common.settings import DIMS, RESULTS
 from mic.cache import default_cache_dir
 from mic.data import load_task
-from mic.dims import default_dims
-from mic.encoders import PCA_FIT_SOURCE
+from mic.encoders import PCA_FIT_SOURCE, encoder_fingerprint
 from mic.evaluation import EvalOptions, evaluate_encoder
 from mic.evaluation.retrieval import DEFAULT_SHORTLISTS
-from mic.provenance import git_commit, package_versions
 from mic.staging import write_atomic
 
-RESULTS = Path(__file__).parent / "results"
-DIMS = default_dims(384)  # the default model (all-MiniLM-L6-v2) is 384-dim
 BASELINES = {"truncation": "truncation:default", "pca": "pca:default"}
 FIGURE_SHORTLIST = 100
 RUN_FIELDS = ("seed", "global_step", "train_seconds", "dev_scores", "command", "git_commit", "loss_config")
@@ -114,7 +114,7 @@ def markdown(results: dict) -> str:
         lines.append(f"- *{name}* skipped: {path} has no mic_run.json yet (unfinished); rerun the command later")
     lines += [
         "",
-        f"Command: `{results['command']}`; seed {results['seed']}; {results['machine']}; "
+        f"Command: `{results['command']}`; seed {results['seed']}; {results['provenance']['machine']}; "
         f"total {results['seconds']:.0f} s (corpus and query embeddings read from the embedding cache when present: "
         "a model's first run encodes its 5,183 documents, about 11 min on this machine).",
         "",
@@ -167,6 +167,7 @@ def main() -> None:
     models = parse_models(args.model)
 
     command = shlex.join(["python", *sys.argv])
+    folder = args.results_dir
     spec = f"{args.task}:{args.split}"
     print(f"{command}\nseed {args.seed}; {spec}; PCA fitted on {args.fit_data}; cache {default_cache_dir()}")
     start = time.perf_counter()
@@ -186,14 +187,27 @@ def main() -> None:
     for name, model in specs.items():
         began = time.perf_counter()
         encoder = options.load_encoder(model, store)
-        result = evaluate_encoder(encoder, {spec: data}, DIMS, options=options, store=store)
-        methods[name] = {"model": model, "scores": result.tasks[spec].to_dict(), "seconds": time.perf_counter() - began}
-        if name in models:
-            methods[name]["run"] = run_info(models[name])
-        if encoder.projection is not None:
-            methods[name]["note"] = f"; PCA fitted on {args.fit_data} ({encoder.projection.fit_sentences} sentences)"
-        exact = result.tasks[spec].scores
-        print(f"{name}: nDCG@10 " + ", ".join(f"{dim}: {exact[dim]['ndcg@10']:.2f}" for dim in DIMS))
+        identity = {
+            "encoder": encoder_fingerprint(encoder),
+            "task": spec,
+            "dims": DIMS,
+            "shortlists": DEFAULT_SHORTLISTS,
+        }
+        key = run_key(identity, args.seed)
+        path = folder / "retrieval-quality-runs" / f"{key}.json"
+        record = cached(path, key)
+        if record is None:
+            result = evaluate_encoder(encoder, {spec: data}, DIMS, options=options, store=store)
+            fields = {"model": model, "scores": result.tasks[spec].to_dict(), "seconds": time.perf_counter() - began}
+            if name in models:
+                fields["run"] = run_info(models[name])
+            if encoder.projection is not None:
+                fields["note"] = f"; PCA fitted on {args.fit_data} ({encoder.projection.fit_sentences} sentences)"
+            record = new_record(key, command, fields)
+            write_record(path, record)
+        methods[name] = record
+        exact = record["scores"]["scores"]
+        print(f"{name}: nDCG@10 " + ", ".join(f"{dim}: {exact[str(dim)]['ndcg@10']:.2f}" for dim in DIMS))
     results = {
         "schema": "mic-bench-retrieval-quality/1",
         "task": args.task,
@@ -208,14 +222,9 @@ def main() -> None:
         "skipped": skipped,
         "seed": args.seed,
         "command": command,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}",
-        "versions": package_versions(),
-        "git_commit": git_commit(),
+        "provenance": run_provenance(command),
         "seconds": time.perf_counter() - start,
     }
-    folder = args.results_dir
-    folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / "retrieval_quality.json", (json.dumps(results, indent=2, allow_nan=False) + "\n").encode())
     write_atomic(folder / "retrieval_quality.md", markdown(results).encode())
     write_atomic(folder / "retrieval_quality.png", plot(results))

@@ -18,17 +18,28 @@ checks that the two agree.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from mic.training.config import MICWeights, method_md_weights
-from quality import DEV_TASKS, RESULTS, SETTINGS, is_regularized, run_one, sweep_path, write_atomic
+from common.report import record_origin_lines
+from common.runs import read_record
+from common.settings import DEV_TASKS, SETTINGS, is_regularized, sweep_path
+from common.sweeps import (
+    MARGIN,
+    anchored,
+    eligible,
+    full_dim_score,
+    low_dim_score,
+    name_of,
+    parse_sweep_args,
+    search_folder,
+)
+from common.training import run_one
+from mic.staging import write_atomic
+from mic.training.config import MICWeights
 
-LOW_DIMS = ["8", "16", "32"]
-MARGIN = 0.05  # below this a dev difference is run-to-run noise (dropout, data order) and does not steer the search
 SCR_KNOBS = {"tolerance", "variance_floor_weight"}
 GAMMAS = [0.1, 1.0, 10.0, 100.0]
 FACTORS: dict[str, list[dict]] = {
@@ -40,32 +51,6 @@ FACTORS: dict[str, list[dict]] = {
     "tolerance": [{"tolerance": 0.0}, {"tolerance": 0.3}],
     "regularizer_dims": [{"regularizer_dims": [8, 16, 32]}],
 }
-
-
-def anchored(mic: dict) -> dict:
-    """A candidate in full: its choices over METHOD.md's untuned form, where the search starts (whatever the
-    library defaults, which follow this search's result)."""
-    return {**method_md_weights().model_dump(), **mic}
-
-
-def name_of(mic: dict) -> str:
-    """A candidate's cache name: its choices that differ from METHOD.md's form, sorted (``mic-base``: that form)."""
-    defaults = method_md_weights().model_dump()
-    changed = {key: value for key, value in sorted(mic.items()) if value != defaults[key]}
-    return "mic-" + "-".join(f"{k}={v}" for k, v in changed.items()).replace(" ", "") if changed else "mic-base"
-
-
-def low_dim_score(record: dict) -> float:
-    return sum(record["scores"][task][dim] for task in DEV_TASKS for dim in LOW_DIMS) / (len(DEV_TASKS) * len(LOW_DIMS))
-
-
-def full_dim_score(record: dict) -> float:
-    return sum(record["scores"][task]["384"] for task in DEV_TASKS) / len(DEV_TASKS)
-
-
-def eligible(record: dict | None, reference: dict) -> bool:
-    """A candidate may be chosen only if its 384-dim dev score is at most 0.3 below MRL's."""
-    return record is not None and full_dim_score(record) >= full_dim_score(reference) - 0.3
 
 
 def search(evaluate: Callable[[dict], dict | None], reference: dict) -> tuple[dict[str, dict], dict]:
@@ -127,27 +112,14 @@ def choose(records: dict[str, dict], reference: dict, end: dict) -> str:
     return max(candidates, key=lambda name: low_dim_score(records[name]))
 
 
-def parse_sweep_args(description: str, settings: Sequence[str], default: str) -> argparse.Namespace:
-    """The dev sweeps' shared command line; ``--steps`` becomes the chosen setting's budget."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--setting", choices=list(settings), default=default)
-    parser.add_argument("--steps", type=int, default=200, help="training steps per candidate (same for MRL)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--report", action="store_true", help="summarise the cached candidates only, train nothing")
-    args = parser.parse_args()
-    SETTINGS[args.setting] = SETTINGS[args.setting].with_overrides(f"max_steps={args.steps}")
-    return args
-
-
 def main() -> None:
     args = parse_sweep_args(__doc__.splitlines()[0], sorted(SETTINGS), "stsb-cosent")
-    folder = RESULTS / "sweep" / f"{args.setting}-{args.steps}steps"
+    folder = search_folder(args.setting, args.steps)
 
     def run(method: str, mic: dict, name: str) -> dict | None:
         cache = folder / f"{name}.json"
-        if args.report and not cache.is_file():
-            return None
+        if args.report:
+            return read_record(cache)
         print(f"[sweep {args.setting}] {name}", flush=True)
         return run_one(args.setting, method, args.seed, args.data_dir, DEV_TASKS, mic, cache)
 
@@ -190,6 +162,9 @@ def main() -> None:
         delta = low_dim_score(record) - low_dim_score(reference)
         marker = " **(chosen)**" if name == chosen_name else " (earlier search path)" if name in earlier else ""
         lines.append(f"| {name}{marker} | {low_dim_score(record):.2f} | {full_dim_score(record):.2f} | {delta:+.2f} |")
+    lines += ["", *record_origin_lines({"mrl": reference, **records, **earlier})][
+        :-1
+    ]  # runs not from this code, if any
     write_atomic(sweep_path(args.setting).with_suffix(".md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-import distill_sweep
 import sweep
+from common import sweeps
 from mic.training.config import MICWeights
 
 
 def record(mic: dict, low: float, full: float = 82.0) -> dict:
-    scores = {dim: low for dim in sweep.LOW_DIMS} | {"384": full}
+    scores = {dim: low for dim in sweeps.LOW_DIMS} | {"384": full}
     return {"config": {"mic": MICWeights(**mic).model_dump()}, "scores": {"stsb": scores, "sickr": scores}}
 
 
@@ -22,7 +22,7 @@ def run_search(score_of):
     calls: list[str] = []
 
     def evaluate(mic: dict) -> dict:
-        calls.append(sweep.name_of(mic))
+        calls.append(sweeps.name_of(mic))
         return record(mic, *score_of(MICWeights(**mic)))
 
     records, end = sweep.search(evaluate, MRL)
@@ -30,8 +30,8 @@ def run_search(score_of):
 
 
 def test_names_list_only_non_default_choices() -> None:
-    assert sweep.name_of({}) == sweep.name_of({"gamma": 0.1}) == "mic-base"
-    assert sweep.name_of({"sir_weight": 0.0, "gamma": 1.0}) == "mic-gamma=1.0-sir_weight=0.0"
+    assert sweeps.name_of({}) == sweeps.name_of({"gamma": 0.1}) == "mic-base"
+    assert sweeps.name_of({"sir_weight": 0.0, "gamma": 1.0}) == "mic-gamma=1.0-sir_weight=0.0"
 
 
 def test_an_all_off_candidate_is_never_searched_from_or_chosen() -> None:
@@ -46,7 +46,7 @@ def test_an_all_off_candidate_is_never_searched_from_or_chosen() -> None:
 
 def test_a_factor_steers_the_search_only_above_the_noise_margin() -> None:
     def score_of(mic: MICWeights) -> tuple[float, float]:
-        return (70.0 + (sweep.MARGIN / 2 if mic.variance_floor_weight == 0 else 0.0), 82.0)
+        return (70.0 + (sweeps.MARGIN / 2 if mic.variance_floor_weight == 0 else 0.0), 82.0)
 
     records, calls, chosen = run_search(score_of)
     floor_off = [name for name in calls if "variance_floor_weight=0.0" in name]
@@ -68,9 +68,9 @@ def test_scr_knobs_are_skipped_while_scr_is_off_and_gamma_is_retuned_after_the_f
 
 
 def test_a_settings_config_follows_its_longest_distillation_sweep(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(distill_sweep, "RESULTS", tmp_path)
-    assert distill_sweep.governing_summary("unsup-simcse") is None
+    monkeypatch.setattr(sweeps, "RESULTS", tmp_path)
+    assert sweeps.governing_summary("unsup-simcse") is None
     for steps in (200, 1000, 500):
-        distill_sweep.summary_path("unsup-simcse", steps).write_text(json.dumps({"steps": steps}))
-    distill_sweep.summary_path("stsb-cosent", 5000).write_text(json.dumps({"steps": 5000}))
-    assert distill_sweep.governing_summary("unsup-simcse") == tmp_path / "distill-sweep-unsup-simcse-1000steps.json"
+        sweeps.distill_summary_path("unsup-simcse", steps).write_text(json.dumps({"steps": steps}))
+    sweeps.distill_summary_path("stsb-cosent", 5000).write_text(json.dumps({"steps": 5000}))
+    assert sweeps.governing_summary("unsup-simcse") == tmp_path / "distill-sweep-unsup-simcse-1000steps.json"

@@ -1,0 +1,68 @@
+"""What produced a run: the commit (and whether the tree had uncommitted changes), a fingerprint of the code,
+library versions, thread count and machine. Every run record carries it (:func:`run_provenance`)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+
+import mic
+from mic.provenance import git_commit, package_versions
+
+CODE_ROOT = Path(mic.__file__).resolve().parent
+
+
+@functools.cache
+def code_fingerprint(root: Path = CODE_ROOT) -> str:
+    """A hash of every ``.py`` file under ``root`` (the ``mic`` package: the code that trains and scores a run),
+    by relative path and content, so any change to that code, committed or not, gives another fingerprint."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def git_dirty() -> bool | None:
+    """Whether the checkout has uncommitted changes to tracked files, or None outside a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=CODE_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return bool(result.stdout.strip()) if result.returncode == 0 else None
+
+
+def machine() -> str:
+    """The processor and core count, and the OpenMP thread setting the process started with."""
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
+    )
+
+
+def run_provenance(command: str | None) -> dict[str, object]:
+    """The ``provenance`` block of a run record: commit, dirty tree, code fingerprint, versions, torch's thread
+    count, machine and command."""
+    return {
+        "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
+        "code_fingerprint": code_fingerprint(),
+        "versions": package_versions(),
+        "threads": torch.get_num_threads(),
+        "machine": machine(),
+        "command": command,
+    }

@@ -1,0 +1,82 @@
+"""The one run key and run cache of every benchmark (quality, the dev sweeps, the adapter, retrieval quality).
+
+A run is whatever a benchmark computes once and reuses: a trained model's scores, a fitted adapter's scores, a
+model's retrieval scores. Its record is a JSON file holding the benchmark's fields, the ``key`` of :func:`run_key`
+and the ``provenance`` of :func:`~common.provenance.run_provenance`. A cached record is reused only when its key
+is the one the run would have now (:func:`cached`): the same resolved config, seed, code fingerprint and library
+versions; the commit, dirty flag, thread count and machine are recorded, not keyed (the code fingerprint already
+covers uncommitted changes, and a rerun elsewhere is the same experiment). Reports sort records by
+:func:`origin`: from this code, from other code (stale), or from before records carried their code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from common.provenance import code_fingerprint, run_provenance
+from mic.provenance import package_versions
+from mic.staging import write_atomic
+
+CURRENT = "current"
+OTHER_CODE = "other code"
+NO_FINGERPRINT = "no code fingerprint"
+ORIGIN_LABELS = {
+    OTHER_CODE: "stale: trained by other code",
+    NO_FINGERPRINT: "no code fingerprint (trained before run records carried their code)",
+}
+
+
+def run_key(config: Mapping[str, object], seed: int, *, code: str | None = None) -> str:
+    """What decides a run's outcome, hashed: its resolved ``config`` (as plain JSON data, without output paths),
+    its ``seed``, the code fingerprint (``code``; default: this checkout's) and the library versions."""
+    identity = {
+        "config": config,
+        "seed": seed,
+        "code": code or code_fingerprint(),
+        "versions": package_versions(),
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def new_record(key: str, command: str | None, fields: Mapping[str, object]) -> dict:
+    """A run record: the benchmark's ``fields``, then the run ``key`` and the provenance of this process."""
+    return {**fields, "key": key, "provenance": run_provenance(command)}
+
+
+def read_record(path: Path) -> dict | None:
+    """The record at ``path``, or None when there is none."""
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def write_record(path: Path, record: Mapping[str, object]) -> None:
+    """Save a record atomically (a reader never sees half of it)."""
+    write_atomic(path, json.dumps(record, indent=2))
+
+
+def cached(path: Path, key: str) -> dict | None:
+    """The record at ``path`` if it is the run of ``key`` (same config, seed, code and versions), else None."""
+    record = read_record(path)
+    return record if record is not None and record.get("key") == key else None
+
+
+def origin(record: Mapping[str, object]) -> str:
+    """:data:`CURRENT` for a record of this code and these library versions, :data:`OTHER_CODE` for one of other
+    code or versions, :data:`NO_FINGERPRINT` for one written before records carried their code."""
+    provenance = record.get("provenance")
+    if not isinstance(provenance, Mapping) or provenance.get("code_fingerprint") is None:
+        return NO_FINGERPRINT
+    same = provenance["code_fingerprint"] == code_fingerprint() and provenance.get("versions") == package_versions()
+    return CURRENT if same else OTHER_CODE
+
+
+def produced_by(record: Mapping[str, object]) -> str:
+    """Where a record comes from, for a report: ``commit 1a2b3c4 (+ uncommitted changes), code 9f8e...``."""
+    provenance = record.get("provenance")
+    if not isinstance(provenance, Mapping):
+        return "unknown code"
+    commit = provenance.get("git_commit")
+    dirty = " + uncommitted changes" if provenance.get("git_dirty") else ""
+    return f"commit {str(commit)[:7] if commit else 'unknown'}{dirty}, code {provenance.get('code_fingerprint')}"
