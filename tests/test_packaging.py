@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -42,3 +46,21 @@ def test_the_readme_installs_with_the_constraints() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert 'pip install -c constraints.txt -e ".[dev]"' in readme
     assert "--index-url https://download.pytorch.org/whl/cpu" in readme
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_the_package_its_type_marker_and_the_mic_script(tmp_path: Path) -> None:
+    """Built from a copy of what pyproject.toml reads (setuptools writes build/ into the source folder);
+    ``.ci/wheel`` installs it in a fresh venv and runs it."""
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", "dist"]
+    subprocess.run([*command, str(source)], cwd=tmp_path, check=True)
+    (wheel,) = (tmp_path / "dist").glob("mic_embeddings-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {name.split("/")[0] for name in names if not name.startswith("mic_embeddings-")} == {"mic"}
+    assert "mic/py.typed" in names and "mic/__main__.py" in names
+    entry_points = next(name for name in names if name.endswith(".dist-info/entry_points.txt"))
+    assert "mic = mic.cli:app" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -151,19 +151,16 @@ def test_compare_reports_retrieval_and_encodes_each_text_list_once_per_base_mode
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_default_model_on_scifact_matches_the_published_score(data_dir: Path) -> None:
-    """all-MiniLM-L6-v2 scores 64.51 nDCG@10 on SciFact test (MTEB); the corpus comes from $MIC_CACHE_DIR.
+def test_default_model_on_scifact_matches_the_published_score(data_dir: Path, tmp_path: Path) -> None:
+    """all-MiniLM-L6-v2 scores nDCG@10 64.51 on SciFact test at 384 dims (MTEB) and 33.71 cut to 32.
 
-    Encoding the 5,183 abstracts takes 4-10 minutes on 2 CPU cores, too long for every CI run: the test runs where
-    that encoding is cached (``mic eval default --tasks scifact`` once, or the retrieval benchmarks).
+    Encodes the 5,183 abstracts into an empty cache, so every run (CI included) checks the whole path from text to
+    score; this takes minutes on a CPU.
     """
     if not (data_dir / "scifact" / "corpus.jsonl").is_file():
         pytest.skip("SciFact not in the data dir")
-    corpus = texts_digest(load_beir("scifact", data_dir).documents)
-    sidecars = (default_cache_dir() / "embeddings").glob("*.json")
-    if not any(json.loads(path.read_text()).get("texts_sha256") == corpus for path in sidecars):
-        pytest.skip("SciFact corpus embeddings not cached; run `mic eval default --tasks scifact` once to enable")
-    result = run_eval("default", "scifact", [384, 32], EvalOptions(data_dir=data_dir))
-    assert result.score("scifact", 384) == pytest.approx(64.51, abs=0.1)
+    result = run_eval("default", "scifact", [384, 32], EvalOptions(data_dir=data_dir, cache_dir=tmp_path))
     assert result.tasks["scifact"].counts == {"documents": 5183, "queries": 300}
+    assert result.score("scifact", 384) == pytest.approx(64.51, abs=0.01)
+    assert result.score("scifact", 32) == pytest.approx(33.71, abs=0.01)
     assert result.score("scifact", 32) < result.tasks["scifact"].funnel[32][100]["ndcg@10"] < 64.6
