@@ -20,6 +20,14 @@ HNSW graphs are built at 1M only for the ``--hnsw`` layouts (default: float32 at
 each takes about five minutes to build on this machine's 2 shared cores; flat layouts cover every dim and
 precision. Add others with e.g. ``--hnsw float32:16,binary:64``.
 
+Qdrant Edge (the engine of ``mic index --backend qdrant`` without ``--url``,
+:mod:`mic.retrieval.backends.qdrant_edge`) is a contender beside FAISS: for each ``--edge`` layout
+(``KIND:PRECISION:DIM``) the same vectors go into an Edge shard through the library's own writer, searched one
+query at a time through its reader on a one-thread search pool (``max_search_threads=1``; HNSW builds on
+``--build-threads``); its rows give QPS, recall@10 against the exact fp32 384-d search, build time and bytes on
+disk (the whole shard: prefix, quantized prefix, graph, float16 full vectors) beside the FAISS row of the same
+layout (prefix index plus the float16 ``full.bin``).
+
 Threads: FAISS runs queries on 1 OpenMP thread (``faiss.omp_set_num_threads(1)``; start the script with
 ``OMP_NUM_THREADS=1`` so BLAS and torch agree) and builds HNSW graphs on ``--build-threads``.
 
@@ -35,6 +43,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import statistics
 import sys
 import tempfile
@@ -63,6 +72,7 @@ from mic.retrieval.backends.faiss import (
     rescore_rows,
     shortlist_rows,
 )
+from mic.retrieval.backends.qdrant_edge import EdgeReader, EdgeWriter, engine_version
 from mic.staging import write_atomic
 
 FULL_DIM = settings.DIMS[-1]
@@ -106,6 +116,11 @@ def index_bytes(index: faiss.Index | faiss.IndexBinary) -> int:
     if isinstance(index, faiss.IndexBinary):
         return int(faiss.serialize_index_binary(index).nbytes)
     return int(faiss.serialize_index(index).nbytes)
+
+
+def disk_bytes(folder: Path) -> int:
+    """Bytes a folder takes on disk (allocated blocks: the engine's sparse, preallocated files count what they use)."""
+    return sum(path.stat().st_blocks * 512 for path in folder.rglob("*") if path.is_file())
 
 
 def recall_at_k(found: np.ndarray, exact: np.ndarray) -> float:
@@ -185,6 +200,54 @@ def crossover(
     return rows
 
 
+def edge_contenders(
+    shards: dict[Layout, tuple[Path, dict[str, object], float]],
+    count: int,
+    queries: np.ndarray,
+    exact: np.ndarray,
+    faiss_rows: dict[str, dict],
+    rounds: int,
+    timed: int,
+    seed: int,
+) -> list[dict]:
+    """QPS (one query at a time), recall@10 vs exact, build time and disk bytes of each Edge shard, beside FAISS."""
+    readers = {item: EdgeReader(folder, item, count, fields) for item, (folder, fields, _) in shards.items()}
+    configs = [Config(item, size) for item in shards for size in SHORTLISTS[:2]]
+    seconds: dict[Config, list[float]] = {config: [] for config in configs}
+    for config in configs:
+        readers[config.layout].search(queries[:1], K, config.shortlist)  # warm-up: page the shard in
+    rng = np.random.default_rng(seed)
+    for round_number in range(rounds):
+        for position in rng.permutation(len(configs)):
+            config = configs[position]
+            for offset in range(timed):
+                query = queries[(round_number * timed + offset) % len(queries)][None]
+                start = time.perf_counter()
+                readers[config.layout].search(query, K, config.shortlist)
+                seconds[config].append(time.perf_counter() - start)
+    rows = []
+    for config in configs:
+        item = config.layout
+        folder, _, build_s = shards[item]
+        faiss_row = faiss_rows.get(config.name)
+        rows.append({
+            "config": f"edge-{config.name}",
+            "faiss_config": config.name,
+            "qps": 1.0 / statistics.fmean(seconds[config]),
+            "p50_ms": 1e3 * percentile(seconds[config], 50),
+            "recall_at_10": recall_at_k(readers[item].search(queries, K, config.shortlist).indices, exact),
+            "build_s": build_s,
+            "disk_bytes_per_vector": disk_bytes(folder) / count,
+            "faiss_qps": None if faiss_row is None else faiss_row["qps"],
+            "faiss_recall_at_10": None if faiss_row is None else faiss_row["recall_at_10"],
+            "faiss_build_s": None if faiss_row is None else faiss_row["build_s"],
+            "faiss_disk_bytes_per_vector": None if faiss_row is None else faiss_row["bytes_per_vector"] + 2 * FULL_DIM,
+        })  # fmt: skip
+    for reader in readers.values():
+        reader.close()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="resampled corpus size")
@@ -195,6 +258,11 @@ def main() -> None:
     parser.add_argument("--build-threads", type=int, default=2, help="OpenMP threads for HNSW graph builds")
     parser.add_argument("--hnsw", default="float32:32,float32:64,int8:64",
                         help="HNSW prefix layouts PRECISION:DIM at --n (minutes each at 1M)")  # fmt: skip
+    parser.add_argument(
+        "--edge",
+        default="flat:float32:32,hnsw:float32:32,hnsw:int8:64",
+        help="Qdrant Edge contenders KIND:PRECISION:DIM (each also in the FAISS grid; '' for none)",
+    )
     parser.add_argument("--crossover", default="30000,100000,300000", help="corpus sizes for flat vs HNSW")
     parser.add_argument("--chunk", type=int, default=100_000, help="vectors generated and added per step")
     parser.add_argument("--data-dir", default=None, help="folder holding scifact/ (else $MIC_DATA_DIR)")
@@ -216,6 +284,16 @@ def main() -> None:
     for spec in filter(None, args.hnsw.split(",")):
         precision, dim = spec.split(":")
         layouts.append(layout("hnsw", int(dim), precision))
+    edge_layouts = [layout(kind, int(dim), precision) for kind, precision, dim in
+                    (spec.split(":") for spec in filter(None, args.edge.split(",")))]  # fmt: skip
+    for item in edge_layouts:
+        if item not in layouts:
+            parser.error(f"--edge {item.kind}:{item.precision}:{item.dim} has no FAISS counterpart; add it to --hnsw")
+    shard_root = Path(tempfile.mkdtemp(prefix="mic-edge-"))
+    edge_writers = {item: EdgeWriter(shard_root / f"{item.kind}-{item.precision}-{item.dim}", item,
+                                     build_threads=args.build_threads, search_threads=1)
+                    for item in edge_layouts}  # fmt: skip
+    edge_build = dict.fromkeys(edge_layouts, 0.0)
     ndcg = scifact_quality(layouts, documents, queries, data)
     print(
         f"SciFact done ({time.perf_counter() - started:.0f} s): reference nDCG@10 {ndcg[REFERENCE][0]:.2f}", flush=True
@@ -244,9 +322,18 @@ def main() -> None:
             index.add(prefix_codes(chunk, item))
             build[item] += time.perf_counter() - start
         faiss.omp_set_num_threads(1)
+        for item, writer in edge_writers.items():
+            start = time.perf_counter()
+            writer.add(chunk, [])
+            edge_build[item] += time.perf_counter() - start
         row += len(chunk)
         print(f"built {row:,}/{args.n:,} ({time.perf_counter() - started:.0f} s)", flush=True)
 
+    edge_shards = {}
+    for item, writer in edge_writers.items():
+        start = time.perf_counter()
+        fields = writer.finish()  # the engine builds the graph and the quantized prefixes here
+        edge_shards[item] = (writer.path.parent, fields, edge_build[item] + time.perf_counter() - start)
     configs = [Config(None, K)] + [Config(item, size) for item in layouts for size in SHORTLISTS]
     exact = reference.search(queries, K)[1]
 
@@ -308,6 +395,7 @@ def main() -> None:
         "split": "SciFact test (qrels/test.tsv) for queries and nDCG@10; nothing tuned",
         "threads": f"queries on 1 FAISS thread, HNSW builds on {args.build_threads}",
         "faiss": faiss.__version__,
+        "qdrant_edge": engine_version(),
         "corpus": {
             "documents": args.n,
             "resampled": True,
@@ -322,8 +410,10 @@ def main() -> None:
         "hnsw": {"M": 16, "efConstruction": 40, "efSearch": "= shortlist"},
         "configs": rows,
         "crossover": crossover(prefixes32, queries, crossover_sizes, args.timed_queries, args.build_threads),
+        "edge": edge_contenders(edge_shards, args.n, queries, exact, rows, args.rounds, args.timed_queries, args.seed),
         "seconds": None,
     }
+    shutil.rmtree(shard_root)
     graph32 = layout("hnsw", 32, "float32")
     if graph32 in indexes:  # the full-size point of the flat vs HNSW sweep, from the main grid's indexes
         flat32 = layout("flat", 32, "float32")

@@ -139,5 +139,23 @@ def markdown(results: dict) -> str:
         lines.append(f"| {row['documents']:,} | {row['flat_ms']:.3f} | {row['hnsw_ms']:.3f} | "
                      f"{row['hnsw_build_s']:.1f} | "
                      f"{row['hnsw_shortlist_recall']:.3f} |")  # fmt: skip
+    if results.get("edge"):
+        lines += edge_markdown(results["edge"], results["qdrant_edge"])
     lines += ["", "![vs QPS](retrieval-qps.png)", "", "![vs bytes](retrieval-bytes.png)", ""]
     return "\n".join(lines)
+
+
+def edge_markdown(rows: list[dict], version: str) -> list[str]:
+    """The Qdrant Edge section: each Edge shard beside the FAISS funnel of the same layout and shortlist."""
+    lines = ["", f"## Qdrant Edge beside FAISS (qdrant-edge-py {version})", "",
+             "Same vectors and queries; one query at a time on one search thread. Disk: the whole index per "
+             "vector (Edge: the shard; FAISS: prefix index + float16 full vectors).", "",
+             "| config | QPS Edge | QPS FAISS | recall@10 Edge | recall@10 FAISS | build s Edge | build s FAISS "
+             "| disk B/vector Edge | disk B/vector FAISS |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for row in rows:
+        lines.append(f"| {row['faiss_config']} | {row['qps']:.0f} | {row['faiss_qps']:.0f} | "
+                     f"{row['recall_at_10']:.3f} | {row['faiss_recall_at_10']:.3f} | {row['build_s']:.1f} | "
+                     f"{row['faiss_build_s']:.1f} | {row['disk_bytes_per_vector']:.0f} | "
+                     f"{row['faiss_disk_bytes_per_vector']:.0f} |")  # fmt: skip
+    return lines

@@ -337,14 +337,14 @@ def index_command(
     out: Annotated[Path, typer.Option(help="index folder to create")],
     precision: Annotated[str, typer.Option(help="prefix precision: float32, int8 or binary")] = "float32",
     kind: Annotated[str, typer.Option(help="flat (exact), hnsw (graph) or auto (by corpus size)")] = "auto",
-    backend: Annotated[str, typer.Option(help="faiss (files in --out) or qdrant (local, or the server at --url)")] = (
+    backend: Annotated[str, typer.Option(help="faiss (files in --out) or qdrant (Qdrant Edge in --out, or --url)")] = (
         "faiss"
     ),
     rerank_precision: Annotated[str, typer.Option(help="full vectors kept for the re-rank: float16 or int8")] = (
         "float16"
     ),
-    url: Annotated[str | None, typer.Option(help="Qdrant server or cluster URL (default: local mode)")] = None,
-    collection: Annotated[str | None, typer.Option(help="Qdrant collection name (default: mic-RANDOM)")] = None,
+    url: Annotated[str | None, typer.Option(help="Qdrant server or cluster URL (default: Qdrant Edge)")] = None,
+    collection: Annotated[str | None, typer.Option(help="collection name on --url (default: mic-RANDOM)")] = None,
     chunk_size: Annotated[int, typer.Option(help="documents encoded and added per step (memory use)")] = 10_000,
     overwrite: Annotated[bool, typer.Option(help="replace an existing index at --out")] = False,
     data_dir: DataDirOption = None,
@@ -380,7 +380,7 @@ def search(
     shortlist: Annotated[int, typer.Option(help="candidates found on the prefix and re-ranked at full dim")] = 100,
     json_path: Annotated[Path | None, typer.Option("--json", help="write the hits as JSON (mic-search/1)")] = None,
     model: Annotated[str | None, typer.Option(help="query model (default: the index's; must be the same)")] = None,
-    url: Annotated[str | None, typer.Option(help="Qdrant URL, overriding the one the index was built on")] = None,
+    url: Annotated[str | None, typer.Option(help="Qdrant server URL, overriding a server index's")] = None,
     batch_size: BatchSizeOption = 64,
     device: DeviceOption = None,
 ) -> None:

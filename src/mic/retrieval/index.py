@@ -6,7 +6,7 @@ one folder, through a backend (:mod:`mic.retrieval.backends`: FAISS in-process, 
 
     INDEX/meta.json     what the index is (schema ``mic-index/1``): the model and its fingerprint, the dims,
                         precision, kind and backend, the document ids in row order, the mic version
-    INDEX/...           the backend's files (``prefix.faiss`` + ``full.bin``, or Qdrant's local store)
+    INDEX/...           the backend's files (``prefix.faiss`` + ``full.bin``, or a Qdrant Edge shard)
 
 :func:`open_index` reads it back and checks it is whole; :meth:`SearchIndex.search` runs the funnel on query
 embeddings and :func:`search_texts` on query texts, encoded with the index's own model (a different model
@@ -187,10 +187,10 @@ def build_index(
         dim: the prefix dim ``d`` the shortlist is searched at (``1..D``; a multiple of 8 for ``binary``).
         precision: ``float32``, ``int8`` or ``binary`` prefix vectors.
         kind: ``flat`` (exact scan), ``hnsw`` (graph) or ``auto`` (by size, :data:`AUTO_HNSW_MIN_DOCUMENTS`).
-        backend: ``faiss`` (in-process files) or ``qdrant`` (local store, or the server at ``url``).
+        backend: ``faiss`` (in-process files) or ``qdrant`` (a Qdrant Edge shard in ``out``, or the server at ``url``).
         rerank_precision: how full vectors are kept for the re-rank: ``float16`` or ``int8``.
-        url: Qdrant server or cluster URL (``qdrant`` backend); ``None`` uses Qdrant's local mode.
-        collection: Qdrant collection name (default: ``mic-`` and a random suffix).
+        url: Qdrant server or cluster URL (``qdrant`` backend); ``None``: Qdrant Edge in-process.
+        collection: Qdrant collection name on the server at ``url`` (default: ``mic-`` and a random suffix).
         chunk_size: documents encoded and added per step (memory use is one chunk).
         batch_size: encoding batch size.
         data_dir: folder of the named benchmarks (``None``: ``$MIC_DATA_DIR``).

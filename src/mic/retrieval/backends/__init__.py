@@ -1,4 +1,4 @@
-"""Where an index keeps its vectors: FAISS in-process (the default) or a Qdrant collection (local or a server).
+"""Where an index keeps its vectors: FAISS in-process (the default), or Qdrant (Qdrant Edge in-process, or a server).
 
 Every backend stores, per document, the ``d``-dim prefix (the shortlist is searched on it, at the index's
 precision) and the full ``D``-dim vector (the shortlist is re-scored on it), and answers
@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from mic.retrieval.errors import IndexFileError, RetrievalError
 from mic.retrieval.search import Hits
 
 Array = npt.NDArray[np.float32]
@@ -66,11 +67,28 @@ class Reader(Protocol):
 
 
 def open_writer(backend: str, folder: Path, layout: Layout, options: dict[str, object]) -> Writer:
-    """A writer of ``backend`` that stores into ``folder`` (the temporary index folder)."""
-    if backend == "qdrant":
-        from mic.retrieval.backends.qdrant import QdrantWriter
+    """A writer of ``backend`` that stores into ``folder`` (the temporary index folder).
 
-        return QdrantWriter(folder, layout, **options)
+    ``qdrant`` with ``options["url"]`` creates a collection on that server (named ``options["collection"]``),
+    without it a Qdrant Edge shard in ``folder``.
+
+    Raises:
+        RetrievalError: for a collection name without a server URL.
+    """
+    if backend == "qdrant":
+        url, collection = options.get("url"), options.get("collection")
+        if url:
+            from mic.retrieval.backends.qdrant import QdrantWriter
+
+            return QdrantWriter(layout, str(url), None if collection is None else str(collection))
+        if collection is not None:
+            raise RetrievalError(
+                f"--collection {collection} names a collection on a Qdrant server; give its --url, or leave "
+                "--collection out for an embedded Qdrant Edge index."
+            )
+        from mic.retrieval.backends.qdrant_edge import EdgeWriter
+
+        return EdgeWriter(folder, layout)
     from mic.retrieval.backends.faiss import FaissWriter
 
     return FaissWriter(folder, layout)
@@ -79,11 +97,33 @@ def open_writer(backend: str, folder: Path, layout: Layout, options: dict[str, o
 def open_reader(
     backend: str, folder: Path, layout: Layout, count: int, fields: dict[str, object], url: str | None
 ) -> Reader:
-    """A reader of the index in ``folder`` holding ``count`` documents (``fields``: what its writer returned)."""
+    """A reader of the index in ``folder`` holding ``count`` documents (``fields``: what its writer returned).
+
+    For a Qdrant server index, ``url`` overrides the server it was built on.
+
+    Raises:
+        RetrievalError: for a ``url`` given with an embedded (Qdrant Edge) index.
+        IndexFileError: for a Qdrant index of qdrant-client's local mode, which mic no longer reads.
+    """
     if backend == "qdrant":
+        if "shard" in fields:
+            if url:
+                raise RetrievalError(
+                    f"{folder} is an embedded Qdrant Edge index; --url {url} is for an index built on a server "
+                    "(mic index --backend qdrant --url URL)."
+                )
+            from mic.retrieval.backends.qdrant_edge import EdgeReader
+
+            return EdgeReader(folder, layout, count, fields)
+        server = url or fields.get("url")
+        if not server:
+            raise IndexFileError(
+                f"{folder}: a Qdrant index of qdrant-client's local mode, which mic no longer reads; build it again "
+                "with mic index --backend qdrant (now Qdrant Edge)."
+            )
         from mic.retrieval.backends.qdrant import QdrantReader
 
-        return QdrantReader(folder, layout, count, fields, url)
+        return QdrantReader(layout, count, fields, str(server))
     from mic.retrieval.backends.faiss import FaissReader
 
     return FaissReader(folder, layout, count, fields)
