@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shlex
 import sys
 from collections.abc import Iterator
@@ -74,6 +75,16 @@ def quiet_unless(speak: bool) -> Iterator[None]:
 def note(message: str) -> None:
     """Print a note from the library as is: no markup, no highlighting, no wrapping (paths stay whole)."""
     console.print(message, style="yellow", markup=False, highlight=False, soft_wrap=True)
+
+
+class NoteHandler(logging.Handler):
+    """Prints what the library logs to ``mic`` (warnings such as rows left out of a corpus) as a :func:`note`."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        note(record.getMessage())
+
+
+logging.getLogger("mic").addHandler(NoteHandler(logging.WARNING))
 
 
 TRAIN_EXAMPLES = """Examples:
