@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, ValidationError, field_validator
 
 from mic.dims import check_dims
 from mic.errors import MICError
@@ -26,7 +26,9 @@ class ConfigError(MICError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # strict: a value of the wrong type is refused, never converted (`max_steps: true` is not 1 step, "0.1" is
+    # not a number); unknown fields are refused too
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
 class MICWeights(_Strict):
@@ -75,8 +77,10 @@ class DataConfig(_Strict):
     columns: list[str] | None = Field(
         None, description="columns of file/dataset sources, in order (scored: sentence 1, sentence 2, score)"
     )
-    score_range: tuple[float, float] | None = Field(
-        None, description="[low, high] score scale of scored files/datasets (default: 0..5 SemEval, else inferred)"
+    score_range: tuple[StrictFloat, StrictFloat] | None = Field(  # lax only to take YAML's list for the tuple
+        None,
+        strict=False,
+        description="[low, high] score scale of scored files/datasets (default: 0..5 SemEval, else inferred)",
     )
 
 
