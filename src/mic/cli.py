@@ -464,6 +464,7 @@ def adapt(
     """Make a frozen encoder elastic: fit a post-hoc Matryoshka adapter on its cached embeddings."""
     from mic.adapt import AdaptConfig
     from mic.adapt.run import run_adapt, run_adapt_array, run_apply
+    from mic.data.sources import split_sources
     from mic.evaluation import parse_dims
     from mic.training.config import load_config
 
@@ -473,7 +474,7 @@ def adapt(
     try:
         resolved = load_config(config, overrides or [], schema=AdaptConfig)
         updates = {"model": model, "data_dir": data_dir, "dims": parse_dims(dims)}
-        updates["data"] = [part.strip() for part in data.split(",") if part.strip()] if data else None
+        updates["data"] = split_sources(data, "--data") if data is not None else None
         for field, value in updates.items():
             if value is not None:
                 setattr(resolved, field, value)

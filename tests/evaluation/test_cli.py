@@ -93,6 +93,8 @@ def one_sentence_file(tmp_path: Path) -> Path:
         (["eval", "{missing}", "--tasks", "{pairs}"], "does not exist"),
         (["eval", "{model}", "--tasks", "stsb,stsbx"], "Unknown task 'stsbx'"),
         (["eval", "{model}", "--tasks", "{pairs}", "--dims", "64,8"], "dim 64 is larger than the 32-dim embeddings"),
+        (["eval", "{model}", "--tasks", "{pairs}", "--dims", ""], "--dims '' names no dim; give comma-separated dims"),
+        (["analyze", "{model}", "--data", "{pairs}", "--dims", " , "], "--dims ' , ' names no dim"),
         (["eval", "{model}", "--tasks", "stsb", "--data-dir", "{missing}"], "(from --data-dir) does not exist"),
         (["eval", "{model}", "--tasks", "mteb"], "optional package mteb"),
         (["eval", "{model}", "--tasks", "{beir}:dev"], "no qrels for split 'dev'"),
