@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -42,3 +43,17 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+def write_beir(
+    folder: Path, documents: dict[str, str], queries: dict[str, str], qrels: list[str], split: str = "test"
+) -> Path:
+    """A tiny BEIR folder: ``documents`` and ``queries`` as id -> text, ``qrels`` of ``split`` as
+    "query<TAB>doc<TAB>score"."""
+    (folder / "qrels").mkdir(parents=True)
+    rows = [json.dumps({"_id": key, "title": "", "text": text}) for key, text in documents.items()]
+    (folder / "corpus.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rows = [json.dumps({"_id": key, "text": text}) for key, text in queries.items()]
+    (folder / "queries.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (folder / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join(qrels) + "\n")
+    return folder

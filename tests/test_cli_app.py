@@ -1,10 +1,13 @@
-"""The ``mic`` application itself: ``--version``, help without ``<bool>`` for flags, and a light start-up."""
+"""The ``mic`` application itself: ``--version``, help without ``<bool>`` for flags and with every text as
+written, and a light start-up."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
+import click
 import pytest
 import typer.main
 from typer.testing import CliRunner
@@ -58,3 +61,30 @@ def test_output_folders_are_named_out_in_every_command() -> None:
     for name, options in names.items():
         assert not options & {"--output-dir", "--output", "--out-dir", "--results-dir"}, (name, options)
     assert all("--out" in names[name] for name in ("demo", "analyze", "compare"))
+
+
+def bracketed(command: click.Command) -> list[str]:
+    """Every ``[...]`` written in a command's help texts (help, epilog, options), as the source wrote it."""
+    texts = [command.help, command.epilog, *(getattr(param, "help", None) for param in command.params)]
+    written = [text.replace("\\[", "[") for text in texts if text]  # as written, with any escaping undone
+    return [match for text in written for match in re.findall(r"\[[^\]\n]*\]", text)]
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_help_prints_bracketed_text_as_written(name: str) -> None:
+    output = runner.invoke(app, [name, "--help"], env={"COLUMNS": "400"}).output
+    for text in bracketed(typer.main.get_command(app).commands[name]):
+        assert text in output, f"mic {name} --help lost {text}"
+
+
+def test_adapt_help_shows_the_supervision_example_whole() -> None:
+    output = runner.invoke(app, ["adapt", "--help"], env={"COLUMNS": "400"}).output
+    assert '--supervised --set "supervision=[stsb:train,scifact:train]" --out DIR' in output
+
+
+def test_the_supervision_example_sets_both_sources() -> None:
+    from mic.adapt import AdaptConfig
+    from mic.config import load_config
+
+    config = load_config(None, ["supervision=[stsb:train,scifact:train]"], schema=AdaptConfig)
+    assert config.supervision == ["stsb:train", "scifact:train"]

@@ -24,6 +24,17 @@ def test_override_parses_lists_like_yaml() -> None:
     }
 
 
+@pytest.mark.parametrize(("raw", "number"), [("1e-5", 1e-5), ("2.5E+3", 2500.0), ("-1e2", -100.0), (".5e1", 5.0)])
+def test_exponent_floats_are_numbers_in_overrides_and_files(raw: str, number: float, tmp_path) -> None:
+    class Weights(StrictModel):
+        gamma: float = 0.1
+
+    assert load_config(None, [f"gamma={raw}"], schema=Weights).gamma == number
+    path = tmp_path / "weights.yaml"
+    path.write_text(f"gamma: {raw}\n", encoding="utf-8")
+    assert load_config(path, schema=Weights).gamma == number
+
+
 def test_options_go_on_top_of_overrides_and_an_option_not_given_leaves_the_field() -> None:
     options = {"fit.seed": ("--seed", 3), "name": ("MODEL", None)}
     config = load_config(None, ["fit.seed=1", "name=other"], schema=Toy, options=options)

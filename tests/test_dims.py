@@ -20,10 +20,15 @@ def test_default_dims(full: int, expected: list[int]) -> None:
     assert default_dims(full) == expected
 
 
-def test_parse_dims_keeps_the_order_typed_and_reads_nothing_as_the_defaults() -> None:
+def test_parse_dims_keeps_the_order_typed_and_reads_no_option_as_the_defaults() -> None:
     assert parse_dims("8, 384,32,8") == [8, 384, 32, 8]
     assert parse_dims(None) is None
-    assert parse_dims("  ") is None
+
+
+@pytest.mark.parametrize("text", ["", "  ", " , "])
+def test_parse_dims_refuses_a_text_that_names_no_dim(text: str) -> None:
+    with pytest.raises(DimsError, match="names no dim; give comma-separated dims"):
+        parse_dims(text)
 
 
 def test_parse_dims_names_the_bad_text() -> None:

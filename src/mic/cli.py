@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shlex
 import sys
 from collections.abc import Iterator
@@ -74,6 +75,16 @@ def quiet_unless(speak: bool) -> Iterator[None]:
 def note(message: str) -> None:
     """Print a note from the library as is: no markup, no highlighting, no wrapping (paths stay whole)."""
     console.print(message, style="yellow", markup=False, highlight=False, soft_wrap=True)
+
+
+class NoteHandler(logging.Handler):
+    """Prints what the library logs to ``mic`` (warnings such as rows left out of a corpus) as a :func:`note`."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        note(record.getMessage())
+
+
+logging.getLogger("mic").addHandler(NoteHandler(logging.WARNING))
 
 
 TRAIN_EXAMPLES = """Examples:
@@ -455,6 +466,7 @@ def adapt(
     from mic.adapt import AdaptConfig
     from mic.adapt.run import run_adapt, run_adapt_array, run_apply
     from mic.config import load_config
+    from mic.data.sources import split_sources
     from mic.dims import parse_dims
 
     command = shlex.join(sys.argv)
@@ -463,7 +475,7 @@ def adapt(
     try:
         options = {
             "model": ("MODEL", model),
-            "data": ("--data", [part.strip() for part in data.split(",") if part.strip()] if data else None),
+            "data": ("--data", split_sources(data, "--data") if data is not None else None),
             "supervised": ("--supervised", True if supervised else None),
             "dims": ("--dims", parse_dims(dims)),
             "data_dir": ("--data-dir", data_dir),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
 if TYPE_CHECKING:
@@ -17,7 +18,14 @@ if TYPE_CHECKING:
 
 
 class _FlagsWithoutType:
-    """Mixin for click commands: an option that takes no value (a flag) gets an empty metavar for the help."""
+    """Mixin for click commands: a flag gets an empty metavar for the help; help texts print as written."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        if self.rich_markup_mode == "rich":  # type: ignore[attr-defined]
+            self.help, self.epilog = _literal(self.help), _literal(self.epilog)
+            for param in self.params:  # type: ignore[attr-defined]
+                param.help = _literal(getattr(param, "help", None))
 
     def get_params(self, ctx: typer.Context) -> list[Parameter]:
         params = super().get_params(ctx)  # type: ignore[misc]
@@ -25,6 +33,11 @@ class _FlagsWithoutType:
             if getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""
         return params
+
+
+def _literal(text: str | None) -> str | None:
+    """``text`` escaped so that rich markup prints it as written (``None`` stays ``None``)."""
+    return escape(text) if text else text
 
 
 class FlagHelpCommand(_FlagsWithoutType, TyperCommand):

@@ -10,6 +10,7 @@ plain words what is allowed (:mod:`mic.config_errors`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -26,18 +27,41 @@ class ConfigError(MICError):
 
 
 class StrictModel(BaseModel):
-    """The base of every config schema: unknown fields are errors, and so are bad values assigned later."""
+    """The base of every config schema: unknown fields are errors, and so are bad values assigned later.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    Strict: a value of the wrong type is refused, never converted (``max_steps: true`` is not 1 step, ``"0.1"`` is
+    not a number).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
 Schema = TypeVar("Schema", bound=BaseModel)
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML 1.1 with YAML 1.2's floats: ``1e-5`` is a number, not the string PyYAML makes of it.
+
+    Config schemas are strict (no string is converted to a number), so ``gamma: 1e-5`` must load as a float.
+    """
+
+
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(text: str) -> object:
+    """Parse config YAML (:class:`_ConfigLoader`); raises ``yaml.YAMLError`` as ``yaml.safe_load`` does."""
+    return yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def parse_value(raw: str) -> object:
-    """Read an override value the way YAML would (numbers, booleans, lists, null), else keep the string."""
+    """Read an override value the way a config file would (numbers, booleans, lists, null), else keep the string."""
     try:
-        return yaml.safe_load(raw)
+        return load_yaml(raw)
     except yaml.YAMLError:
         return raw
 
@@ -141,7 +165,7 @@ def load_config(
         except OSError as error:
             raise ConfigError(f"Cannot read config {path}: {error.strerror}.") from None
         try:
-            data = yaml.safe_load(text) or {}
+            data = load_yaml(text) or {}
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark is not None else ""

@@ -73,14 +73,20 @@ def resolve_dims(dims: Sequence[int] | None, full_dim: int, model: str = "the mo
 
 
 def parse_dims(text: str | None) -> list[int] | None:
-    """``"8,64,384"`` -> ``[8, 64, 384]``; ``None`` or empty -> ``None`` (the defaults).
+    """``"8,64,384"`` -> ``[8, 64, 384]``; ``None`` (the option not given) -> ``None`` (the defaults).
 
     Raises:
-        DimsError: for a part that is not an integer.
+        DimsError: for a text that names no dim, or a part that is not an integer.
     """
-    if not text or not text.strip():
+    if text is None:
         return None
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise DimsError(
+            f"--dims {text!r} names no dim; give comma-separated dims, e.g. --dims 8,64,384, or leave --dims out "
+            "for the defaults."
+        )
     try:
-        return [int(part) for part in text.split(",") if part.strip()]
+        return [int(part) for part in parts]
     except ValueError:
         raise DimsError(f"--dims must be comma-separated integers, e.g. 8,64,384; got {text!r}.") from None

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from helpers import write_beir
 from mic.adapt import Adapter
 from mic.cli import app
 
@@ -60,8 +61,23 @@ def test_adapter_put_on_its_model(tiny_st_dir: Path, sentence_file: Path, tmp_pa
     assert (tmp_path / "m" / "modules.json").is_file()
 
 
-def bad_npy(tmp_path: Path, rows: int = 40, width: int = 32, nan: bool = False) -> Path:
-    array = np.ones((rows, width), dtype=np.float32)
+def test_the_supervised_example_of_the_help_runs_as_shown(
+    tiny_st_dir: Path, sentence_file: Path, scored_file: Path, tmp_path: Path
+) -> None:
+    texts = sentence_file.read_text(encoding="utf-8").splitlines()[:12]
+    documents = {f"d{row}": text for row, text in enumerate(texts)}
+    queries = {f"q{row}": text for row, text in enumerate(texts[:6])}
+    beir = write_beir(tmp_path / "beir", documents, queries, [f"q{row}\td{row}\t1" for row in range(6)], "train")
+    supervision = f"supervision=[{scored_file},{beir}:train]"  # the help's --set "supervision=[stsb:train,...]"
+    cache = f"cache_dir={tmp_path}"
+    code, output = run("adapt", str(tiny_st_dir), "--data", f"{sentence_file},{beir}", "--supervised", "--set",
+                       supervision, "--out", str(tmp_path / "out"), *FAST, "--set", cache)  # fmt: skip
+    assert code == 0, output
+    assert Adapter.load(tmp_path / "out" / "adapter").info["supervision"] == {str(scored_file): 30, f"{beir}:train": 6}
+
+
+def bad_npy(tmp_path: Path, rows: int = 40, width: int = 32, nan: bool = False, zero: bool = False) -> Path:
+    array = np.random.default_rng(0).normal(size=(rows, width)).astype(np.float32) * (not zero)
     if nan:
         array[3, 1] = np.nan
     np.save(tmp_path / "bad.npy", array)
@@ -80,6 +96,12 @@ def bad_npy(tmp_path: Path, rows: int = 40, width: int = 32, nan: bool = False) 
         ("both", "give at most one of --embeddings"),
         ("set", "field 'fit.stepz'"),
         ("foreign-out", "exists and is not an output of mic adapt"),
+        ("zeros", "bad.npy: every value is 0; these are not embeddings"),
+        ("one-row", "bad.npy: an adapter is fitted on how rows relate, so it needs at least 2 rows, got 1; give more"),
+        ("empty-data", "--data '' names no source; give comma-separated sources, e.g. --data stsb:train,scifact"),
+        ("blank-data", "--data ' , ' names no source"),
+        ("empty-dims", "--dims '' names no dim; give comma-separated dims, e.g. --dims 8,64,384, or leave --dims"),
+        ("bool-steps", "field 'fit.steps': must be a whole number (got True)"),
     ],
 )
 def test_user_errors_are_one_clean_line(case: str, message: str, tiny_st_dir: Path, tmp_path: Path) -> None:
@@ -94,6 +116,12 @@ def test_user_errors_are_one_clean_line(case: str, message: str, tiny_st_dir: Pa
         "both": lambda: ["--embeddings", "x.npy", "--adapter", "a", *out],
         "set": lambda: ["--embeddings", str(bad_npy(tmp_path)), *out, "--set", "fit.stepz=3"],
         "foreign-out": lambda: ["--embeddings", str(bad_npy(tmp_path)), "--out", str(tiny_st_dir), *FAST],
+        "zeros": lambda: ["--embeddings", str(bad_npy(tmp_path, zero=True)), *out, *FAST],
+        "one-row": lambda: ["--embeddings", str(bad_npy(tmp_path, rows=1)), *out, *FAST],
+        "empty-data": lambda: [str(tiny_st_dir), "--data", "", *out, *FAST],
+        "blank-data": lambda: [str(tiny_st_dir), "--data", " , ", *out, *FAST],
+        "empty-dims": lambda: ["--embeddings", str(bad_npy(tmp_path)), "--dims", "", *out, *FAST],
+        "bool-steps": lambda: ["--embeddings", str(bad_npy(tmp_path)), *out, "--set", "fit.steps=true"],
     }
     args = builders[case]()
     code, output = run("adapt", *args)
@@ -108,7 +136,7 @@ def test_an_adapter_on_another_model_is_refused_on_the_command_line(
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(tiny_st_dir))
-    np.save(vectors, model.encode(["a"] * 40))
+    np.save(vectors, model.encode([f"sentence {row}" for row in range(40)]))
     assert run("adapt", str(tiny_st_dir), "--embeddings", str(vectors), "--out", str(tmp_path / "a"), *FAST)[0] == 0
     import torch
 

@@ -72,9 +72,41 @@ def test_fit_refuses_nan_and_inf(unit_rows: torch.Tensor, bad: float) -> None:
         fit(rows, [8], **FAST)
 
 
-def test_fit_refuses_fewer_rows_than_one_batch(unit_rows: torch.Tensor) -> None:
+def test_fit_refuses_fewer_rows_than_one_batch_with_advice_that_works(unit_rows: torch.Tensor) -> None:
     with pytest.raises(AdapterError, match=r"got 300 embeddings, batch_size is 512.*fit.batch_size=300"):
         fit(unit_rows, [8], steps=1, show_progress_bar=False)
+    with pytest.raises(AdapterError, match=r"got 2 embeddings, batch_size is 512.*--set fit.batch_size=2\)\.$"):
+        fit(unit_rows[:2], [8], steps=1, show_progress_bar=False)
+    assert fit(unit_rows[:2], [8], steps=1, batch_size=2, show_progress_bar=False).info["rows"] == 2
+
+
+def degenerate(case: str, rows: torch.Tensor) -> torch.Tensor:
+    """``rows`` made into a matrix an adapter cannot learn from."""
+    if case == "one row":
+        return rows[:1]
+    if case == "all zero":
+        return torch.zeros_like(rows)
+    if case == "zero rows":
+        return torch.cat([rows[:5], torch.zeros(3, rows.shape[1]), rows[5:]])
+    return rows[:1].expand(len(rows), -1).clone()  # every row the same vector
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        (
+            "one row",
+            r"fit embeddings: an adapter is fitted on how rows relate, so it needs at least 2 rows, got 1; "
+            r"give more texts or vectors\.$",
+        ),  # fmt: skip
+        ("all zero", r"fit embeddings: every value is 0; these are not embeddings"),
+        ("zero rows", r"fit embeddings: row 5 \(and 2 more\) is all zeros and has no direction; remove those rows"),
+        ("constant", r"fit embeddings: all 300 rows are the same vector, so there is nothing to fit"),
+    ],
+)
+def test_fit_refuses_a_degenerate_matrix_with_the_reason(unit_rows: torch.Tensor, case: str, message: str) -> None:
+    with pytest.raises(AdapterError, match=message):
+        fit(degenerate(case, unit_rows), [8], steps=1, batch_size=2, show_progress_bar=False)
 
 
 def test_fit_refuses_dims_larger_than_the_embeddings(unit_rows: torch.Tensor) -> None:

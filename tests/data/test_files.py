@@ -55,6 +55,7 @@ def test_byte_order_mark_and_crlf_are_dropped(tmp_path: Path) -> None:
         ("p.csv", 'a,b\n"x,y\n', r"p.csv:2: unexpected end of data"),
         ("p.csv", 'a,b\n"x"y,z\n', r"p.csv:2: ',' expected after '\"'"),
         ("p.jsonl", '{"a": "x"}\n{"a": "y"\n', r"p.jsonl:2: bad JSON \(Expecting ',' delimiter at column 10\)"),
+        ("p.jsonl", '{"a": "x"}\n{"a": "y\n', r"p.jsonl:2: bad JSON \(Unterminated string starting at column 7\)\.$"),
         ("p.jsonl", '{"a": "x"}\n["y"]\n', r"p.jsonl:2: expected a JSON object per line, found list"),
         ("p.json", "{}", r"p.json: unknown file type '.json'; use one of \['.csv', '.jsonl', '.tsv', '.txt'\]"),
         ("p", "a", r"p: unknown file type '\(none\)'"),

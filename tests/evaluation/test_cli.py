@@ -64,6 +64,22 @@ def test_eval_scores_sts_and_retrieval_tasks_together(
     assert any((tmp_path / "cache" / "embeddings").glob("*.npy"))
 
 
+def test_eval_leaves_out_empty_documents_and_absent_judgements_with_a_warning(
+    tiny_model_dir: Path, beir_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MIC_CACHE_DIR", str(tmp_path / "cache"))
+    with (beir_folder / "corpus.jsonl").open("a", encoding="utf-8") as corpus:
+        corpus.write(json.dumps({"_id": "empty", "title": "", "text": " "}) + "\n")
+    with (beir_folder / "qrels" / "test.tsv").open("a", encoding="utf-8") as qrels:
+        qrels.write("q5\tempty\t1\nq5\tgone\t1\n")
+    code, output = run("eval", str(tiny_model_dir), "--tasks", str(beir_folder), "--dims", "8",
+                       "--json", str(tmp_path / "eval.json"))  # fmt: skip
+    assert code == 0, output
+    assert f"warning: {beir_folder / 'corpus.jsonl'}: left out 1 document with no text ('empty')." in output
+    assert "dropped 2 judgements of 2 absent documents ('empty', 'gone')." in output
+    assert json.loads((tmp_path / "eval.json").read_text())["tasks"][str(beir_folder)]["kind"] == "retrieval"
+
+
 @pytest.fixture
 def one_sentence_file(tmp_path: Path) -> Path:
     path = tmp_path / "one.tsv"
@@ -77,6 +93,8 @@ def one_sentence_file(tmp_path: Path) -> Path:
         (["eval", "{missing}", "--tasks", "{pairs}"], "does not exist"),
         (["eval", "{model}", "--tasks", "stsb,stsbx"], "Unknown task 'stsbx'"),
         (["eval", "{model}", "--tasks", "{pairs}", "--dims", "64,8"], "dim 64 is larger than the 32-dim embeddings"),
+        (["eval", "{model}", "--tasks", "{pairs}", "--dims", ""], "--dims '' names no dim; give comma-separated dims"),
+        (["analyze", "{model}", "--data", "{pairs}", "--dims", " , "], "--dims ' , ' names no dim"),
         (["eval", "{model}", "--tasks", "stsb", "--data-dir", "{missing}"], "(from --data-dir) does not exist"),
         (["eval", "{model}", "--tasks", "mteb"], "optional package mteb"),
         (["eval", "{model}", "--tasks", "{beir}:dev"], "no qrels for split 'dev'"),

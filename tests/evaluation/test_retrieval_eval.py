@@ -11,7 +11,6 @@ import pytest
 import torch
 from sentence_transformers import SentenceTransformer
 
-from mic.cache import default_cache_dir, texts_digest
 from mic.data import DataError, load_beir
 from mic.evaluation import (
     EmbeddingStore,

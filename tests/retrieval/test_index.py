@@ -115,13 +115,18 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def test_an_empty_corpus_or_a_document_without_text_is_refused(tmp_path: Path, tiny_model_dir: Path) -> None:
+def test_an_empty_corpus_is_refused_and_a_document_without_text_left_out(
+    tmp_path: Path, tiny_model_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with pytest.raises(DataError, match=r"empty\.jsonl: the file is empty; no document to read"):
         build_index(str(tiny_model_dir), str(write(tmp_path / "empty.jsonl", "\n")), tmp_path / "a", dim=8)
-    blank = write(tmp_path / "blank.jsonl", '{"_id": "x", "text": "ok"}\n{"_id": "y", "text": "  "}\n')
-    with pytest.raises(DataError, match=r"blank\.jsonl:2: document 'y' has no text"):
+    blank = write(tmp_path / "blank.jsonl", '{"_id": "y", "text": "  "}\n')
+    with pytest.raises(DataError, match=r"blank\.jsonl: all 1 document rows have no text; no document to read"):
         build_index(str(tiny_model_dir), str(blank), tmp_path / "b", dim=8)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["blank.jsonl", "empty.jsonl"]
+    blank = write(tmp_path / "blank.jsonl", '{"_id": "x", "text": "ok"}\n{"_id": "y", "text": "  "}\n')
+    assert build_index(str(tiny_model_dir), str(blank), tmp_path / "c", dim=8).count == 1
+    assert f"{blank}: left out 1 document with no text ('y')." in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -234,6 +239,13 @@ def test_cli_index_then_search_prints_hits_and_writes_json(tmp_path: Path, tiny_
     assert record["schema"] == "mic-search/1" and [r["query_id"] for r in record["results"]] == ["1", "2"]
     assert all(len(r["hits"]) == 3 for r in record["results"])
     assert record["results"][0]["hits"][0]["id"] in output
+
+
+def test_mic_index_warns_of_documents_without_text_and_goes_on(tmp_path: Path, tiny_model_dir: Path) -> None:
+    corpus = write(tmp_path / "docs.tsv", "_id\ttext\na\triver bank\nb\t \nc\tboat rain\n")
+    code, output = run("index", str(tiny_model_dir), str(corpus), "--dim", "8", "--out", str(tmp_path / "idx"))
+    assert code == 0, output
+    assert f"warning: {corpus}: left out 1 document with no text ('b')." in output and "Indexed 2 documents" in output
 
 
 @pytest.mark.parametrize(

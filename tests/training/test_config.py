@@ -79,6 +79,13 @@ def test_dump_round_trips(tmp_path: Path) -> None:
         ("gamma=0.2", r"field 'gamma': unknown field; did you mean 'mic.gamma'\?"),
         ("max_steps=0", r"field 'max_steps': must be a number of steps > 0, or -1 to train for `epochs`"),
         ("max_steps=-5", r"field 'max_steps': must be a number of steps > 0, or -1"),
+        ("max_steps=true", r"field 'max_steps': must be a whole number \(got True\)"),
+        ("batch_size=16.0", r"field 'batch_size': must be a whole number \(got 16.0\)"),
+        ("batch_size='16'", r"field 'batch_size': must be a whole number \(got '16'\)"),
+        ("learning_rate='1e-4'", r"field 'learning_rate': must be a number \(got '1e-4'\)"),
+        ("mic.gamma=false", r"field 'mic.gamma': must be a number \(got False\)"),
+        ("dims=[8, true]", r"field 'dims': must be a list of whole numbers"),
+        ("data.score_range=[0, true]", r"field 'data.score_range': must be a list whose entries are a number"),
     ],
 )
 def test_bad_values_name_the_field_in_plain_words(override: str, message: str) -> None:

@@ -66,6 +66,39 @@ def check_embeddings(embeddings: npt.ArrayLike | Tensor, what: str, width: int |
     return tensor.float()
 
 
+MIN_FIT_ROWS = 2
+"""The adapter learns from how rows relate to one another: fewer than two leave nothing to fit."""
+
+
+def check_fit_embeddings(embeddings: npt.ArrayLike | Tensor, what: str) -> Tensor:
+    """:func:`check_embeddings`, then refuse matrices an adapter cannot learn from, with the reason.
+
+    Raises:
+        AdapterError: for what :func:`check_embeddings` refuses, fewer than :data:`MIN_FIT_ROWS` rows, all-zero
+            rows (they have no direction), or rows that are all the same vector (a constant matrix).
+    """
+    tensor = check_embeddings(embeddings, what)
+    count = tensor.shape[0]
+    if count < MIN_FIT_ROWS:
+        raise AdapterError(
+            f"{what}: an adapter is fitted on how rows relate, so it needs at least {MIN_FIT_ROWS} rows, got {count}; "
+            "give more texts or vectors."
+        )
+    zero = tensor.abs().amax(dim=1) == 0
+    if zero.all():
+        raise AdapterError(f"{what}: every value is 0; these are not embeddings (check how they were saved).")
+    if zero.any():
+        row = int(zero.nonzero()[0])
+        raise AdapterError(
+            f"{what}: row {row} (and {int(zero.sum()) - 1} more) is all zeros and has no direction; remove those rows."
+        )
+    if (tensor == tensor[0]).all():
+        raise AdapterError(
+            f"{what}: all {count} rows are the same vector, so there is nothing to fit; check how they were made."
+        )
+    return tensor
+
+
 @contextlib.contextmanager
 def staged_folder(path: Path, marker: str) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path`` in one rename.

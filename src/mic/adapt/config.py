@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from mic.adapt.adapter import MIN_FIT_ROWS
 from mic.adapt.objective import Teacher
 from mic.config import StrictModel
 from mic.losses.defaults import MIC_DEFAULTS
@@ -23,7 +24,7 @@ class FitSettings(StrictModel):
     init: Literal["identity", "pca"] = Field("identity", description="orthogonal start: truncation or PCA")
     residual_layer: bool = Field(False, description="add a residual tanh layer after the linear map")
     steps: int = Field(1000, gt=0)
-    batch_size: int = Field(512, ge=2, description="rows per step; the similarity terms compare every pair")
+    batch_size: int = Field(512, ge=MIN_FIT_ROWS, description="rows per step; the similarity terms compare every pair")
     pair_batch_size: int = Field(64, ge=2, description="labelled pairs per step and per supervision source")
     learning_rate: float = Field(1e-3, gt=0, description="Adam, decayed linearly to 0")
     seed: int = 0

@@ -21,7 +21,7 @@ from torch import Tensor
 from mic.adapt.fit import PairSupervision
 from mic.cache import cached_encode
 from mic.data import load_scored_pairs, load_sentences
-from mic.data.beir import is_retrieval_source, load_beir
+from mic.data.beir import is_retrieval_source, load_beir, read_corpus
 from mic.encoders import Encoder
 
 
@@ -66,7 +66,7 @@ def source_texts(spec: str, data_dir: str | Path | None = None) -> list[str]:
         DataError: for a missing or malformed source.
     """
     if is_retrieval_source(spec):
-        return load_beir(spec, data_dir).documents
+        return [document.text for document in read_corpus(spec, data_dir)]
     return load_sentences(spec, data_dir)
 
 

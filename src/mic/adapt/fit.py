@@ -19,7 +19,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 import mic.dims as dims_module
-from mic.adapt.adapter import Adapter, AdapterError, check_embeddings
+from mic.adapt.adapter import Adapter, AdapterError, check_embeddings, check_fit_embeddings
 from mic.adapt.config import FitSettings
 from mic.adapt.objective import AdapterObjective
 from mic.adapt.tokens import TokenStates
@@ -95,8 +95,8 @@ def fit(
         **settings: any field of :class:`~mic.adapt.config.FitSettings` (``steps``, ``init``, ``sir``, ``seed``...).
 
     Raises:
-        AdapterError: for NaN/inf rows, fewer rows than one batch (or than ``D`` for PCA init), dims larger than
-            ``D``, or supervision of another width.
+        AdapterError: for NaN/inf, all-zero or identical rows, fewer rows than one batch (or than ``D`` for PCA
+            init), dims larger than ``D``, or supervision of another width.
         ConfigError: for an unknown or invalid setting, naming it and what is allowed.
 
     Example:
@@ -107,12 +107,12 @@ def fit(
         torch.Size([3, 8])
     """
     config = validate(FitSettings, settings, source="fit()")
-    frozen = check_embeddings(embeddings, "fit embeddings")
+    frozen = check_fit_embeddings(embeddings, "fit embeddings")
     count, dim = frozen.shape
-    if count < config.batch_size:
+    if count < config.batch_size:  # count >= MIN_FIT_ROWS, the smallest batch_size allowed: the advice works
         raise AdapterError(
             f"fit needs at least one batch of rows: got {count} embeddings, batch_size is {config.batch_size}; "
-            f"give more texts or a smaller batch_size (--set fit.batch_size={max(2, count)})."
+            f"give more texts or a smaller batch_size (--set fit.batch_size={count})."
         )
     if config.init == "pca" and count < dim:
         raise AdapterError(f"init 'pca' needs at least D = {dim} rows, got {count}; use init 'identity'.")

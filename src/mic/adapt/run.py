@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mic.adapt.adapter import Adapter, AdapterError, check_embeddings
+from mic.adapt.adapter import Adapter, AdapterError, check_fit_embeddings
 from mic.adapt.config import AdaptConfig
 from mic.adapt.data import EmbeddingSource, fit_embeddings, fit_texts, supervision_pairs
 from mic.adapt.fit import fit, resolve_fit_dims
@@ -101,7 +101,8 @@ def load_array(path: str | Path) -> np.ndarray:
     """An ``(N, D)`` float array from a ``.npy`` file.
 
     Raises:
-        AdapterError: for a missing or unreadable file, or one that does not hold a float matrix.
+        AdapterError: for a missing or unreadable file, or one that does not hold a float matrix an adapter can
+            be fitted on (:func:`mic.adapt.adapter.check_fit_embeddings`).
     """
     path = Path(path).expanduser()
     try:
@@ -110,7 +111,7 @@ def load_array(path: str | Path) -> np.ndarray:
         raise AdapterError(f"Embeddings file {path} does not exist.") from None
     except (OSError, ValueError, EOFError) as error:
         raise AdapterError(f"{path} is not a readable .npy array ({error}); save it with numpy.save.") from None
-    check_embeddings(array, str(path))
+    check_fit_embeddings(array, str(path))
     return array
 
 

@@ -7,24 +7,32 @@ layout, optionally followed by ``:SPLIT`` (default ``test``)::
     queries.jsonl       {"_id": ..., "text": ...} per line
     qrels/SPLIT.tsv     header "query-id<TAB>corpus-id<TAB>score", then one judged pair per line
 
-Document text is ``title + " " + text`` (the BEIR and MTEB convention) or ``text`` alone when the title is
-empty. Only the queries judged in the split are kept, in the order of ``queries.jsonl``; a judgement with score
-0 marks a document as not relevant (BEIR), and is kept for graded metrics.
+Both jsonl files are read by :func:`mic.data.documents.iter_texts`: document text is ``title + " " + text``
+(the BEIR and MTEB convention) or ``text`` alone when the title is empty, and a document or query with no text
+is left out with a warning. Only the queries judged in the split are kept, in the order of ``queries.jsonl``; a
+judgement with score 0 marks a document as not relevant (BEIR), and is kept for graded metrics. A judgement of
+a document or query the files lack (or left out for having no text) is dropped with one warning that counts
+them, as BEIR and MTEB evaluations go on over such rows; a split with no judgement left is an error.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from mic.data.benchmarks import resolve_data_dir
+from mic.data.documents import Document, counted, iter_texts, some_ids
 from mic.data.errors import DataError
-from mic.data.files import read_fields, read_table, require_file
+from mic.data.files import read_fields, require_file
 from mic.data.sources import parse_source
 
 RETRIEVAL_BENCHMARKS = {"scifact": "scifact"}
 """Named retrieval benchmarks -> their folder inside the data folder."""
 QRELS_HEADER = ["query-id", "corpus-id", "score"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,35 +64,6 @@ def is_retrieval_source(spec: str) -> bool:
     """
     source = parse_source(spec)
     return source.target in RETRIEVAL_BENCHMARKS or (source.path / "corpus.jsonl").is_file()
-
-
-def document_text(text: str, title: object = None) -> str:
-    """``title + " " + text`` (BEIR and MTEB), or ``text`` alone when the title is missing or empty; stripped."""
-    return f"{title} {text}".strip() if title else text.strip()
-
-
-def _texts(path: Path, with_title: bool) -> tuple[list[str], list[str]]:
-    """Ids and texts of a BEIR jsonl file, checked row by row."""
-    table = read_table(path)
-    ids: list[str] = []
-    texts: list[str] = []
-    seen: set[str] = set()
-    for row, line_number in zip(table.rows, table.line_numbers, strict=True):
-        identifier, text = row.get("_id"), row.get("text")
-        if identifier is None or not isinstance(text, str):
-            raise DataError(f'{path}:{line_number}: each line needs an "_id" and a "text" string.')
-        identifier = str(identifier)
-        if identifier in seen:
-            raise DataError(f"{path}:{line_number}: duplicate _id {identifier!r}.")
-        joined = document_text(text, row.get("title") if with_title else None)
-        if not joined:
-            raise DataError(f"{path}:{line_number}: document {identifier!r} has no text.")
-        seen.add(identifier)
-        ids.append(identifier)
-        texts.append(joined)
-    if not ids:
-        raise DataError(f"{path}: no rows; the file is empty.")
-    return ids, texts
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
@@ -130,6 +109,15 @@ def beir_folder(spec: str, data_dir: str | Path | None = None) -> tuple[Path, st
     return folder, source.split
 
 
+def read_corpus(spec: str, data_dir: str | Path | None = None) -> Iterator[Document]:
+    """The documents of a retrieval benchmark or BEIR folder, lazily, without reading queries or qrels.
+
+    Raises:
+        DataError: for a missing folder or a ``corpus.jsonl`` :func:`~mic.data.documents.iter_texts` refuses.
+    """
+    return iter_texts(beir_folder(spec, data_dir)[0] / "corpus.jsonl", "document")
+
+
 def load_beir(spec: str, data_dir: str | Path | None = None, default_split: str = "test") -> RetrievalData:
     """One split of a retrieval benchmark or BEIR folder (see the module docstring).
 
@@ -139,8 +127,8 @@ def load_beir(spec: str, data_dir: str | Path | None = None, default_split: str 
         default_split: the qrels split when ``spec`` names none.
 
     Raises:
-        DataError: for a missing folder, file or split, a malformed line (with file and line), a document with
-            no text, or qrels that name a query or document the files do not have.
+        DataError: for a missing folder, file or split, a malformed line (with file and line), or a split with
+            no judgement of a query and a document the files have.
     """
     folder, split = beir_folder(spec, data_dir)
     split = split or default_split
@@ -148,25 +136,53 @@ def load_beir(spec: str, data_dir: str | Path | None = None, default_split: str 
     if not qrels_path.is_file():
         available = sorted(path.stem for path in (folder / "qrels").glob("*.tsv"))
         raise DataError(f"{spec}: no qrels for split {split!r} in {folder / 'qrels'}; splits here: {available}.")
-    doc_ids, documents = _texts(folder / "corpus.jsonl", with_title=True)
-    all_query_ids, all_queries = _texts(folder / "queries.jsonl", with_title=False)
-    qrels = read_qrels(qrels_path)
-    known_docs = set(doc_ids)
-    for query, judged in qrels.items():
-        missing = next((document for document in judged if document not in known_docs), None)
-        if missing is not None:
-            raise DataError(f"{qrels_path}: query {query!r} judges document {missing!r}, which corpus.jsonl lacks.")
-    unknown = sorted(set(qrels) - set(all_query_ids))
-    if unknown:
-        raise DataError(f"{qrels_path}: queries {unknown[:5]} are judged but missing from queries.jsonl.")
-    kept = [
-        (identifier, text) for identifier, text in zip(all_query_ids, all_queries, strict=True) if identifier in qrels
-    ]
+    documents = list(read_corpus(spec, data_dir))
+    all_queries = list(iter_texts(folder / "queries.jsonl", "query"))
+    qrels = _known_judgements(
+        read_qrels(qrels_path), {document.id for document in documents}, {query.id for query in all_queries}, qrels_path
+    )
+    kept = [query for query in all_queries if query.id in qrels]
     return RetrievalData(
         source=f"{folder}:{split}",
-        doc_ids=doc_ids,
-        documents=documents,
-        query_ids=[identifier for identifier, _ in kept],
-        queries=[text for _, text in kept],
+        doc_ids=[document.id for document in documents],
+        documents=[document.text for document in documents],
+        query_ids=[query.id for query in kept],
+        queries=[query.text for query in kept],
         qrels=qrels,
     )
+
+
+def _known_judgements(
+    qrels: dict[str, dict[str, int]], doc_ids: set[str], query_ids: set[str], path: Path
+) -> dict[str, dict[str, int]]:
+    """``qrels`` without the judgements of documents or queries that were not read, with a warning counting them.
+
+    Raises:
+        DataError: when no judgement is left.
+    """
+    absent_documents = sorted({document for judged in qrels.values() for document in judged} - doc_ids)
+    absent_queries = sorted(set(qrels) - query_ids)
+    kept = {
+        query: {document: score for document, score in judged.items() if document in doc_ids}
+        for query, judged in qrels.items()
+        if query in query_ids
+    }
+    kept = {query: judged for query, judged in kept.items() if judged}
+    dropped = sum(map(len, qrels.values())) - sum(map(len, kept.values()))
+    if not kept:
+        raise DataError(
+            f"{path}: none of its {dropped} judgements names both a query of queries.jsonl and a document of "
+            "corpus.jsonl (with text); check that the qrels belong to this folder."
+        )
+    if dropped:
+        causes = [
+            f"{counted(len(ids), what)} ({some_ids(ids)})"
+            for what, ids in (("absent document", absent_documents), ("absent query", absent_queries))
+            if ids
+        ]
+        lost = len(qrels) - len(kept)
+        left = f"; {counted(lost, 'query')} had no judgement left and {'is' if lost == 1 else 'are'} left out"
+        _log.warning(
+            f"warning: {path}: dropped {counted(dropped, 'judgement')} of {' and '.join(causes)}{left if lost else ''}."
+        )
+    return kept

@@ -122,8 +122,9 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
                 continue
             try:
                 row = json.loads(line.rstrip("\r\n"))
-            except json.JSONDecodeError as error:
-                raise DataError(f"{path}:{line_number}: bad JSON ({error.msg} at column {error.colno}).") from None
+            except json.JSONDecodeError as error:  # some of json's messages end in "at", e.g. "...starting at"
+                problem = error.msg.removesuffix(" at")
+                raise DataError(f"{path}:{line_number}: bad JSON ({problem} at column {error.colno}).") from None
             if not isinstance(row, dict):
                 raise DataError(f"{path}:{line_number}: expected a JSON object per line, found {type(row).__name__}.")
             yield line_number, row

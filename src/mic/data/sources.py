@@ -51,6 +51,21 @@ class Source:
         return Path(self.target).expanduser()
 
 
+def split_sources(text: str, option: str) -> list[str]:
+    """The comma-separated sources of one option value (``stsb:train, scifact``), stripped, in order.
+
+    Raises:
+        DataError: for a value that names no source, naming ``option``.
+    """
+    sources = [part.strip() for part in text.split(",") if part.strip()]
+    if not sources:
+        raise DataError(
+            f"{option} {text!r} names no source; give comma-separated sources, e.g. {option} stsb:train,scifact, "
+            f"or leave {option} out for the defaults."
+        )
+    return sources
+
+
 def parse_source(spec: str) -> Source:
     """Split ``NAME:SPLIT`` unless the whole string names an existing path.
 

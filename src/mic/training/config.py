@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, StrictFloat, field_validator
 
 import mic.config as config_file
 from mic.config import ConfigError, StrictModel
@@ -66,8 +66,10 @@ class DataConfig(StrictModel):
     columns: list[str] | None = Field(
         None, description="columns of file/dataset sources, in order (scored: sentence 1, sentence 2, score)"
     )
-    score_range: tuple[float, float] | None = Field(
-        None, description="[low, high] score scale of scored files/datasets (default: 0..5 SemEval, else inferred)"
+    score_range: tuple[StrictFloat, StrictFloat] | None = Field(  # lax only to take YAML's list for the tuple
+        None,
+        strict=False,
+        description="[low, high] score scale of scored files/datasets (default: 0..5 SemEval, else inferred)",
     )
 
 
