@@ -44,7 +44,7 @@ from mic.losses import resolve_layers
 from mic.provenance import package_versions
 from mic.staging import write_atomic
 from mic.training.config import MICWeights, TrainConfig, load_config, method_md_weights
-from mic.training.folders import last_complete_checkpoint, work_dir_for
+from mic.training.folders import newest_loadable_checkpoint, work_dir_for
 from mic.training.recipe import train
 
 RESULTS = Path(__file__).parent / "results"
@@ -271,7 +271,7 @@ def run_one(
         encoder = load_encoder("pca:default", fit_data=fit_sources, data_dir=data_dir)
     else:
         work = work_dir_for(model_dir)  # an interrupted run continues from its last checkpoint
-        resume = work.is_dir() and last_complete_checkpoint(work) is not None
+        resume = work.is_dir() and newest_loadable_checkpoint(work)[0] is not None
         result = train(config, resume=resume, overwrite=not resume, command=shlex.join(sys.argv))
         train_seconds = result.seconds
         encoder = load_encoder(str(model_dir))
