@@ -19,7 +19,7 @@ from common.scoring import evaluate, geometry
 from common.settings import METHODS, SETTINGS, mic_defaults, run_config, training_key
 from mic.encoders import load_encoder
 from mic.training.config import TrainConfig
-from mic.training.folders import last_complete_checkpoint, work_dir_for
+from mic.training.folders import newest_loadable_checkpoint, work_dir_for
 from mic.training.recipe import train
 
 
@@ -105,7 +105,7 @@ def run_one(
         encoder = load_encoder("pca:default", fit_data=fit_sources, data_dir=data_dir)
     else:
         work = work_dir_for(model_dir)  # an interrupted run continues from its last checkpoint
-        resume = work.is_dir() and last_complete_checkpoint(work) is not None
+        resume = work.is_dir() and newest_loadable_checkpoint(work)[0] is not None
         result = train(config, resume=resume, overwrite=not resume, command=shlex.join(sys.argv))
         train_seconds = result.seconds
         encoder = load_encoder(str(model_dir))

@@ -250,16 +250,22 @@ def eval_command(
     """
     from mic.dims import parse_dims
     from mic.evaluation import run_eval, scores_table, write_json
+    from mic.staging import check_file_target
 
     options = evaluation_options(data_dir, fit_data, batch_size, device, seed)
     try:
+        if json_path is not None:
+            check_file_target(json_path, "--json")
         result = run_eval(model, tasks, parse_dims(dims), options)
     except user_errors() as error:
         fail(str(error))
     for task in result.tasks:
         console.print(scores_table(result, task))
     if json_path is not None:
-        console.print(f"[green]Wrote[/] {write_json(result.to_dict(), json_path)}")
+        try:
+            console.print(f"[green]Wrote[/] {write_json(result.to_dict(), json_path)}")
+        except user_errors() as error:
+            fail(str(error))
 
 
 @app.command()
@@ -401,11 +407,13 @@ def search(
 
     from mic.retrieval.corpus import Document, read_queries
     from mic.retrieval.index import open_index, results_to_dict, search_texts
-    from mic.staging import write_json
+    from mic.staging import check_file_target, write_json
 
     if (query is None) == (queries is None):
         fail("give exactly one of --query TEXT or --queries FILE.")
     try:
+        if json_path is not None:
+            check_file_target(json_path, "--json")
         texts = [Document("query", query, "--query")] if query is not None else read_queries(queries)
         opened = open_index(index, url=url)
         try:
@@ -424,7 +432,10 @@ def search(
             table.add_row(result.query_id if rank == 1 else "", str(rank), identifier, f"{score:.4f}")
     console.print(table)
     if json_path is not None:
-        console.print(f"[green]Wrote[/] {write_json(record, json_path)}")
+        try:
+            console.print(f"[green]Wrote[/] {write_json(record, json_path)}")
+        except user_errors() as error:
+            fail(str(error))
 
 
 # --- adapter command (adapt) ---
@@ -459,6 +470,7 @@ def adapt(
         Path | None, typer.Option(help="fit on the vectors of this (N, D) .npy instead of encoding texts")
     ] = None,
     adapter: Annotated[Path | None, typer.Option(help="put this saved adapter on MODEL instead of fitting")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace a folder in --out that mic adapt wrote")] = False,
     data_dir: DataDirOption = None,
     seed: Annotated[int | None, typer.Option(help="random seed (sets fit.seed)")] = None,
 ) -> None:
@@ -483,11 +495,13 @@ def adapt(
         }
         resolved = load_config(config, overrides, schema=AdaptConfig, options=options)
         if embeddings is not None:
-            result = run_adapt_array(embeddings, out, resolved, model=model, show_progress_bar=True)
+            result = run_adapt_array(
+                embeddings, out, resolved, model=model, show_progress_bar=True, overwrite=overwrite
+            )
         elif adapter is not None:
-            result = run_apply(resolved.model, adapter, out, command=command)
+            result = run_apply(resolved.model, adapter, out, command=command, overwrite=overwrite)
         else:
-            result = run_adapt(resolved, out, command=command, show_progress_bar=True)
+            result = run_adapt(resolved, out, command=command, show_progress_bar=True, overwrite=overwrite)
     except user_errors() as error:
         fail(str(error))
     fitted_array = embeddings is not None

@@ -95,7 +95,9 @@ def bad_npy(tmp_path: Path, rows: int = 40, width: int = 32, nan: bool = False, 
         ("not-npy", "is not a readable .npy array"),
         ("both", "give at most one of --embeddings"),
         ("set", "field 'fit.stepz'"),
-        ("foreign-out", "exists and is not an output of mic adapt"),
+        ("foreign-out", "already exists; pass --overwrite to replace it, or choose another --out"),
+        ("foreign-overwrite", "was not written by mic (no mic_output.json naming it a mic adapter)"),
+        ("out-below-file", "is a file, not a folder; choose another --out"),
         ("zeros", "bad.npy: every value is 0; these are not embeddings"),
         ("one-row", "bad.npy: an adapter is fitted on how rows relate, so it needs at least 2 rows, got 1; give more"),
         ("empty-data", "--data '' names no source; give comma-separated sources, e.g. --data stsb:train,scifact"),
@@ -116,6 +118,14 @@ def test_user_errors_are_one_clean_line(case: str, message: str, tiny_st_dir: Pa
         "both": lambda: ["--embeddings", "x.npy", "--adapter", "a", *out],
         "set": lambda: ["--embeddings", str(bad_npy(tmp_path)), *out, "--set", "fit.stepz=3"],
         "foreign-out": lambda: ["--embeddings", str(bad_npy(tmp_path)), "--out", str(tiny_st_dir), *FAST],
+        "foreign-overwrite": lambda: ["--embeddings", str(bad_npy(tmp_path)), "--out", str(tiny_st_dir), "--overwrite"],
+        "out-below-file": lambda: [
+            str(tiny_st_dir),
+            "--data",
+            "x.txt",
+            "--out",
+            str(tiny_st_dir / "modules.json" / "m"),
+        ],
         "zeros": lambda: ["--embeddings", str(bad_npy(tmp_path, zero=True)), *out, *FAST],
         "one-row": lambda: ["--embeddings", str(bad_npy(tmp_path, rows=1)), *out, *FAST],
         "empty-data": lambda: [str(tiny_st_dir), "--data", "", *out, *FAST],
@@ -158,3 +168,36 @@ def test_the_scr_form_is_reported(tiny_st_dir: Path, sentence_file: Path, vector
     assert code == 0 and "SCR used its token-level form." in output, output
     code, output = run("adapt", "--embeddings", str(vectors), "--dims", "8", "--out", str(tmp_path / "a"), *FAST, *scr)
     assert code == 0 and "SCR used its sentence-level form (no token states" in output, output
+
+
+@pytest.mark.parametrize("way", ["texts", "npy", "adapter"])
+def test_out_is_checked_before_any_fit_and_a_users_file_survives(
+    way: str, tiny_st_dir: Path, vectors: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "adapter.json").write_text('{"schema": "my-own"}')
+    (out / "mic_adapt.json").write_text("{}")
+
+    def no_fit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("fitted before checking --out")
+
+    monkeypatch.setattr("mic.adapt.run.fit", no_fit)
+    monkeypatch.setattr("mic.adapt.run.load_model", no_fit)
+    monkeypatch.setattr("mic.adapt.run.load_array", no_fit)
+    source = {"texts": ["--data", "x.txt"], "npy": ["--embeddings", str(vectors)], "adapter": ["--adapter", "a"]}
+    code, output = run("adapt", str(tiny_st_dir), *source[way], "--out", str(out), "--overwrite")
+    assert code == 2 and output.startswith("error:") and "was not written by mic" in output, output
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_overwrite_replaces_an_adapter_but_never_a_users_file_in_it(vectors: Path, tmp_path: Path) -> None:
+    out = tmp_path / "a"
+    assert run("adapt", "--embeddings", str(vectors), "--dims", "8", "--out", str(out), *FAST)[0] == 0
+    assert run("adapt", "--embeddings", str(vectors), "--dims", "16", "--out", str(out), *FAST, "--overwrite")[0] == 0
+    assert Adapter.load(out).dims == (16, 32)
+    (out / "notes.txt").write_text("mine")
+    code, output = run("adapt", "--embeddings", str(vectors), "--dims", "8", "--out", str(out), *FAST, "--overwrite")
+    assert code == 2 and "is a mic adapter, but mic did not write notes.txt in it" in output, output
+    assert (out / "notes.txt").read_text() == "mine" and Adapter.load(out).dims == (16, 32)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from mic.adapt import Adapter, AdapterError
 from mic.encoders import fit_pca
 from mic.geometry import pairwise_cosine
+from mic.staging import OutputError
 
 DIMS = [4, 8, 16, 32]
 
@@ -67,12 +68,15 @@ def test_save_and_load_round_trip(tmp_path: Path, unit_rows: torch.Tensor) -> No
 
 def test_save_replaces_its_own_folder_but_never_a_foreign_one(tmp_path: Path) -> None:
     Adapter(32, DIMS).save(tmp_path / "adapter")
-    Adapter(32, DIMS, residual_layer=True).save(tmp_path / "adapter")
+    with pytest.raises(OutputError, match="already exists; pass --overwrite"):
+        Adapter(32, DIMS, residual_layer=True).save(tmp_path / "adapter")
+    Adapter(32, DIMS, residual_layer=True).save(tmp_path / "adapter", overwrite=True)
     assert Adapter.load(tmp_path / "adapter").residual_layer
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
-    with pytest.raises(AdapterError, match="exists and is not an output of mic adapt"):
-        Adapter(32, DIMS).save(tmp_path / "mine")
+    (tmp_path / "mine" / "adapter.json").write_text('{"name": "my own adapter settings"}')
+    with pytest.raises(OutputError, match="mine was not written by mic .no mic_output.json naming it a mic adapter"):
+        Adapter(32, DIMS).save(tmp_path / "mine", overwrite=True)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
 
 

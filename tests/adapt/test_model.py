@@ -109,7 +109,7 @@ def test_the_cache_is_reused_and_invalidated_by_model_or_data(
     run_adapt(config(tiny_st_dir, [sentence_file], cache), tmp_path / "a", show_progress_bar=False)
     assert encode_calls == [40]
     again = run_adapt(config(tiny_st_dir, [sentence_file], cache, fit={**FIT, "seed": 1}), tmp_path / "a",
-                      show_progress_bar=False)  # fmt: skip
+                      show_progress_bar=False, overwrite=True)  # fmt: skip
     assert encode_calls == [40], "a second fit with other settings must not encode again"
     assert again.adapter.info["settings"]["seed"] == 1
 

@@ -28,6 +28,14 @@ def test_eval_prints_a_table_and_writes_json(tiny_model_dir: Path, pairs_file: P
     assert data["dims"] == [8, 32] and set(data["tasks"]) == {str(pairs_file)}
 
 
+def test_eval_json_below_a_file_is_refused_before_the_work(
+    tiny_model_dir: Path, pairs_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mic.evaluation.run_eval", lambda *args: pytest.fail("evaluated before checking --json"))
+    code, output = run("eval", str(tiny_model_dir), "--tasks", str(pairs_file), "--json", f"{pairs_file}/eval.json")
+    assert code == 2 and output.startswith("error: --json") and "is a file, not a folder" in output, output
+
+
 def test_analyze_writes_json_and_figures(tiny_model_dir: Path, pairs_file: Path, tmp_path: Path) -> None:
     code, output = run("analyze", str(tiny_model_dir), "--data", str(pairs_file), "--layer", "2",
                        "--out", str(tmp_path / "geometry"))  # fmt: skip

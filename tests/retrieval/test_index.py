@@ -22,6 +22,7 @@ from mic.retrieval.backends.faiss import FaissWriter
 from mic.retrieval.corpus import Document, iter_documents, read_queries
 from mic.retrieval.errors import IndexFileError, RetrievalError
 from mic.retrieval.index import AUTO_HNSW_MIN_DOCUMENTS, build_index, open_index, resolve_kind, search_texts
+from mic.staging import OutputError
 
 TIE = 1e-3
 """Cosines closer than this are a tie: the re-rank reads float16 vectors (rounding ~1e-4)."""
@@ -167,17 +168,51 @@ def test_an_interrupted_build_leaves_nothing(
 def test_an_existing_folder_is_replaced_only_when_it_is_an_index_and_overwrite_is_set(
     tmp_path: Path, tiny_model_dir: Path, corpus: Path, index: Path
 ) -> None:
-    with pytest.raises(RetrievalError, match=r"already exists; pass --overwrite"):
+    with pytest.raises(OutputError, match=r"already exists; pass --overwrite"):
         build_index(str(tiny_model_dir), str(corpus), index, dim=8)
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me", encoding="utf-8")
-    with pytest.raises(RetrievalError, match=r"is not a mic index \(no meta.json\); not replacing it"):
+    (tmp_path / "mine" / "meta.json").write_text('{"title": "my own metadata"}', encoding="utf-8")
+    with pytest.raises(OutputError, match=r"mine was not written by mic \(no mic_output.json naming it a mic index\)"):
         build_index(str(tiny_model_dir), str(corpus), tmp_path / "mine", dim=8, overwrite=True)
     assert (tmp_path / "mine" / "notes.txt").read_text(encoding="utf-8") == "keep me"
     build_index(str(tiny_model_dir), str(corpus), tmp_path / "twice", dim=8)
     build_index(str(tiny_model_dir), str(corpus), tmp_path / "twice", dim=16, overwrite=True)
     assert open_index(tmp_path / "twice").meta.dim == 16
     assert sorted(path.name for path in tmp_path.iterdir()) == ["mine", "twice"]
+
+
+def test_overwrite_never_deletes_a_users_file_in_an_index(tmp_path: Path, tiny_model_dir: Path, corpus: Path) -> None:
+    build_index(str(tiny_model_dir), str(corpus), tmp_path / "idx", dim=8)
+    (tmp_path / "idx" / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"is a mic index, but mic did not write notes.txt in it"):
+        build_index(str(tiny_model_dir), str(corpus), tmp_path / "idx", dim=16, overwrite=True)
+    assert (tmp_path / "idx" / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    assert open_index(tmp_path / "idx").meta.dim == 8
+
+
+def test_an_index_built_before_the_marker_is_still_replaceable(
+    tmp_path: Path, tiny_model_dir: Path, corpus: Path
+) -> None:
+    build_index(str(tiny_model_dir), str(corpus), tmp_path / "idx", dim=8)
+    (tmp_path / "idx" / "mic_output.json").unlink()  # as the code before the marker wrote it
+    build_index(str(tiny_model_dir), str(corpus), tmp_path / "idx", dim=16, overwrite=True)
+    assert open_index(tmp_path / "idx").meta.dim == 16
+
+
+def test_a_build_killed_while_saving_is_cleared_by_the_next(
+    tmp_path: Path, tiny_model_dir: Path, corpus: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import subprocess
+    import sys
+
+    pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
+    leftover = tmp_path / f".idx.{pid}.saving"
+    leftover.mkdir()
+    (leftover / "prefix.faiss").write_bytes(b"half")
+    build_index(str(tiny_model_dir), str(corpus), tmp_path / "idx", dim=8)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["idx"]
+    assert [f"Removed {leftover}, left by process {pid}" in record.getMessage() for record in caplog.records] == [True]
 
 
 def test_queries_of_another_model_or_width_are_refused(index: Path, tiny_model_dir: Path, tiny_st_dir: Path) -> None:
@@ -259,6 +294,13 @@ def test_mic_index_warns_of_documents_without_text_and_goes_on(tmp_path: Path, t
         (["search", "{index}", "--query", "   "], "query 'query' has no text"),
         (["index", "{model}", "{missing}", "--dim", "8", "--out", "{out}"], "not found"),
         (["index", "{model}", "{corpus}", "--dim", "99", "--out", "{out}"], "--dim 99 is outside 1..32"),
+        (["index", "{model}", "{corpus}", "--dim", "8", "--out", ".", "--overwrite"], "--out '.' names no new folder"),
+        (
+            ["index", "{model}", "{corpus}", "--dim", "8", "--out", "{corpus}/idx"],
+            "corpus.jsonl is a file, not a folder",
+        ),
+        (["search", "{index}", "--query", "river", "--json", "{corpus}/hits.json"], "corpus.jsonl is a file, not a"),
+        (["search", "{index}", "--query", "river", "--json", "{index}"], "is a folder; give a file name"),
     ],
 )
 def test_cli_user_errors_exit_2_with_one_message(

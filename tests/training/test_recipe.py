@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from torch import Tensor, nn
 from helpers import run_cli, wait_for_checkpoint
 from mic.data import DataError
 from mic.models import ModelError
+from mic.staging import OutputError
 from mic.training import recipe
 from mic.training.config import ConfigError, load_config
 from mic.training.evaluator import MatryoshkaSTSEvaluator
@@ -101,7 +103,7 @@ def test_existing_output_is_refused_without_overwrite(tmp_path: Path, tiny_st_di
         write_config(tmp_path, tiny_st_dir, scored_file, max_steps=1, data={"train": [str(scored_file)], "dev": None})
     )
     assert train(config).global_step == 1
-    with pytest.raises(TrainingError, match="already exists; pass --overwrite"):
+    with pytest.raises(OutputError, match="already exists; pass --overwrite"):
         train(config)
     assert train(config, overwrite=True).global_step == 1
     assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith((".out", "out"))) == ["out"]
@@ -113,7 +115,7 @@ def test_overwrite_never_deletes_a_folder_mic_did_not_write(
     config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, max_steps=1))
     Path(config.output_dir).mkdir()
     (Path(config.output_dir) / "file.txt").write_text("hi")
-    with pytest.raises(TrainingError, match=r"out was not written by mic \(no mic_run.json in it\)"):
+    with pytest.raises(OutputError, match=r"out was not written by mic \(no mic_output.json naming it a mic model\)"):
         train(config, overwrite=True)
     assert (Path(config.output_dir) / "file.txt").read_text() == "hi"
 
@@ -129,21 +131,49 @@ def stop_at_step(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
     monkeypatch.setattr(recipe._GracefulInterrupt, "on_step_end", on_step_end)
 
 
-def test_resume_skips_a_checkpoint_killed_mid_write(
-    tmp_path: Path, tiny_st_dir: Path, scored_file: Path, monkeypatch: pytest.MonkeyPatch
+def damage_mid_write(checkpoint: Path) -> str:
+    """What kill -9 during a save leaves: no trainer_state.json, a short file."""
+    (checkpoint / "trainer_state.json").unlink()
+    (checkpoint / "optimizer.pt").write_bytes((checkpoint / "optimizer.pt").read_bytes()[:100])
+    return "no trainer_state.json"
+
+
+def truncate_in_complete(name: str) -> Callable[[Path], str]:
+    """A complete checkpoint (trainer_state.json names its step) with one file cut short, as a full disk leaves."""
+
+    def damage(checkpoint: Path) -> str:
+        state = json.loads((checkpoint / "trainer_state.json").read_text())
+        (checkpoint / "trainer_state.json").write_text(json.dumps({**state, "global_step": 5}))
+        (checkpoint / name).write_bytes((checkpoint / name).read_bytes()[:100])
+        return f"{name} is truncated or damaged"
+
+    return damage
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [damage_mid_write, truncate_in_complete("model.safetensors"), truncate_in_complete("optimizer.pt")],
+    ids=["killed mid-write", "truncated model.safetensors", "truncated optimizer.pt"],
+)
+def test_resume_falls_back_past_a_checkpoint_that_does_not_load(
+    tmp_path: Path,
+    tiny_st_dir: Path,
+    scored_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    damage: Callable[[Path], str],
 ) -> None:
     config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, save_steps=100, eval_steps=100))
     stop_at_step(monkeypatch, 3)
     assert train(config).interrupted
     monkeypatch.undo()
     work = work_dir_for(Path(config.output_dir))
-    half = work / "checkpoint-5"  # what kill -9 during the next save leaves: no trainer_state.json, a short file
-    shutil.copytree(work / "checkpoint-3", half)
-    (half / "trainer_state.json").unlink()
-    (half / "optimizer.pt").write_bytes((half / "optimizer.pt").read_bytes()[:100])
+    newer = work / "checkpoint-5"
+    shutil.copytree(work / "checkpoint-3", newer)
+    reason = damage(newer)
     notes: list[str] = []
     result = train(config, resume=True, notify=notes.append)
     assert result.global_step == 6 and not result.interrupted
+    assert any(note.startswith(f"Skipped {newer}: {reason}") for note in notes), notes
     assert any(note.startswith("Resuming from step 3 ") and "checkpoint-3" in note for note in notes), notes
 
 

@@ -25,6 +25,13 @@ def test_output_dir_dot_is_a_clean_error(tmp_path: Path, monkeypatch: pytest.Mon
     assert code == 2 and "output_dir '.' names no new folder" in output and "Traceback" not in output
 
 
+def test_output_dir_below_a_file_is_a_clean_error(tmp_path: Path) -> None:
+    (tmp_path / "file.txt").write_text("mine")
+    code, output = invoke("train", "--set", f"output_dir={tmp_path / 'file.txt' / 'model'}")
+    assert code == 2 and "file.txt is a file, not a folder; choose another output_dir" in output
+    assert "Traceback" not in output
+
+
 def test_overwrite_refuses_a_user_folder_and_names_it(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()

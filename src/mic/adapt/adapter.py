@@ -13,10 +13,9 @@ Saved as a folder: ``adapter.json`` (what it is: schema, size, dims, the base mo
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -27,13 +26,15 @@ from safetensors.torch import load_file, save_file
 from sentence_transformers.base.modules import Dense
 from torch import Tensor, nn
 
-import mic.staging
 from mic.encoders import fit_pca
 from mic.errors import MICError
+from mic.staging import OutputKind, staged_output
 
 SCHEMA = "mic-adapter/1"
 CONFIG_FILE = "adapter.json"
 WEIGHTS_FILE = "adapter.safetensors"
+ADAPTER_OUTPUT = OutputKind("adapter", CONFIG_FILE, lambda config: config.get("schema") == SCHEMA)
+"""An adapter folder; one saved before ``mic_output.json`` existed is known by its ``adapter.json`` schema."""
 Init = Literal["identity", "pca"]
 INITS: tuple[str, ...] = ("identity", "pca")
 
@@ -97,23 +98,6 @@ def check_fit_embeddings(embeddings: npt.ArrayLike | Tensor, what: str) -> Tenso
             f"{what}: all {count} rows are the same vector, so there is nothing to fit; check how they were made."
         )
     return tensor
-
-
-@contextlib.contextmanager
-def staged_folder(path: Path, marker: str) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path``; on success it replaces ``path`` in one rename.
-
-    An existing ``path`` is replaced only when it holds ``marker`` (a file this package wrote), so a folder
-    of the user's is never deleted.
-
-    Raises:
-        AdapterError: when ``path`` exists and is not an output of ours.
-    """
-    path = Path(path).expanduser()
-    if path.exists() and not (path / marker).is_file():
-        raise AdapterError(f"{path} exists and is not an output of mic adapt (no {marker}); choose another --out.")
-    with mic.staging.staged_folder(path) as staging:
-        yield staging
 
 
 class Adapter(nn.Module):
@@ -218,10 +202,14 @@ class Adapter(nn.Module):
             "info": self.info,
         }
 
-    def save(self, path: str | Path) -> Path:
-        """Write ``adapter.json`` and ``adapter.safetensors`` to the folder ``path`` atomically; returns it."""
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write ``adapter.json`` and ``adapter.safetensors`` to the folder ``path`` atomically; returns it.
+
+        Raises:
+            OutputError: when ``path`` exists and ``overwrite`` is not set, or it is not (all) an adapter mic saved.
+        """
         path = Path(path).expanduser()
-        with staged_folder(path, CONFIG_FILE) as staging:
+        with staged_output(path, ADAPTER_OUTPUT, overwrite=overwrite, option="--out") as staging:
             save_file({name: tensor.contiguous() for name, tensor in self.state_dict().items()}, staging / WEIGHTS_FILE)
             (staging / CONFIG_FILE).write_text(json.dumps(self.config_dict(), indent=2) + "\n", encoding="utf-8")
         return path

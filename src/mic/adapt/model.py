@@ -19,10 +19,15 @@ from pathlib import Path
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Normalize
 
-from mic.adapt.adapter import Adapter, AdapterError, staged_folder
+from mic.adapt.adapter import Adapter, AdapterError
 from mic.models import model_fingerprint
+from mic.staging import OutputKind, staged_output
 
 ADAPT_INFO = "mic_adapt.json"
+ADAPTED_MODEL_OUTPUT = OutputKind(
+    "adapted model", ADAPT_INFO, lambda info: {"base_fingerprint", "versions", "command"} <= info.keys()
+)
+"""A model folder of ``mic adapt``; one written before ``mic_output.json`` existed is known by ``mic_adapt.json``."""
 ADAPTER_FOLDER = "adapter"
 
 
@@ -47,14 +52,16 @@ def adapted_model(
     return SentenceTransformer(modules=modules, device=str(base.device), similarity_fn_name="cosine")
 
 
-def save_adapted_model(model: SentenceTransformer, adapter: Adapter, out: str | Path, info: dict[str, object]) -> Path:
+def save_adapted_model(
+    model: SentenceTransformer, adapter: Adapter, out: str | Path, info: dict[str, object], *, overwrite: bool = False
+) -> Path:
     """Write the model folder atomically (see the module docstring); returns its path.
 
     Raises:
-        AdapterError: when ``out`` exists and is not a folder ``mic adapt`` wrote.
+        OutputError: when ``out`` exists and ``overwrite`` is not set, or it is not (all) a model mic adapt wrote.
     """
     out = Path(out).expanduser()
-    with staged_folder(out, ADAPT_INFO) as staging:
+    with staged_output(out, ADAPTED_MODEL_OUTPUT, overwrite=overwrite, option="--out") as staging:
         model.save(str(staging))
         adapter.save(staging / ADAPTER_FOLDER)
         (staging / ADAPT_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")

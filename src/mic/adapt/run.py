@@ -15,15 +15,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mic.adapt.adapter import Adapter, AdapterError, check_fit_embeddings
+from mic.adapt.adapter import ADAPTER_OUTPUT, Adapter, AdapterError, check_fit_embeddings
 from mic.adapt.config import AdaptConfig
 from mic.adapt.data import EmbeddingSource, fit_embeddings, fit_texts, supervision_pairs
 from mic.adapt.fit import fit, resolve_fit_dims
-from mic.adapt.model import adapted_model, save_adapted_model
+from mic.adapt.model import ADAPTED_MODEL_OUTPUT, adapted_model, save_adapted_model
 from mic.adapt.tokens import exposes_token_states, sample_texts, token_states
 from mic.encoders import Encoder
 from mic.models import load_model, model_fingerprint
 from mic.provenance import provenance
+from mic.staging import check_output
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,23 @@ class AdaptResult:
 
 
 def run_adapt(
-    config: AdaptConfig, out: str | Path, *, command: str | None = None, show_progress_bar: bool | None = None
+    config: AdaptConfig,
+    out: str | Path,
+    *,
+    command: str | None = None,
+    show_progress_bar: bool | None = None,
+    overwrite: bool = False,
 ) -> AdaptResult:
     """Fit an adapter on ``config.model``'s embeddings of ``config.data`` and write the adapted model to ``out``.
 
+    ``overwrite``: replace an existing ``out`` that mic adapt wrote (checked before anything is encoded or fitted).
+
     Raises:
         ModelError, DataError: for a model or data source that cannot be read.
-        AdapterError: for bad embeddings, dims larger than the model, too few texts, or an unusable ``out``.
+        AdapterError: for bad embeddings, dims larger than the model or too few texts.
+        OutputError: for an ``out`` that may not be written (see :func:`mic.staging.check_output`).
     """
+    check_output(out, ADAPTED_MODEL_OUTPUT, overwrite=overwrite, option="--out")
     torch.manual_seed(config.fit.seed)
     encoder = Encoder(config.model, load_model(config.model, device=config.device))
     fingerprint = model_fingerprint(encoder.model)
@@ -93,7 +103,7 @@ def run_adapt(
         "fit_seconds": adapter.info["fit_seconds"],
         **provenance(command, config.fit.seed),
     }
-    output = save_adapted_model(model, adapter, out, info)
+    output = save_adapted_model(model, adapter, out, info, overwrite=overwrite)
     return AdaptResult(output, adapter, len(embeddings), embed.seconds, float(adapter.info["fit_seconds"]))
 
 
@@ -122,6 +132,7 @@ def run_adapt_array(
     *,
     model: str | None = None,
     show_progress_bar: bool | None = None,
+    overwrite: bool = False,
 ) -> AdaptResult:
     """Fit an adapter on the vectors of a ``.npy`` file and save it to ``out`` (see :meth:`Adapter.save`).
 
@@ -131,10 +142,13 @@ def run_adapt_array(
         config: its ``dims`` and ``fit`` are used.
         model: the model that produced the vectors, when known: their width is checked against it, and its
             fingerprint recorded so the adapter refuses other models later.
+        overwrite: replace an existing ``out`` that mic saved as an adapter (checked before the fit).
 
     Raises:
         AdapterError: for an unreadable file, NaN/inf rows, a width that does not match ``model``, too few rows.
+        OutputError: for an ``out`` that may not be written (see :func:`mic.staging.check_output`).
     """
+    check_output(out, ADAPTER_OUTPUT, overwrite=overwrite, option="--out")
     array = load_array(embeddings_path)
     fingerprint = None
     if model is not None:
@@ -154,15 +168,23 @@ def run_adapt_array(
         show_progress_bar=show_progress_bar,
         **config.fit.model_dump(),
     )
-    return AdaptResult(adapter.save(out), adapter, len(array), 0.0, float(adapter.info["fit_seconds"]))
+    return AdaptResult(
+        adapter.save(out, overwrite=overwrite), adapter, len(array), 0.0, float(adapter.info["fit_seconds"])
+    )
 
 
-def run_apply(model: str, adapter_path: str | Path, out: str | Path, *, command: str | None = None) -> AdaptResult:
+def run_apply(
+    model: str, adapter_path: str | Path, out: str | Path, *, command: str | None = None, overwrite: bool = False
+) -> AdaptResult:
     """Write ``model`` + the saved adapter at ``adapter_path`` as a model folder.
+
+    ``overwrite``: replace an existing ``out`` that mic adapt wrote.
 
     Raises:
         AdapterError: when the adapter was fitted on another model (naming both) or another width.
+        OutputError: for an ``out`` that may not be written (see :func:`mic.staging.check_output`).
     """
+    check_output(out, ADAPTED_MODEL_OUTPUT, overwrite=overwrite, option="--out")
     adapter = Adapter.load(adapter_path)
     base = load_model(model)
     fingerprint = model_fingerprint(base)
@@ -173,4 +195,4 @@ def run_apply(model: str, adapter_path: str | Path, out: str | Path, *, command:
         "adapter": str(adapter_path),
         **provenance(command, 0),
     }
-    return AdaptResult(save_adapted_model(adapted, adapter, out, info), adapter, 0, 0.0, 0.0)
+    return AdaptResult(save_adapted_model(adapted, adapter, out, info, overwrite=overwrite), adapter, 0, 0.0, 0.0)

@@ -11,15 +11,14 @@ one folder, through a backend (:mod:`mic.retrieval.backends`: FAISS in-process, 
 :func:`open_index` reads it back and checks it is whole; :meth:`SearchIndex.search` runs the funnel on query
 embeddings and :func:`search_texts` on query texts, encoded with the index's own model (a different model
 or embedding size is refused, naming both). The folder is written under a temporary name and renamed when
-complete, so an interrupted build leaves nothing at ``INDEX``; an existing folder is only replaced when it is
-a mic index and ``overwrite`` is set.
+complete, so an interrupted build leaves nothing at ``INDEX``; an existing folder is only replaced when
+``overwrite`` is set and it holds nothing but a mic index (:mod:`mic.staging`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,11 +45,13 @@ from mic.retrieval.backends import (
 from mic.retrieval.corpus import Document, chunked, iter_documents
 from mic.retrieval.errors import IndexFileError, RetrievalError
 from mic.retrieval.search import Hits, prefix
-from mic.staging import staged_folder
+from mic.staging import OutputKind, check_output, staged_output
 
 SCHEMA = "mic-index/1"
 SEARCH_SCHEMA = "mic-search/1"
 META_FILE = "meta.json"
+INDEX_OUTPUT = OutputKind("index", META_FILE, lambda meta: meta.get("schema") == SCHEMA)
+"""An index folder; one built before ``mic_output.json`` existed is known by its ``meta.json`` schema."""
 DEFAULT_CHUNK_SIZE = 10_000
 """Documents encoded and added per step: about 15 MB of float32 vectors at 384 dims."""
 DEFAULT_K = 10
@@ -130,35 +131,6 @@ def read_meta(folder: Path) -> IndexMeta:
     return meta
 
 
-def check_replaceable(out: Path, overwrite: bool) -> None:
-    """Raise unless ``out`` is free, or is a mic index (something this code wrote) and ``overwrite`` is set.
-
-    Raises:
-        RetrievalError: naming ``out`` and what to do.
-    """
-    if not out.exists():
-        return
-    if not overwrite:
-        raise RetrievalError(f"{out} already exists; pass --overwrite to replace that index, or choose another --out.")
-    if not (out / META_FILE).is_file():
-        raise RetrievalError(f"{out} exists and is not a mic index (no {META_FILE}); not replacing it.")
-
-
-@contextmanager
-def atomic_folder(out: Path, overwrite: bool) -> Iterator[Path]:
-    """A fresh temporary folder beside ``out`` that becomes ``out`` when the block succeeds.
-
-    On failure the temporary folder is removed and ``out`` is untouched. An existing ``out`` is replaced only
-    with ``overwrite`` and only when it is a mic index (something this code wrote).
-
-    Raises:
-        RetrievalError: when ``out`` exists and may not be replaced.
-    """
-    check_replaceable(out, overwrite)
-    with staged_folder(out) as temporary:
-        yield temporary
-
-
 def build_index(
     model: str,
     corpus: str,
@@ -199,7 +171,8 @@ def build_index(
         show_progress_bar: one bar over the documents while encoding and adding.
 
     Raises:
-        RetrievalError: for a bad option value, a ``dim`` outside the model, or an ``out`` that may not be replaced.
+        RetrievalError: for a bad option value or a ``dim`` outside the model.
+        OutputError: for an ``out`` that may not be written or replaced (see :func:`mic.staging.check_output`).
         DataError: for a missing or empty corpus, a malformed line or a document without text (nothing is written).
         ModelError: when the model cannot be loaded.
     """
@@ -209,8 +182,7 @@ def build_index(
     resolve_kind(kind, 0)
     if chunk_size < 1:
         raise RetrievalError(f"--chunk-size must be a positive number of documents, got {chunk_size}.")
-    out = Path(out).expanduser()
-    check_replaceable(out, overwrite)  # before loading the model and encoding anything
+    out = check_output(out, INDEX_OUTPUT, overwrite=overwrite, option="--out")  # before any encoding
     doc_ids = [document.id for document in iter_documents(corpus, data_dir)]  # validates every row first
     encoder = load_encoder(model, data_dir=data_dir, device=device)
     full_dim = encoder.dim
@@ -220,7 +192,7 @@ def build_index(
         raise RetrievalError(f"--precision binary packs 8 dims per byte; --dim {dim} is not a multiple of 8.")
     layout = Layout(dim, full_dim, precision, resolve_kind(kind, len(doc_ids)), rerank_precision)  # type: ignore[arg-type]
     options = {"url": url, "collection": collection} if backend == "qdrant" else {}
-    with atomic_folder(out, overwrite) as folder:
+    with staged_output(out, INDEX_OUTPUT, overwrite=overwrite, option="--out") as folder:
         writer = open_writer(backend, folder, layout, options)
         try:
             added = 0

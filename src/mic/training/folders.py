@@ -1,29 +1,38 @@
 """The folders of a training run: which exist, which may be deleted, and which checkpoint a resume starts from.
 
-A run writes ``<output_dir>.work/`` (checkpoints; marked by ``mic_work.json`` when created) and, when it
-finishes, ``<output_dir>/`` (the model; marked by ``mic_run.json``). ``--overwrite`` deletes only folders that
-carry one of these markers, so a mistyped ``output_dir`` can never remove a user's files. A checkpoint counts
-only when complete: the trainer writes ``trainer_state.json`` last, so a ``kill -9`` during a save leaves a
-checkpoint without a readable one, which a resume skips.
+A run writes ``<output_dir>.work/`` (checkpoints) and, when it finishes, ``<output_dir>/`` (the model, with
+``mic_run.json``); both carry :mod:`mic.staging`'s ownership marker, and ``--overwrite`` deletes only what that
+marker proves mic wrote, so a mistyped ``output_dir`` can never remove a user's files. A resume starts from the
+newest checkpoint that loads: ``trainer_state.json`` (which the trainer writes last) names its step, and its
+weights and optimizer files are whole; a checkpoint that a ``kill -9`` or a full disk cut short is skipped, saying
+why.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from safetensors import SafetensorError, safe_open
+
 from mic.errors import MICError
-from mic.staging import write_json
+from mic.staging import OutputKind, check_output, check_owned, mark, owned_entries, remove_output
 
 RUN_INFO = "mic_run.json"
 WORK_MARKER = "mic_work.json"
+"""The work folder's marker before ``mic_output.json``; still recognised when it names the run's output_dir."""
 TRAINER_STATE = "trainer_state.json"
 CHECKPOINT = "checkpoint"
 """The trainer's checkpoint folders are ``checkpoint-STEP``."""
 ELAPSED = "mic_elapsed.json"
 """A checkpoint's training seconds so far, over every session of the run (written after the checkpoint)."""
+MODEL_OUTPUT = OutputKind("model", RUN_INFO, lambda info: {"global_step", "versions", "command"} <= info.keys())
+WORK_OUTPUT = OutputKind("work folder", WORK_MARKER, lambda marker: "output_dir" in marker)
+WORK_ENTRIES = (f"{CHECKPOINT}-*", f"tmp-{CHECKPOINT}-*", "eval")
+"""What the trainer (checkpoints) and the dev evaluator (``eval/`` CSVs) write in a work folder."""
+OPTION = "output_dir"
 
 
 class TrainingError(MICError):
@@ -37,6 +46,8 @@ class RunFolders:
     output_dir: Path
     work_dir: Path
     resume_from: Path | None
+    skipped: tuple[str, ...] = ()
+    """Newer checkpoints a resume passed over, each with the reason."""
 
 
 def work_dir_for(output_dir: Path) -> Path:
@@ -45,19 +56,40 @@ def work_dir_for(output_dir: Path) -> Path:
 
 
 def checkpoint_step(checkpoint: Path) -> int | None:
-    """The step of a complete checkpoint folder, or ``None`` when it is incomplete or not a checkpoint.
-
-    Complete means ``trainer_state.json`` (written after the weights, optimizer and RNG states) parses and
-    names the step in the folder's name ``checkpoint-STEP``.
-    """
+    """The step in a ``checkpoint-STEP`` folder name; ``None`` for another name."""
     prefix, _, step = checkpoint.name.rpartition("-")
-    if prefix != CHECKPOINT or not step.isdigit():
-        return None
+    return int(step) if prefix == CHECKPOINT and step.isdigit() else None
+
+
+def checkpoint_problem(checkpoint: Path) -> str | None:
+    """Why a resume cannot start from ``checkpoint``, or ``None`` when it loads.
+
+    It loads when ``trainer_state.json`` parses and names the step in the folder's name, every ``*.safetensors``
+    file's header covers the file, and every torch file (``*.pt``, ``*.pth``, ``*.bin``: zip archives) is whole.
+    """
+    step = checkpoint_step(checkpoint)
+    state_path = checkpoint / TRAINER_STATE
+    if not state_path.is_file():
+        return f"no {TRAINER_STATE} (its save was cut off)"
     try:
-        state = json.loads((checkpoint / TRAINER_STATE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return int(step) if isinstance(state, dict) and state.get("global_step") == int(step) else None
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return f"{TRAINER_STATE} is unreadable ({str(error).splitlines()[0]})"
+    if not isinstance(state, dict) or state.get("global_step") != step:
+        return f"{TRAINER_STATE} does not record step {step}"
+    for weights in sorted(checkpoint.glob("*.safetensors")):
+        try:
+            with safe_open(weights, "pt"):
+                pass
+        except (OSError, SafetensorError) as error:
+            return f"{weights.name} is truncated or damaged ({str(error).splitlines()[0]})"
+    for archive in sorted(path for suffix in ("pt", "pth", "bin") for path in checkpoint.glob(f"*.{suffix}")):
+        try:
+            with zipfile.ZipFile(archive):
+                pass
+        except (OSError, zipfile.BadZipFile) as error:
+            return f"{archive.name} is truncated or damaged ({error})"
+    return None
 
 
 def checkpoint_folder(work_dir: Path, step: int) -> Path:
@@ -73,42 +105,28 @@ def elapsed_seconds(checkpoint: Path) -> float | None:
     return float(seconds) if isinstance(seconds, int | float) and not isinstance(seconds, bool) else None
 
 
-def last_complete_checkpoint(work_dir: Path) -> Path | None:
-    """The complete checkpoint with the highest step in ``work_dir``, skipping half-written ones."""
+def newest_loadable_checkpoint(work_dir: Path) -> tuple[Path | None, tuple[str, ...]]:
+    """The newest checkpoint in ``work_dir`` that loads, and one line for each newer one skipped, saying why."""
     steps = {path: checkpoint_step(path) for path in work_dir.glob(f"{CHECKPOINT}-*") if path.is_dir()}
-    complete = [(step, path) for path, step in steps.items() if step is not None]
-    return max(complete)[1] if complete else None
-
-
-def _check_output_name(output_dir: Path) -> None:
-    if output_dir.name in ("", ".", ".."):
-        raise TrainingError(
-            f"output_dir {str(output_dir)!r} names no new folder; give one, e.g. output_dir=output/my-model."
-        )
-    if output_dir.exists() and not output_dir.is_dir():
-        raise TrainingError(f"output_dir {output_dir} is a file, not a folder; choose another output_dir.")
-
-
-def check_ours(folder: Path, marker: str) -> None:
-    """Refuse, naming ``folder``, unless ``mic`` wrote it (it holds ``marker``)."""
-    if not (folder / marker).is_file():
-        raise TrainingError(
-            f"{folder} was not written by mic (no {marker} in it), so --overwrite will not delete it; "
-            "move it away or choose another output_dir."
-        )
-
-
-def remove_our_folder(folder: Path, marker: str) -> None:
-    """Delete ``folder`` if ``mic`` wrote it; see :func:`check_ours`."""
-    check_ours(folder, marker)
-    shutil.rmtree(folder)
+    skipped: list[str] = []
+    for _, checkpoint in sorted(((step, path) for path, step in steps.items() if step is not None), reverse=True):
+        problem = checkpoint_problem(checkpoint)
+        if problem is None:
+            return checkpoint, tuple(skipped)
+        skipped.append(f"{checkpoint.name}: {problem}")
+    return None, tuple(skipped)
 
 
 def mark_work_dir(folders: RunFolders) -> None:
     """Create the work folder with its marker, right before the trainer writes into it."""
     folders.work_dir.mkdir(parents=True, exist_ok=True)
-    if not (folders.work_dir / WORK_MARKER).is_file():
-        write_json({"output_dir": str(folders.output_dir)}, folders.work_dir / WORK_MARKER)
+    if owned_entries(folders.work_dir, WORK_OUTPUT) is None:
+        mark(folders.work_dir, WORK_OUTPUT, WORK_ENTRIES)
+
+
+def remove_work_dir(work_dir: Path) -> None:
+    """Delete a finished run's work folder, which mic wrote (see :func:`mic.staging.remove_output`)."""
+    remove_output(work_dir, WORK_OUTPUT, OPTION)
 
 
 def prepare_output(output_dir: Path, resume: bool, overwrite: bool) -> RunFolders:
@@ -119,38 +137,36 @@ def prepare_output(output_dir: Path, resume: bool, overwrite: bool) -> RunFolder
 
     Raises:
         TrainingError: naming the folder and the flag that works.
+        OutputError: for an ``output_dir`` that may not be written or a folder mic did not write.
     """
-    _check_output_name(output_dir)
-    work_dir = work_dir_for(output_dir)
     if resume and overwrite:
         raise TrainingError("--resume and --overwrite contradict each other; pass one of them.")
-    if output_dir.exists():
-        if not overwrite:
-            raise TrainingError(
-                f"{output_dir} already exists; pass --overwrite to replace it or choose another output_dir."
-            )
-        check_ours(output_dir, RUN_INFO)
-    checkpoint = last_complete_checkpoint(work_dir) if work_dir.is_dir() else None
+    output_dir = check_output(output_dir, MODEL_OUTPUT, overwrite=overwrite, option=OPTION)
+    work_dir = work_dir_for(output_dir)
     if work_dir.exists() and overwrite:
-        remove_our_folder(work_dir, WORK_MARKER)
-    elif work_dir.exists() and checkpoint is None:
-        check_ours(work_dir, WORK_MARKER)
+        remove_work_dir(work_dir)
+    if not work_dir.exists():
+        if resume:
+            raise TrainingError(f"Nothing to resume: there is no unfinished run in {work_dir}; start without --resume.")
+        return RunFolders(output_dir, work_dir, None)
+    check_owned(work_dir, WORK_OUTPUT, OPTION)
+    checkpoint, skipped = newest_loadable_checkpoint(work_dir)
+    if checkpoint is None:
+        why = "; ".join(skipped) if skipped else "it stopped before its first save"
         raise TrainingError(
             f"{'Nothing to resume: ' if resume else ''}{work_dir} holds an unfinished run with no complete checkpoint "
-            "yet (it stopped before its first save); start over with --overwrite."
+            f"({why}); start over with --overwrite."
         )
-    elif resume and checkpoint is None:
-        raise TrainingError(f"Nothing to resume: there is no unfinished run in {work_dir}; start without --resume.")
-    elif work_dir.exists() and not resume:
+    if not resume:
         raise TrainingError(
             f"An unfinished run is in {work_dir} (last checkpoint: step {checkpoint_step(checkpoint)}); "
             "pass --resume to continue it or --overwrite to start over."
         )
-    return RunFolders(output_dir, work_dir, checkpoint if resume else None)
+    return RunFolders(output_dir, work_dir, checkpoint, skipped)
 
 
 def peer_folders(output_dir: Path, resume: bool) -> RunFolders:
     """The folders as a non-main ``torchrun`` rank sees them: rank 0 alone checks and clears them, so a rank
     that starts late never mistakes rank 0's fresh work folder for an old run."""
     work_dir = work_dir_for(output_dir)
-    return RunFolders(output_dir, work_dir, last_complete_checkpoint(work_dir) if resume else None)
+    return RunFolders(output_dir, work_dir, newest_loadable_checkpoint(work_dir)[0] if resume else None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -29,11 +28,13 @@ from mic.losses import MICLoss, TeacherCheckpoint
 from mic.models import load_model
 from mic.progress import no_transformers_bars, progress_bars
 from mic.provenance import git_commit, package_versions
-from mic.staging import write_json
+from mic.staging import OutputError, staged_output, write_json
 from mic.training.config import TrainConfig, dims_for_model, dump_config
 from mic.training.evaluator import MatryoshkaSTSEvaluator
 from mic.training.folders import (
     ELAPSED,
+    MODEL_OUTPUT,
+    OPTION,
     RUN_INFO,
     TrainingError,
     checkpoint_folder,
@@ -42,7 +43,7 @@ from mic.training.folders import (
     mark_work_dir,
     peer_folders,
     prepare_output,
-    remove_our_folder,
+    remove_work_dir,
     work_dir_for,
 )
 
@@ -289,6 +290,8 @@ def train(
         evaluator=evaluator,
         callbacks=callbacks,
     )
+    for skipped in folders.skipped:
+        notify(f"Skipped {work_dir / skipped}.")
     if folders.resume_from is not None:
         notify(f"Resuming from step {checkpoint_step(folders.resume_from)} ({folders.resume_from}).")
     if main:
@@ -317,9 +320,7 @@ def train(
     if not main:
         return TrainResult(output_dir, step, interrupted=False, seconds=seconds)
     dev_scores = _final_dev_scores(evaluator, model, step)
-    staging = output_dir.with_name(f".{output_dir.name}.saving-{os.getpid()}-{time.time_ns()}")
-    staging.mkdir()  # a fresh name: nothing of the user's is ever overwritten or deleted
-    try:
+    with staged_output(output_dir, MODEL_OUTPUT, overwrite=overwrite, option=OPTION) as staging:
         with no_transformers_bars():
             model.save(str(staging))
         _write_model_card_scores(staging, dev_scores, config.data.dev or "")
@@ -335,11 +336,8 @@ def train(
             "loss_config": loss.get_config_dict() if hasattr(loss, "get_config_dict") else {},
         }
         write_json(info, staging / RUN_INFO)
-        if output_dir.exists():
-            remove_our_folder(output_dir, RUN_INFO)
-        staging.rename(output_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)  # our own temp folder, never a user's
-        raise
-    shutil.rmtree(work_dir, ignore_errors=True)
+    try:
+        remove_work_dir(work_dir)
+    except OutputError as error:
+        notify(f"Kept {work_dir}: {error}")
     return TrainResult(output_dir, step, interrupted=False, seconds=seconds, dev_scores=dev_scores)
