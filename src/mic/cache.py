@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,17 +25,12 @@ import torch
 from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
+from mic.cache_dir import default_cache_dir
 from mic.encoders import Encoder, encoder_fingerprint
 from mic.models import model_fingerprint
 from mic.staging import write_atomic, write_json
 
-CACHE_DIR_ENV = "MIC_CACHE_DIR"
 SCHEMA = "mic-embeddings/1"
-
-
-def default_cache_dir() -> Path:
-    """``$MIC_CACHE_DIR``, else ``~/.cache/mic``."""
-    return Path(os.environ.get(CACHE_DIR_ENV) or Path.home() / ".cache" / "mic").expanduser()
 
 
 def texts_digest(texts: Sequence[str]) -> str:
