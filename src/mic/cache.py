@@ -4,9 +4,9 @@ Encoding a retrieval corpus takes minutes on a CPU; scoring it at seven dims, fi
 re-running a benchmark should not encode it again. :func:`cached_encode` stores the full-dim float32
 embeddings of a list of texts under ``CACHE_DIR/embeddings/KEY.npy`` with a JSON sidecar saying what they
 are. ``KEY`` hashes the encoder's fingerprint (its weights, modules, maximum sequence length, backend and PCA
-rotation, see :func:`mic.models.model_fingerprint` and :mod:`mic.onnx`) and the texts in order, so a changed model or a changed
-text is a miss, never a stale hit. Writes are atomic (temporary file, then rename); an unreadable entry is
-encoded again and replaced. Only files this module wrote are ever replaced. Within one command,
+rotation, see :func:`mic.models.model_fingerprint` and :mod:`mic.onnx`) and the texts in order, so a changed
+model or a changed text is a miss, never a stale hit. Writes are atomic (temporary file, then rename); an
+unreadable entry is encoded again and replaced. Only files this module wrote are ever replaced. Within one command,
 :class:`EmbeddingStore` keeps every encoding in memory as well, so nothing is encoded twice.
 
 The cache folder is ``$MIC_CACHE_DIR``, else ``~/.cache/mic`` (:mod:`mic.cache_dir`).
