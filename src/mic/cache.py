@@ -3,20 +3,19 @@
 Encoding a retrieval corpus takes minutes on a CPU; scoring it at seven dims, fitting an adapter on it or
 re-running a benchmark should not encode it again. :func:`cached_encode` stores the full-dim float32
 embeddings of a list of texts under ``CACHE_DIR/embeddings/KEY.npy`` with a JSON sidecar saying what they
-are. ``KEY`` hashes the encoder's fingerprint (its weights, modules, maximum sequence length and PCA
-rotation, see :func:`mic.models.model_fingerprint`) and the texts in order, so a changed model or a changed
-text is a miss, never a stale hit. Writes are atomic (temporary file, then rename); an unreadable entry is
-encoded again and replaced. Only files this module wrote are ever replaced. Within one command,
+are. ``KEY`` hashes the encoder's fingerprint (its weights, modules, maximum sequence length, backend and PCA
+rotation, see :func:`mic.models.model_fingerprint` and :mod:`mic.onnx`) and the texts in order, so a changed
+model or a changed text is a miss, never a stale hit. Writes are atomic (temporary file, then rename); an
+unreadable entry is encoded again and replaced. Only files this module wrote are ever replaced. Within one command,
 :class:`EmbeddingStore` keeps every encoding in memory as well, so nothing is encoded twice.
 
-The cache folder is ``$MIC_CACHE_DIR``, else ``~/.cache/mic``.
+The cache folder is ``$MIC_CACHE_DIR``, else ``~/.cache/mic`` (:mod:`mic.cache_dir`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,17 +25,12 @@ import torch
 from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
+from mic.cache_dir import default_cache_dir
 from mic.encoders import Encoder, encoder_fingerprint
 from mic.models import model_fingerprint
 from mic.staging import write_atomic, write_json
 
-CACHE_DIR_ENV = "MIC_CACHE_DIR"
 SCHEMA = "mic-embeddings/1"
-
-
-def default_cache_dir() -> Path:
-    """``$MIC_CACHE_DIR``, else ``~/.cache/mic``."""
-    return Path(os.environ.get(CACHE_DIR_ENV) or Path.home() / ".cache" / "mic").expanduser()
 
 
 def texts_digest(texts: Sequence[str]) -> str:

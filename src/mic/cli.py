@@ -86,6 +86,10 @@ class NoteHandler(logging.Handler):
 
 logging.getLogger("mic").addHandler(NoteHandler(logging.WARNING))
 
+EncoderBackendOption = Annotated[
+    str | None,
+    typer.Option(help="encoder backend: torch (default), onnx or onnx-int8 (onnxruntime; exported once, cached)"),
+]
 
 TRAIN_EXAMPLES = """Examples:
 
@@ -162,6 +166,7 @@ def demo(
     out: Annotated[str | None, typer.Option(help="where to keep the trained model (default: a temp folder)")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace a model in --out that mic wrote")] = False,
     model: Annotated[str, typer.Option(help="model to start from: 'default', a folder or a hub id")] = "default",
+    encoder_backend: EncoderBackendOption = None,
 ) -> None:
     """Train MIC briefly on STS-B train and print STS-B test Spearman at every dim, before and after."""
     from rich.table import Table
@@ -170,7 +175,14 @@ def demo(
 
     try:
         result = run_demo(
-            data_dir=data_dir, steps=steps, seed=seed, output_dir=out, model=model, overwrite=overwrite, notify=note
+            data_dir=data_dir,
+            steps=steps,
+            seed=seed,
+            output_dir=out,
+            model=model,
+            overwrite=overwrite,
+            notify=note,
+            **({"backend": encoder_backend} if encoder_backend else {}),
         )
     except user_errors() as error:
         fail(str(error))
@@ -215,7 +227,12 @@ SeedOption = Annotated[int, typer.Option(help="random seed (uniformity sample), 
 
 
 def evaluation_options(
-    data_dir: str | None, fit_data: str | None, batch_size: int, device: str | None, seed: int
+    data_dir: str | None,
+    fit_data: str | None,
+    batch_size: int,
+    device: str | None,
+    seed: int,
+    encoder_backend: str | None = None,
 ) -> EvalOptions:
     """The shared settings of eval, analyze and compare, with progress bars and the command line recorded."""
     from mic.evaluation import EvalOptions
@@ -229,6 +246,7 @@ def evaluation_options(
         seed=seed,
         show_progress_bar=progress_bars(),
         command=shlex.join(sys.argv),
+        **({"backend": encoder_backend} if encoder_backend else {}),
     )
 
 
@@ -243,6 +261,7 @@ def eval_command(
     batch_size: BatchSizeOption = 64,
     device: DeviceOption = None,
     seed: SeedOption = 0,
+    encoder_backend: EncoderBackendOption = None,
 ) -> None:
     """STS Spearman/Pearson and retrieval nDCG@10/Recall@100 (exact and funnel) x100 at every dim.
 
@@ -252,7 +271,7 @@ def eval_command(
     from mic.evaluation import run_eval, scores_table, write_json
     from mic.staging import check_file_target
 
-    options = evaluation_options(data_dir, fit_data, batch_size, device, seed)
+    options = evaluation_options(data_dir, fit_data, batch_size, device, seed, encoder_backend)
     try:
         if json_path is not None:
             check_file_target(json_path, "--json")

@@ -11,7 +11,8 @@ A model spec is one string:
   them, so the dim-``m`` prefix holds the top-``m`` components. At full dim it is the base model on
   mean-centred embeddings.
 
-Every encoder embeds at full dim only; callers truncate, so a sentence is encoded once for all dims.
+Every encoder embeds at full dim only; callers truncate, so a sentence is encoded once for all dims. Any of them
+runs on a backend of :mod:`mic.onnx` (``torch``, ``onnx``, ``onnx-int8``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from transformers import PretrainedConfig
 import mic.dims as dims_module
 from mic.errors import MICError
 from mic.models import DEFAULT_MODEL, ModelError, load_model, model_fingerprint
+from mic.onnx import DEFAULT_BACKEND, check_backend, model_backend, use_backend
 
 PSEUDO_MODELS = ("truncation", "pca")
 PCA_FIT_SOURCE = "stsb:train"
@@ -134,6 +136,11 @@ class Encoder:
         """Number of transformer layers ``L`` (hidden states 1..L; 0 is the embedding layer)."""
         return self._transformer_config().num_hidden_layers
 
+    @property
+    def backend(self) -> str:
+        """What computes the transformer: ``torch``, ``onnx`` or ``onnx-int8`` (see :mod:`mic.onnx`)."""
+        return model_backend(self.model)
+
     def encode(self, sentences: Sequence[str], batch_size: int = 64, show_progress_bar: bool | None = None) -> Tensor:
         """``(N, D)`` full-dim float32 embeddings on the CPU, in the order of ``sentences``."""
         with self.model.truncate_embeddings(None):
@@ -157,6 +164,8 @@ class Encoder:
             batch_size: sentences per forward.
             show_progress_bar: show a tqdm bar.
         """
+        if self.backend != DEFAULT_BACKEND:
+            raise EvaluationError(f"{self.name}: token-level statistics need the torch backend, not {self.backend}.")
         if not 0 <= layer <= self.num_layers:
             raise EvaluationError(f"layer {layer} does not exist: {self.name} has layers 0..{self.num_layers}.")
         config = self._transformer_config()
@@ -185,7 +194,8 @@ class Encoder:
 
 
 def encoder_fingerprint(encoder: Encoder) -> str:
-    """The model's fingerprint, extended by the PCA rotation when the encoder has one."""
+    """The model's fingerprint (which names its backend, see :mod:`mic.onnx`), extended by the PCA rotation when
+    the encoder has one."""
     fingerprint = model_fingerprint(encoder.model)
     if encoder.projection is None:
         return fingerprint
@@ -204,6 +214,8 @@ def load_encoder(
     device: str | None = None,
     show_progress_bar: bool | None = None,
     embed: Callable[[Encoder, list[str]], Tensor] | None = None,
+    backend: str = DEFAULT_BACKEND,
+    cache_dir: str | Path | None = None,
 ) -> Encoder:
     """Load the model or pseudo-model ``spec`` (see the module docstring).
 
@@ -217,9 +229,12 @@ def load_encoder(
         show_progress_bar: progress bar while fitting PCA.
         embed: how the PCA fit sentences are embedded, e.g. through an
             :class:`~mic.cache.EmbeddingStore` (default: :meth:`Encoder.encode`).
+        backend: ``torch``, ``onnx`` or ``onnx-int8`` (see :mod:`mic.onnx`); ONNX backends run on the CPU.
+        cache_dir: where ONNX exports are kept (``None``: ``$MIC_CACHE_DIR``, else ``~/.cache/mic``).
 
     Raises:
-        ModelError: when the model cannot be loaded.
+        ModelError: when the model cannot be loaded, for an unknown backend, or when the backend's package is
+            missing (naming what to install).
         DataError: when the PCA fit sentences cannot be read.
         EvaluationError: when there are fewer fit sentences than dims.
     """
@@ -228,7 +243,8 @@ def load_encoder(
         kind, base = "", spec
     elif colon and not base:
         raise ModelError(f"Model spec {spec!r}: write {kind}:MODEL, e.g. {kind}:default.")
-    encoder = Encoder(spec, load_model(base or DEFAULT_MODEL, device=device))
+    check_backend(backend)
+    encoder = Encoder(spec, use_backend(load_model(base or DEFAULT_MODEL, device=device), backend, cache_dir))
     if kind == "pca":
         from mic.data import load_sentences
 

@@ -7,7 +7,16 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ["mic-embeddings", "torch", "sentence-transformers", "transformers", "datasets", "numpy", "scipy"]
+PACKAGES = [
+    "mic-embeddings",
+    "torch",
+    "sentence-transformers",
+    "transformers",
+    "datasets",
+    "numpy",
+    "scipy",
+    "onnxruntime",
+]
 
 
 def package_versions() -> dict[str, str]:

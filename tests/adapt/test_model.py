@@ -14,7 +14,7 @@ from sentence_transformers.sentence_transformer.modules import Pooling
 
 from mic.adapt import AdaptConfig, Adapter, AdapterError
 from mic.adapt.run import run_adapt, run_apply
-from mic.encoders import Encoder
+from mic.encoders import Encoder, load_encoder
 from mic.evaluation import run_eval
 
 FIT = {"steps": 5, "batch_size": 16, "learning_rate": 1e-2}
@@ -69,6 +69,16 @@ def test_model_folder_round_trips_and_encodes_like_the_adapter(
     info = json.loads((out / "mic_adapt.json").read_text())
     assert info["base_fingerprint"] == saved.base_fingerprint and info["config"]["fit"]["steps"] == 5
     assert info["rows"] == 40 and "encode_seconds" in info and "fit_seconds" in info
+
+
+def test_an_adapted_model_runs_on_the_onnx_backend(tiny_st_dir: Path, sentence_file: Path, tmp_path: Path) -> None:
+    """Only the transformer is exported; the adapter's Dense and Normalize run as the model's own modules."""
+    out = tmp_path / "adapted"
+    run_adapt(config(tiny_st_dir, [sentence_file], tmp_path / "cache"), out, show_progress_bar=False)
+    texts = ["a cat sits on the table", "the dog plays music in the park near the house", "red"]
+    expected = load_encoder(str(out)).encode(texts)
+    actual = load_encoder(str(out), backend="onnx", cache_dir=tmp_path / "cache").encode(texts)
+    assert F.cosine_similarity(actual, expected).min() >= 0.999
 
 
 def test_a_base_model_without_normalize_gets_one_after_the_adapter(

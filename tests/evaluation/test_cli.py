@@ -36,6 +36,21 @@ def test_eval_json_below_a_file_is_refused_before_the_work(
     assert code == 2 and output.startswith("error: --json") and "is a file, not a folder" in output, output
 
 
+def test_eval_on_an_onnx_backend_scores_as_torch_and_records_the_backend(
+    tiny_model_dir: Path, pairs_file: Path, tmp_path: Path
+) -> None:
+    records = {}
+    for backend in ("torch", "onnx"):
+        code, output = run("eval", str(tiny_model_dir), "--tasks", str(pairs_file), "--dims", "32,8",
+                           "--encoder-backend", backend, "--json", str(tmp_path / f"{backend}.json"))  # fmt: skip
+        assert code == 0, output
+        records[backend] = json.loads((tmp_path / f"{backend}.json").read_text())
+    assert [records[backend]["backend"] for backend in records] == ["torch", "onnx"]
+    for dim in ("8", "32"):
+        scores = [records[backend]["tasks"][str(pairs_file)]["scores"][dim]["spearman"] for backend in records]
+        assert scores[0] == pytest.approx(scores[1], abs=0.1)  # x100; the random model's cosines are near-ties
+
+
 def test_analyze_writes_json_and_figures(tiny_model_dir: Path, pairs_file: Path, tmp_path: Path) -> None:
     code, output = run("analyze", str(tiny_model_dir), "--data", str(pairs_file), "--layer", "2",
                        "--out", str(tmp_path / "geometry"))  # fmt: skip
@@ -103,6 +118,7 @@ def one_sentence_file(tmp_path: Path) -> Path:
         (["eval", "{model}", "--tasks", "{pairs}", "--dims", "64,8"], "dim 64 is larger than the 32-dim embeddings"),
         (["eval", "{model}", "--tasks", "{pairs}", "--dims", ""], "--dims '' names no dim; give comma-separated dims"),
         (["analyze", "{model}", "--data", "{pairs}", "--dims", " , "], "--dims ' , ' names no dim"),
+        (["eval", "{model}", "--tasks", "{pairs}", "--encoder-backend", "fp16"], "'fp16' is not one of torch, onnx"),
         (["eval", "{model}", "--tasks", "stsb", "--data-dir", "{missing}"], "(from --data-dir) does not exist"),
         (["eval", "{model}", "--tasks", "mteb"], "optional package mteb"),
         (["eval", "{model}", "--tasks", "{beir}:dev"], "no qrels for split 'dev'"),

@@ -38,6 +38,7 @@ EVAL_KEYS = {
     "seconds",
     "batch_size",
     "pca_fit_sentences",
+    "backend",
     "command",
     "seed",
     "versions",
@@ -128,6 +129,7 @@ def test_eval_json_schema(tiny_model: SentenceTransformer, pairs_file: Path, tmp
     data = json.loads(write_json(result.to_dict(), tmp_path / "eval.json").read_text())
     assert set(data) == EVAL_KEYS
     assert data["schema"] == "mic-eval/2" and data["dims"] == [8, 16, 32] and data["seed"] == 3
+    assert data["backend"] == "torch"
     assert set(data["tasks"]["toy"]) == TASK_KEYS
     assert set(data["tasks"]["toy"]["scores"]) == {"32", "16", "8"}
     assert set(data["tasks"]["toy"]["scores"]["8"]) == {"spearman", "pearson"}

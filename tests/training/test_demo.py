@@ -45,3 +45,9 @@ def test_demo_with_a_missing_data_dir_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--data-dir", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+def test_demo_with_an_unknown_encoder_backend_lists_the_allowed_ones(tiny_data_dir: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--data-dir", str(tiny_data_dir), "--encoder-backend", "onnx8"])
+    assert result.exit_code == 2
+    assert "Encoder backend 'onnx8' is not one of torch, onnx, onnx-int8." in " ".join(result.output.split())

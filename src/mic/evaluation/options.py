@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mic.cache import EmbeddingStore
 from mic.encoders import Encoder, load_encoder
+from mic.onnx import DEFAULT_BACKEND
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,9 @@ class EvalOptions:
         seed: seeds torch (and the uniformity sample of the geometry); recorded.
         show_progress_bar: encoding progress bars.
         command: the command line, recorded.
-        cache_dir: the embedding cache of retrieval corpora and PCA fit sentences (``None``: ``$MIC_CACHE_DIR``,
-            else ``~/.cache/mic``).
+        cache_dir: the embedding cache of retrieval corpora and PCA fit sentences, and the ONNX exports
+            (``None``: ``$MIC_CACHE_DIR``, else ``~/.cache/mic``).
+        backend: the encoder backend, ``torch``, ``onnx`` or ``onnx-int8`` (see :mod:`mic.onnx`); recorded.
     """
 
     data_dir: str | Path | None = None
@@ -33,6 +35,7 @@ class EvalOptions:
     show_progress_bar: bool | None = None
     command: str | None = None
     cache_dir: str | Path | None = None
+    backend: str = DEFAULT_BACKEND
 
     def store(self) -> EmbeddingStore:
         """A fresh embedding store with these encoding settings (one per command)."""
@@ -48,6 +51,8 @@ class EvalOptions:
             data_dir=self.data_dir,
             device=self.device,
             embed=lambda encoder, sentences: store.embed(encoder, sentences, persist=True),
+            backend=self.backend,
+            cache_dir=self.cache_dir,
         )
 
 

@@ -12,7 +12,7 @@ JSON schema (``schema: "mic-eval/2"``), written by :meth:`EvalResult.to_dict`::
                    "metrics": ["ndcg@10", "recall@100"],
                    "scores": {"384": {"ndcg@10": 64.51, "recall@100": 92.5}, ...},
                    "funnel": {"32": {"100": {"ndcg@10": 57.82, "recall@100": 69.77}, "50": {...}, ...}, ...}}},
-     "seconds": 21.3, "batch_size": 64, "pca_fit_sentences": null,
+     "seconds": 21.3, "batch_size": 64, "pca_fit_sentences": null, "backend": "torch",
      "command": "mic eval default", "seed": 0, "versions": {"torch": "...", ...}, "git_commit": "..."}
 
 Every score is x100. ``metrics`` lists the task's metrics, headline first (what tables and figures compare).
@@ -21,7 +21,8 @@ scores after re-ranking the ``k'`` candidates at full dim. A re-rank changes the
 funnel's Recall@100 equals the exact search's at ``d`` for ``k' = 100`` and is at most that for ``k' < 100``.
 Dims and ``k'`` are JSON object keys, so strings; a correlation that is undefined (constant similarities) is
 ``null``; the ``counts`` of MTEB tasks, whose data MTEB loads itself, are ``null``. Version 1 had
-``pairs``/``sentences`` in place of ``counts`` and no ``kind``, ``metrics`` or ``funnel``.
+``pairs``/``sentences`` in place of ``counts`` and no ``kind``, ``metrics`` or ``funnel``. ``backend`` is the
+encoder backend the embeddings were computed with (:mod:`mic.onnx`: ``torch``, ``onnx``, ``onnx-int8``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mic.evaluation.records import finite_or_none
+from mic.onnx import DEFAULT_BACKEND
 
 SCHEMA = "mic-eval/2"
 
@@ -95,6 +97,7 @@ class EvalResult:
     seconds: float
     batch_size: int
     pca_fit_sentences: int | None = None
+    backend: str = DEFAULT_BACKEND
     provenance: dict[str, object] = field(default_factory=dict)
 
     def score(self, task: str, dim: int, metric: str | None = None) -> float:
@@ -112,5 +115,6 @@ class EvalResult:
             "seconds": round(self.seconds, 3),
             "batch_size": self.batch_size,
             "pca_fit_sentences": self.pca_fit_sentences,
+            "backend": self.backend,
             **self.provenance,
         }

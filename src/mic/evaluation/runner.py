@@ -84,6 +84,7 @@ def evaluate_encoder(
         seconds=time.perf_counter() - start,
         batch_size=options.batch_size,
         pca_fit_sentences=encoder.projection.fit_sentences if encoder.projection is not None else None,
+        backend=encoder.backend,
         provenance=provenance(options.command, options.seed),
     )
 

@@ -17,6 +17,7 @@ from mic.cache import EmbeddingStore
 from mic.data import DataError, load_scored_pairs, resolve_data_dir
 from mic.encoders import load_encoder
 from mic.evaluation.sts import score_pairs
+from mic.onnx import DEFAULT_BACKEND, check_backend
 from mic.progress import progress_bars
 from mic.training.config import TrainConfig, dims_for_model
 from mic.training.folders import prepare_output
@@ -59,15 +60,18 @@ def run_demo(
     model: str = "default",
     overwrite: bool = False,
     notify: Callable[[str], None] = _log.warning,
+    backend: str = DEFAULT_BACKEND,
 ) -> DemoResult:
     """Evaluate ``model``, train it with MIC for ``steps`` steps, evaluate again (STS-B test).
 
     ``output_dir`` is checked (exists? ``overwrite``?) before anything is evaluated; ``notify`` receives the
-    notes :func:`mic.training.recipe.train` gives.
+    notes :func:`mic.training.recipe.train` gives. Both evaluations encode on ``backend`` (see :mod:`mic.onnx`);
+    training runs in torch.
 
     Raises:
         TrainingError, DataError, ModelError: user errors, before the first evaluation where they can be known.
     """
+    check_backend(backend)
     train_source, test_source, folder = demo_sources(data_dir)
     output = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="mic-demo-")) / "model"
     config = TrainConfig.model_validate(
@@ -84,7 +88,7 @@ def run_demo(
         }
     )
     prepare_output(output, resume=False, overwrite=overwrite)
-    base = load_encoder(model)
+    base = load_encoder(model, backend=backend)
     dims, note = dims_for_model(config, base.dim)
     config.dims = dims
     if note is not None:
@@ -92,7 +96,7 @@ def run_demo(
     test = load_scored_pairs(test_source, data_dir=folder)
     untrained = score_pairs(base, test, config.dims, EmbeddingStore(show_progress_bar=progress_bars())).scores
     result = train(config, overwrite=overwrite, command="mic demo", notify=notify)
-    trained_encoder = load_encoder(str(result.output_dir))
+    trained_encoder = load_encoder(str(result.output_dir), backend=backend)
     trained = score_pairs(trained_encoder, test, config.dims, EmbeddingStore(show_progress_bar=progress_bars())).scores
     return DemoResult(
         dims=config.dims,
