@@ -29,7 +29,7 @@ from transformers import PretrainedConfig
 
 import mic.dims as dims_module
 from mic.errors import MICError
-from mic.models import DEFAULT_MODEL, ModelError, load_model
+from mic.models import DEFAULT_MODEL, ModelError, absolute_model_name, load_model
 
 PSEUDO_MODELS = ("truncation", "pca")
 PCA_FIT_SOURCE = "stsb:train"
@@ -183,6 +183,29 @@ class Encoder:
         return auto_model.config
 
 
+def split_spec(spec: str) -> tuple[str, str]:
+    """``(pseudo-model, base model)`` of a spec: ``("pca", "m")`` for ``pca:m``, ``("", spec)`` for a model
+    (an empty base stands for ``default``).
+
+    Raises:
+        ModelError: for ``pca:`` or ``truncation:`` without a model.
+    """
+    kind, colon, base = spec.partition(":")
+    if kind not in PSEUDO_MODELS:
+        return "", spec
+    if colon and not base:
+        raise ModelError(f"Model spec {spec!r}: write {kind}:MODEL, e.g. {kind}:default.")
+    return kind, base
+
+
+def absolute_spec(spec: str) -> str:
+    """``spec`` naming the same model from any working directory: a relative model folder made absolute."""
+    kind, base = split_spec(spec)
+    if kind and not base:
+        return spec
+    return f"{kind}:{absolute_model_name(base)}" if kind else absolute_model_name(base)
+
+
 def load_encoder(
     spec: str,
     *,
@@ -211,11 +234,7 @@ def load_encoder(
         DataError: when the PCA fit sentences cannot be read.
         EvaluationError: when there are fewer fit sentences than dims.
     """
-    kind, colon, base = spec.partition(":")
-    if kind not in PSEUDO_MODELS:
-        kind, base = "", spec
-    elif colon and not base:
-        raise ModelError(f"Model spec {spec!r}: write {kind}:MODEL, e.g. {kind}:default.")
+    kind, base = split_spec(spec)
     encoder = Encoder(spec, load_model(base or DEFAULT_MODEL, device=device))
     if kind == "pca":
         from mic.data import load_sentences

@@ -65,15 +65,18 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
-def open_writer(backend: str, folder: Path, layout: Layout, options: dict[str, object]) -> Writer:
-    """A writer of ``backend`` that stores into ``folder`` (the temporary index folder)."""
+def open_writer(backend: str, folder: Path, layout: Layout, options: dict[str, object], sample: Array) -> Writer:
+    """A writer of ``backend`` that stores into ``folder`` (the temporary index folder).
+
+    ``sample``: ``(n, D)`` unit full vectors drawn across the whole corpus, that quantizers are trained on.
+    """
     if backend == "qdrant":
         from mic.retrieval.backends.qdrant import QdrantWriter
 
         return QdrantWriter(folder, layout, **options)
     from mic.retrieval.backends.faiss import FaissWriter
 
-    return FaissWriter(folder, layout)
+    return FaissWriter(folder, layout, sample)
 
 
 def open_reader(
