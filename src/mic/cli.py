@@ -208,9 +208,9 @@ SeedOption = Annotated[int, typer.Option(help="random seed (uniformity sample), 
 def evaluation_options(
     data_dir: str | None, fit_data: str | None, batch_size: int, device: str | None, seed: int
 ) -> EvalOptions:
-    """The shared settings of eval, analyze and compare, with progress bars and the command line recorded."""
+    """The shared settings of eval, analyze and compare, with progress shown (a bar on a terminal, plain lines in a
+    log) and the command line recorded."""
     from mic.evaluation import EvalOptions
-    from mic.progress import progress_bars
 
     return EvalOptions(
         data_dir=data_dir,
@@ -218,7 +218,7 @@ def evaluation_options(
         batch_size=batch_size,
         device=device,
         seed=seed,
-        show_progress_bar=progress_bars(),
+        show_progress_bar=True,
         command=shlex.join(sys.argv),
     )
 
@@ -351,14 +351,13 @@ def index_command(
     device: DeviceOption = None,
 ) -> None:
     """Encode a corpus once and store its low-dim prefixes (shortlist) and full vectors (re-rank) as an index."""
-    from mic.progress import progress_bars
     from mic.retrieval.index import build_index
 
     try:
         meta = build_index(model, corpus, out, dim=dim, precision=precision, kind=kind, backend=backend,
                            rerank_precision=rerank_precision, url=url, collection=collection, chunk_size=chunk_size,
                            batch_size=batch_size, data_dir=data_dir, device=device, overwrite=overwrite,
-                           show_progress_bar=progress_bars())  # fmt: skip
+                           show_progress_bar=True)  # fmt: skip
     except user_errors() as error:
         fail(str(error))
     console.print(

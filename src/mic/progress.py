@@ -61,7 +61,7 @@ class Progress:
         total: the size of the work.
         description: what is done (``Indexing``).
         unit: what is counted, plural (``documents``).
-        show: ``False`` shows nothing; ``None`` chooses by :func:`progress_bars` (bar on a terminal, else lines).
+        show: ``False`` shows nothing; ``True`` or ``None`` a bar on a terminal (:func:`progress_bars`), else lines.
         stream: where lines go (default: stderr).
     """
 

@@ -21,6 +21,7 @@ from sentence_transformers.base.modules import Normalize
 
 from mic.adapt.adapter import Adapter, AdapterError, staged_folder
 from mic.models import model_fingerprint
+from mic.progress import no_transformers_bars
 
 ADAPT_INFO = "mic_adapt.json"
 ADAPTER_FOLDER = "adapter"
@@ -55,7 +56,8 @@ def save_adapted_model(model: SentenceTransformer, adapter: Adapter, out: str | 
     """
     out = Path(out).expanduser()
     with staged_folder(out, ADAPT_INFO) as staging:
-        model.save(str(staging))
+        with no_transformers_bars():  # no "Writing model shards" bar in a log
+            model.save(str(staging))
         adapter.save(staging / ADAPTER_FOLDER)
         (staging / ADAPT_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return out

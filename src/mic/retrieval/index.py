@@ -207,8 +207,8 @@ def build_index(
         data_dir: folder of the named benchmarks (``None``: ``$MIC_DATA_DIR``).
         device: torch device of the encoder.
         overwrite: replace an existing index at ``out``.
-        show_progress_bar: progress of encoding and adding (:class:`mic.progress.Progress`: ``None`` shows a bar
-            on a terminal and plain lines in a log, ``False`` nothing).
+        show_progress_bar: progress of encoding and adding (:class:`mic.progress.Progress`: ``True`` or ``None`` a
+            bar on a terminal and plain lines in a log, ``False`` nothing).
         cache_dir: the embedding cache (:mod:`mic.evaluation.cache`, shared with ``mic eval`` and ``mic adapt``;
             ``None``: ``$MIC_CACHE_DIR``, else ``~/.cache/mic``): a corpus already encoded by the model is read
             from it, so a new dim or precision does not encode it again.
