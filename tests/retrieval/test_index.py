@@ -306,3 +306,24 @@ def test_an_index_built_with_a_relative_model_folder_searches_from_any_folder(
     code, output = run("search", "../idx", "--query", "river bank", "--k", "3")
     assert code == 0, output
     assert "doc" in output
+
+
+def test_a_search_imports_only_what_the_query_path_needs(index: Path) -> None:
+    """``mic search`` loads the model and the index, not the evaluation runners, plotting, training or adapters."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from mic.cli import app\n"
+        f"result = CliRunner().invoke(app, ['search', {str(index)!r}, '--query', 'river bank', '--k', '3'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    run_search = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    loaded = set(run_search.stdout.split())
+    assert "sentence_transformers" in loaded and "mic.retrieval.backends.faiss" in loaded
+    needless = {"matplotlib", "pytrec_eval", "mic.evaluation.analyze", "mic.evaluation.runner", "mic.training",
+                "mic.adapt", "mic.losses"}  # fmt: skip
+    assert needless & loaded == set()
