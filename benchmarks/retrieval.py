@@ -62,16 +62,9 @@ from mic.cache import cached_encode
 from mic.data import load_beir
 from mic.evaluation import load_encoder
 from mic.evaluation.retrieval import hits_to_run, run_metrics
-from mic.retrieval import exact_search, prefix
+from mic.retrieval import exact_search, prefix, rerank
 from mic.retrieval.backends import PRECISIONS, Layout
-from mic.retrieval.backends.faiss import (
-    FaissReader,
-    FaissWriter,
-    new_prefix_index,
-    prefix_codes,
-    rescore_rows,
-    shortlist_rows,
-)
+from mic.retrieval.backends.faiss import FaissReader, FaissWriter, index_input, new_prefix_index, shortlist_rows
 from mic.retrieval.backends.qdrant_edge import EdgeReader, EdgeWriter, engine_version
 from mic.staging import write_atomic
 
@@ -140,7 +133,7 @@ def scifact_quality(
     scores = {REFERENCE: (ndcg, 1.0)}
     for item in layouts:
         with tempfile.TemporaryDirectory() as folder:
-            writer = FaissWriter(Path(folder), item)
+            writer = FaissWriter(Path(folder), item, documents)
             writer.add(documents, data.doc_ids)
             reader = FaissReader(Path(folder), item, len(documents), writer.finish())
             for shortlist in SHORTLISTS:
@@ -170,7 +163,10 @@ def crossover(
     prefixes: np.ndarray, queries: np.ndarray, sizes: list[int], timed: int, build_threads: int
 ) -> list[dict]:
     """Flat vs HNSW 32-d float32 shortlists of 100 at several corpus sizes: latency, build time, shortlist recall."""
-    flat_layout, hnsw_layout = layout("flat", 32, "float32"), layout("hnsw", 32, "float32")
+    # The indexes take the 32-d prefixes themselves (a 32-of-32 layout), so only those are kept in memory.
+    flat_layout = Layout(32, 32, "float32", "flat", "float16")
+    hnsw_layout = Layout(32, 32, "float32", "hnsw", "float16")
+    queries = prefix(queries, 32)
     rows = []
     for size in sizes:
         flat = new_prefix_index(flat_layout)
@@ -318,8 +314,8 @@ def main() -> None:
             faiss.omp_set_num_threads(args.build_threads if item.kind == "hnsw" else 1)
             start = time.perf_counter()
             if not index.is_trained:
-                index.train(prefix(chunk, item.dim))
-            index.add(prefix_codes(chunk, item))
+                index.train(chunk)
+            index.add(index_input(chunk, item))
             build[item] += time.perf_counter() - start
         faiss.omp_set_num_threads(1)
         for item, writer in edge_writers.items():
@@ -344,7 +340,7 @@ def main() -> None:
             return rows, time.perf_counter() - start, 0.0
         candidates = shortlist_rows(indexes[config.layout], config.layout, batch, config.shortlist)
         middle = time.perf_counter()
-        rows = rescore_rows(full, None, batch, candidates, K).indices
+        rows = rerank(batch, full, candidates, K).indices
         return rows, middle - start, time.perf_counter() - middle
 
     recall = {config.name: recall_at_k(run(config, queries)[0], exact) for config in configs}

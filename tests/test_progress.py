@@ -13,12 +13,56 @@ import yaml
 from transformers.utils import logging as transformers_logging
 
 from mic.models import load_model
-from mic.progress import no_transformers_bars, progress_bars
+from mic.progress import Progress, no_transformers_bars, progress_bars
 
 
 def test_no_bars_when_stderr_is_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     assert progress_bars() is False
+
+
+def test_progress_in_a_log_is_a_plain_line_each_tenth_of_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    log = io.StringIO()
+    with Progress(1_000, "Indexing", "documents", stream=log) as progress:
+        for _ in range(250):
+            progress.update(4)
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 10 and "\r" not in log.getvalue() and sys.stderr.getvalue() == ""
+    assert lines[0].startswith("Indexing: 100/1,000 documents (10%), ") and "s left" in lines[0]
+    assert lines[-1].startswith("Indexing: 1,000/1,000 documents (100%), ")
+    quiet = io.StringIO()
+    with Progress(10, "Indexing", "documents", show=False, stream=quiet) as progress:
+        progress.update(10)
+    assert quiet.getvalue() == ""
+
+
+def test_index_and_adapt_logs_show_progress_lines_and_no_bars(tmp_path: Path, tiny_st_dir: Path) -> None:
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("".join(f"sentence number {row} about topic {row % 7}\n" for row in range(40)))
+    commands = [
+        ["index", str(tiny_st_dir), str(sentences), "--dim", "8", "--out", "idx"],
+        ["adapt", str(tiny_st_dir), "--data", str(sentences), "--out", "adapted", "--dims", "8",
+         "--set", "fit.steps=20", "--set", "fit.batch_size=16"],
+    ]  # fmt: skip
+    logs = [
+        subprocess.run(
+            [sys.executable, "-m", "mic", *command],
+            cwd=tmp_path,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", "MIC_CACHE_DIR": str(tmp_path / command[0])},  # no shared hit
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=300,
+        ).stdout
+        for command in commands
+    ]
+    index_log, adapt_log = logs
+    assert "Encoding: 40/40 documents (100%)" in index_log and "Indexing: 40/40 documents (100%)" in index_log
+    assert "Encoding: 40/40 texts (100%)" in adapt_log and "Fitting adapter: 20/20 steps (100%)" in adapt_log
+    for log in logs:
+        for noise in ("Loading weights", "Writing model shards", "\x1b[A", "it/s]", "\r"):
+            assert noise not in log, log
 
 
 def test_transformers_bars_are_off_inside_the_block_and_restored_after() -> None:
@@ -77,6 +121,6 @@ def test_an_eval_log_file_has_no_encoding_bar(tmp_path: Path, tiny_st_dir: Path)
         text=True,
         timeout=300,
     ).stdout  # fmt: skip
-    assert "spearman" in log, log
+    assert "spearman" in log and "texts (100%)" in log, log
     for noise in ("Batches", "Loading weights", "it/s]", "\r"):
         assert noise not in log, log

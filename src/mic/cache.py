@@ -1,13 +1,15 @@
 """Embeddings computed once and kept on disk, keyed by the encoder and the exact texts.
 
-Encoding a retrieval corpus takes minutes on a CPU; scoring it at seven dims, fitting an adapter on it or
-re-running a benchmark should not encode it again. :func:`cached_encode` stores the full-dim float32
-embeddings of a list of texts under ``CACHE_DIR/embeddings/KEY.npy`` with a JSON sidecar saying what they
-are. ``KEY`` hashes the encoder's fingerprint (its weights, modules, maximum sequence length, backend and PCA
-rotation, see :func:`mic.models.model_fingerprint` and :mod:`mic.onnx`) and the texts in order, so a changed
-model or a changed text is a miss, never a stale hit. Writes are atomic (temporary file, then rename); an
-unreadable entry is encoded again and replaced. Only files this module wrote are ever replaced. Within one command,
-:class:`EmbeddingStore` keeps every encoding in memory as well, so nothing is encoded twice.
+Encoding a retrieval corpus takes minutes on a CPU; scoring it at seven dims, fitting an adapter on it,
+indexing it at another dim or re-running a benchmark should not encode it again. :func:`cached_encode` stores
+the full-dim float32 embeddings of a list of texts under ``CACHE_DIR/embeddings/KEY.npy`` with a JSON sidecar
+saying what they are; :func:`cached_encode_chunks` fills and reads the same entries chunk by chunk through a
+memory map, for corpora larger than memory (``mic index``). ``KEY`` hashes the encoder's fingerprint (its
+weights, modules, maximum sequence length, backend and PCA rotation, see :func:`mic.models.model_fingerprint`
+and :mod:`mic.onnx`) and the texts in order, so a changed model or a changed text is a miss, never a stale hit.
+Writes are atomic (temporary file, then rename); an unreadable entry is encoded again and replaced. Only files
+this module wrote are ever replaced. Within one command, :class:`EmbeddingStore` keeps every encoding in memory
+as well, so nothing is encoded twice.
 
 The cache folder is ``$MIC_CACHE_DIR``, else ``~/.cache/mic`` (:mod:`mic.cache_dir`).
 """
@@ -16,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,14 +29,14 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
 from mic.cache_dir import default_cache_dir
-from mic.encoders import Encoder, encoder_fingerprint
+from mic.encoders import Encoder, EvaluationError, encoder_fingerprint
 from mic.models import model_fingerprint
 from mic.staging import write_atomic, write_json
 
 SCHEMA = "mic-embeddings/1"
 
 
-def texts_digest(texts: Sequence[str]) -> str:
+def texts_digest(texts: Iterable[str]) -> str:
     """A hash of the texts in order (NUL-separated, so ``["ab"]`` and ``["a", "b"]`` differ)."""
     digest = hashlib.sha256()
     for text in texts:
@@ -43,30 +46,60 @@ def texts_digest(texts: Sequence[str]) -> str:
 
 
 def cache_entry(
-    kind: str, fingerprint: str, texts: Sequence[str], cache_dir: str | Path | None = None, variant: str = ""
+    kind: str, fingerprint: str, texts: Iterable[str], cache_dir: str | Path | None = None, variant: str = ""
 ) -> Path:
     """The cache file stem for what a model computed from ``texts``: ``CACHE_DIR/KIND/KEY``, ``KEY`` a hash of the
     model's fingerprint, the texts and ``variant`` (what else the entry depends on); a ``.json`` sidecar sits
     beside the data file."""
+    return digest_entry(kind, fingerprint, texts_digest(texts), cache_dir, variant)
+
+
+def digest_entry(
+    kind: str, fingerprint: str, digest: str, cache_dir: str | Path | None = None, variant: str = ""
+) -> Path:
+    """:func:`cache_entry` for texts already hashed by :func:`texts_digest` into ``digest``."""
     folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    parts = [fingerprint, texts_digest(texts), *([variant] if variant else [])]
+    parts = [fingerprint, digest, *([variant] if variant else [])]
     return folder / kind / hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
-def embedding_entry(fingerprint: str, texts: Sequence[str], cache_dir: str | Path | None = None) -> Path:
+def embedding_entry(fingerprint: str, texts: Iterable[str], cache_dir: str | Path | None = None) -> Path:
     """Where :func:`cached_encode` keeps a model's embeddings of ``texts`` (``.npy``; its ``.json`` sidecar beside)."""
     return cache_entry("embeddings", fingerprint, texts, cache_dir).with_suffix(".npy")
 
 
-def _load(entry: Path, rows: int) -> Tensor | None:
-    """The cached array, or ``None`` when it is missing, unreadable or of the wrong length."""
+def open_cached(entry: Path, rows: int) -> np.ndarray | None:
+    """The cached ``(rows, D)`` float32 array as a read-only memory map, or ``None`` when it is missing,
+    unreadable or of the wrong length."""
     try:
-        array = np.load(entry, allow_pickle=False)
+        array = np.load(entry, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None
     if array.ndim != 2 or array.shape[0] != rows or array.dtype != np.float32:
         return None
-    return torch.from_numpy(array)
+    return array
+
+
+def _load(entry: Path, rows: int) -> Tensor | None:
+    """The cached array in memory, or ``None`` (see :func:`open_cached`)."""
+    array = open_cached(entry, rows)
+    return None if array is None else torch.from_numpy(np.array(array))
+
+
+def _write_sidecar(
+    entry: Path, encoder: Encoder, fingerprint: str, rows: int, digest: str, dim: int, start: float
+) -> None:
+    """The JSON beside a cache entry, saying what it holds."""
+    sidecar = {
+        "schema": SCHEMA,
+        "model": encoder.name,
+        "fingerprint": fingerprint,
+        "texts": rows,
+        "texts_sha256": digest,
+        "dim": dim,
+        "encode_seconds": round(time.perf_counter() - start, 3),
+    }
+    write_json(sidecar, entry.with_suffix(".json"))
 
 
 def cached_encode(
@@ -101,17 +134,66 @@ def cached_encode(
     buffer = io.BytesIO()
     np.save(buffer, embeddings.numpy().astype(np.float32))
     write_atomic(entry, buffer.getvalue())
-    sidecar = {
-        "schema": SCHEMA,
-        "model": encoder.name,
-        "fingerprint": fingerprint,
-        "texts": len(texts),
-        "texts_sha256": digest,
-        "dim": int(embeddings.shape[1]),
-        "encode_seconds": round(time.perf_counter() - start, 3),
-    }
-    write_json(sidecar, entry.with_suffix(".json"))
+    _write_sidecar(entry, encoder, fingerprint, len(texts), digest, int(embeddings.shape[1]), start)
     return embeddings
+
+
+def cached_encode_chunks(
+    encoder: Encoder,
+    chunks: Callable[[], Iterable[Sequence[str]]],
+    rows: int,
+    cache_dir: str | Path | None = None,
+    *,
+    batch_size: int = 64,
+    on_rows: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """The ``(rows, D)`` float32 embeddings of a corpus too large for memory, as a read-only memory map.
+
+    The same entry :func:`cached_encode` reads and writes for the same model and texts, so ``mic eval`` and
+    ``mic index`` share their corpus encodings. On a miss the texts are encoded chunk by chunk straight into
+    the ``.npy`` (under a temporary name, renamed when whole), so memory holds one chunk.
+
+    Args:
+        encoder: the model; its output before any PCA rotation is stored (as :class:`EmbeddingStore` does).
+        chunks: called once to hash the texts and, on a miss, once more to encode them: lists of texts in order.
+        rows: how many texts the chunks hold.
+        cache_dir: the cache folder; ``None`` uses :func:`default_cache_dir`.
+        batch_size: encoding batch size on a miss.
+        on_rows: called with the number of texts of each chunk once it is encoded (progress).
+    """
+    plain = Encoder(encoder.name, encoder.model)
+    fingerprint = model_fingerprint(encoder.model)
+    digest = texts_digest(text for chunk in chunks() for text in chunk)
+    entry = digest_entry("embeddings", fingerprint, digest, cache_dir).with_suffix(".npy")
+    cached = open_cached(entry, rows)
+    if cached is not None:
+        if on_rows is not None:
+            on_rows(rows)
+        return cached
+    start = time.perf_counter()
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    temporary = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+    try:
+        filled = 0
+        array: np.ndarray | None = None
+        for texts in chunks():
+            vectors = plain.encode(texts, batch_size=batch_size, show_progress_bar=False).numpy()
+            if array is None:
+                array = np.lib.format.open_memmap(temporary, "w+", np.float32, (rows, vectors.shape[1]))
+            array[filled : filled + len(vectors)] = vectors
+            filled += len(vectors)
+            if on_rows is not None:
+                on_rows(len(vectors))
+        if array is None or filled != rows:
+            raise EvaluationError(f"the texts changed while they were encoded ({rows} then {filled}).")
+        array.flush()
+        dim = array.shape[1]
+        del array
+        os.replace(temporary, entry)
+    finally:
+        temporary.unlink(missing_ok=True)
+    _write_sidecar(entry, plain, fingerprint, rows, digest, dim, start)
+    return np.load(entry, mmap_mode="r")
 
 
 class EmbeddingStore:

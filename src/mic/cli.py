@@ -234,9 +234,9 @@ def evaluation_options(
     seed: int,
     encoder_backend: str | None = None,
 ) -> EvalOptions:
-    """The shared settings of eval, analyze and compare, with progress bars and the command line recorded."""
+    """The shared settings of eval, analyze and compare, with progress shown (a bar on a terminal, plain lines in a
+    log) and the command line recorded."""
     from mic.evaluation import EvalOptions
-    from mic.progress import progress_bars
 
     return EvalOptions(
         data_dir=data_dir,
@@ -244,7 +244,7 @@ def evaluation_options(
         batch_size=batch_size,
         device=device,
         seed=seed,
-        show_progress_bar=progress_bars(),
+        show_progress_bar=True,
         command=shlex.join(sys.argv),
         **({"backend": encoder_backend} if encoder_backend else {}),
     )
@@ -388,14 +388,13 @@ def index_command(
     device: DeviceOption = None,
 ) -> None:
     """Encode a corpus once and store its low-dim prefixes (shortlist) and full vectors (re-rank) as an index."""
-    from mic.progress import progress_bars
     from mic.retrieval.index import build_index
 
     try:
         meta = build_index(model, corpus, out, dim=dim, precision=precision, kind=kind, backend=backend,
                            rerank_precision=rerank_precision, url=url, collection=collection, chunk_size=chunk_size,
                            batch_size=batch_size, data_dir=data_dir, device=device, overwrite=overwrite,
-                           show_progress_bar=progress_bars())  # fmt: skip
+                           show_progress_bar=True)  # fmt: skip
     except user_errors() as error:
         fail(str(error))
     console.print(

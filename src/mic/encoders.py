@@ -26,15 +26,16 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.util import batch_to_device
 from torch import Tensor
-from tqdm.auto import tqdm
 from transformers import PretrainedConfig
 
 import mic.dims as dims_module
 from mic.errors import MICError
-from mic.models import DEFAULT_MODEL, ModelError, load_model, model_fingerprint
+from mic.models import DEFAULT_MODEL, ModelError, absolute_model_name, load_model, model_fingerprint
 from mic.onnx import DEFAULT_BACKEND, check_backend, model_backend, use_backend
 
 PSEUDO_MODELS = ("truncation", "pca")
+ENCODE_BATCHES_PER_UPDATE = 8
+"""Batches encoded between two progress updates when progress is shown."""
 PCA_FIT_SOURCE = "stsb:train"
 """Sentences the PCA baseline is fitted on unless the user names others (METHOD.md: "fit on training sentences")."""
 
@@ -142,13 +143,39 @@ class Encoder:
         return model_backend(self.model)
 
     def encode(self, sentences: Sequence[str], batch_size: int = 64, show_progress_bar: bool | None = None) -> Tensor:
-        """``(N, D)`` full-dim float32 embeddings on the CPU, in the order of ``sentences``."""
+        """``(N, D)`` full-dim float32 embeddings on the CPU, in the order of ``sentences``.
+
+        ``show_progress_bar=True`` reports progress with :class:`mic.progress.Progress` (a bar on a terminal,
+        plain lines in a log); otherwise it is passed to sentence-transformers as is.
+        """
+        sentences = list(sentences)
         with self.model.truncate_embeddings(None):
-            embeddings = self.model.encode(
-                list(sentences), batch_size=batch_size, convert_to_tensor=True, show_progress_bar=show_progress_bar
-            )
+            if show_progress_bar and sentences:
+                embeddings = self._encode_with_progress(sentences, batch_size)
+            else:
+                embeddings = self.model.encode(
+                    sentences, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=show_progress_bar
+                )
         embeddings = embeddings.float().cpu()
         return self.projection.apply(embeddings) if self.projection is not None else embeddings
+
+    def _encode_with_progress(self, sentences: list[str], batch_size: int) -> Tensor:
+        """Encode longest first (as sentence-transformers does) in blocks of batches, counting each block done."""
+        from mic.progress import Progress
+
+        order = sorted(range(len(sentences)), key=lambda row: -len(sentences[row]))
+        block = batch_size * ENCODE_BATCHES_PER_UPDATE
+        parts = []
+        with Progress(len(sentences), "Encoding", "texts") as progress:
+            for start in range(0, len(order), block):
+                rows = order[start : start + block]
+                texts = [sentences[row] for row in rows]
+                parts.append(self.model.encode(texts, batch_size=batch_size, convert_to_tensor=True).float().cpu())
+                progress.update(len(rows))
+        in_order = torch.cat(parts)
+        embeddings = torch.empty_like(in_order)
+        embeddings[torch.tensor(order)] = in_order
+        return embeddings
 
     def layer_batches(
         self, sentences: Sequence[str], layer: int, batch_size: int = 64, show_progress_bar: bool = False
@@ -162,18 +189,21 @@ class Encoder:
             sentences: the input sentences.
             layer: ``1..L`` (a transformer layer) or ``0`` (the embedding layer).
             batch_size: sentences per forward.
-            show_progress_bar: show a tqdm bar.
+            show_progress_bar: show progress (:class:`mic.progress.Progress`: a bar, or lines in a log).
         """
         if self.backend != DEFAULT_BACKEND:
             raise EvaluationError(f"{self.name}: token-level statistics need the torch backend, not {self.backend}.")
         if not 0 <= layer <= self.num_layers:
             raise EvaluationError(f"layer {layer} does not exist: {self.name} has layers 0..{self.num_layers}.")
+        from mic.progress import Progress
+
         config = self._transformer_config()
         order = sorted(range(len(sentences)), key=lambda row: -len(sentences[row]))
         previous = config.output_hidden_states
         config.output_hidden_states = True
         try:
-            for start in tqdm(range(0, len(order), batch_size), desc="Encoding", disable=not show_progress_bar):
+            progress = Progress(len(order), "Encoding", "texts", show=show_progress_bar)
+            for start in range(0, len(order), batch_size):
                 rows = order[start : start + batch_size]
                 features = batch_to_device(self.model.preprocess([sentences[row] for row in rows]), self.model.device)
                 with torch.inference_mode():
@@ -182,7 +212,9 @@ class Encoder:
                 embeddings, hidden = outputs, output["all_layer_embeddings"][layer].float().cpu()
                 if self.projection is not None:
                     embeddings, hidden = self.projection.apply(outputs), self.projection.apply(hidden)
+                progress.update(len(rows))
                 yield LayerBatch(torch.tensor(rows), embeddings, hidden, output["attention_mask"].cpu(), outputs)
+            progress.close()
         finally:
             config.output_hidden_states = previous
 
@@ -203,6 +235,29 @@ def encoder_fingerprint(encoder: Encoder) -> str:
     for tensor in (encoder.projection.mean, encoder.projection.components):
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """``(pseudo-model, base model)`` of a spec: ``("pca", "m")`` for ``pca:m``, ``("", spec)`` for a model
+    (an empty base stands for ``default``).
+
+    Raises:
+        ModelError: for ``pca:`` or ``truncation:`` without a model.
+    """
+    kind, colon, base = spec.partition(":")
+    if kind not in PSEUDO_MODELS:
+        return "", spec
+    if colon and not base:
+        raise ModelError(f"Model spec {spec!r}: write {kind}:MODEL, e.g. {kind}:default.")
+    return kind, base
+
+
+def absolute_spec(spec: str) -> str:
+    """``spec`` naming the same model from any working directory: a relative model folder made absolute."""
+    kind, base = split_spec(spec)
+    if kind and not base:
+        return spec
+    return f"{kind}:{absolute_model_name(base)}" if kind else absolute_model_name(base)
 
 
 def load_encoder(
@@ -238,11 +293,7 @@ def load_encoder(
         DataError: when the PCA fit sentences cannot be read.
         EvaluationError: when there are fewer fit sentences than dims.
     """
-    kind, colon, base = spec.partition(":")
-    if kind not in PSEUDO_MODELS:
-        kind, base = "", spec
-    elif colon and not base:
-        raise ModelError(f"Model spec {spec!r}: write {kind}:MODEL, e.g. {kind}:default.")
+    kind, base = split_spec(spec)
     check_backend(backend)
     encoder = Encoder(spec, use_backend(load_model(base or DEFAULT_MODEL, device=device), backend, cache_dir))
     if kind == "pca":

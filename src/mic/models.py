@@ -24,19 +24,33 @@ def default_model_path() -> Path:
     return Path(get_model_path())
 
 
+def local_model_path(name: str) -> Path | None:
+    """The folder ``name`` stands for when it is local (``default``, an existing path, or one written as a path:
+    ``./x``, ``/x``, ``~/x``, ``a/b/c``), else ``None``: a Hugging Face hub id (``org/model``)."""
+    path = default_model_path() if name == DEFAULT_MODEL else Path(name).expanduser()
+    looks_local = name == DEFAULT_MODEL or path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1
+    return path if looks_local else None
+
+
+def absolute_model_name(name: str) -> str:
+    """``name`` as it loads from any working directory: a local folder as its absolute path; ``default`` and hub
+    ids as they are."""
+    path = local_model_path(name)
+    return name if name == DEFAULT_MODEL or path is None else str(path.resolve())
+
+
 def load_model(name: str, device: str | None = None, **kwargs: object) -> SentenceTransformer:
     """Load ``name``: ``"default"`` (offline all-MiniLM-L6-v2), a local folder, or a Hugging Face hub id.
 
     Raises:
         ModelError: naming the model and why it could not be loaded (a missing folder, no network, ...).
     """
-    path = default_model_path() if name == DEFAULT_MODEL else Path(name).expanduser()
-    looks_local = name == DEFAULT_MODEL or path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1
-    if looks_local and not path.is_dir():
+    path = local_model_path(name)
+    if path is not None and not path.is_dir():
         raise ModelError(f"Model folder {path} does not exist; give a model folder, a hub id or 'default'.")
     try:
         with no_transformers_bars():
-            return SentenceTransformer(str(path) if looks_local else name, device=device, **kwargs)
+            return SentenceTransformer(str(path) if path is not None else name, device=device, **kwargs)
     except (OSError, ValueError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelError(

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sentence_transformers.util import quantize_embeddings
-from sentence_transformers.util.quantization import _dequantize_embeddings
 
 from mic.retrieval.backends import Layout, open_reader, open_writer
 from mic.retrieval.backends.faiss import FaissReader, FaissWriter
@@ -61,7 +59,7 @@ def vectors() -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_faiss(folder: Path, documents: np.ndarray, layout: Layout, chunk: int = 70) -> FaissReader:
-    writer = FaissWriter(folder, layout)
+    writer = FaissWriter(folder, layout, documents)  # calibrated on the whole corpus
     for start in range(0, len(documents), chunk):  # several chunks, as a streamed corpus arrives
         rows = documents[start : start + chunk]
         writer.add(rows, [str(row) for row in range(start, start + len(rows))])
@@ -96,15 +94,33 @@ def test_hnsw_with_the_whole_corpus_as_beam_equals_flat(tmp_path: Path, vectors:
     np.testing.assert_array_equal(graph.search(queries, K, 200).indices, flat.indices)
 
 
+def scalar_quantized(documents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """8-bit codes and reconstruction of each dim between its min and max, as FAISS's ``QT_8bit`` defines them."""
+    low, high = documents.min(axis=0), documents.max(axis=0)
+    codes = np.floor(255 * np.clip((documents - low) / (high - low), 0, 1)).astype(np.uint8)
+    return codes, low + (codes + np.float32(0.5)) / 255 * (high - low)
+
+
 def test_int8_rerank_vectors_rank_like_their_dequantised_values(
     tmp_path: Path, vectors: tuple[np.ndarray, np.ndarray]
 ) -> None:
     queries, documents = vectors
     hits = build_faiss(tmp_path, documents, layout(rerank="int8"), chunk=200).search(queries, K, 40)
-    ranges = np.vstack((documents.min(axis=0), documents.max(axis=0)))
-    stored = _dequantize_embeddings(quantize_embeddings(documents, "int8", ranges=ranges), "int8", ranges)
+    codes, stored = scalar_quantized(documents)
     np.testing.assert_array_equal(hits.indices, brute_force(queries, documents, stored, DIM, 40))
-    np.testing.assert_array_equal(np.load(tmp_path / "ranges.npy"), ranges)
+    np.testing.assert_array_equal(np.fromfile(tmp_path / "full.bin", dtype=np.uint8).reshape(codes.shape), codes)
+
+
+@pytest.mark.parametrize("precision", ["float32", "int8", "binary"])
+def test_the_stored_index_does_not_depend_on_the_chunk_size(
+    tmp_path: Path, vectors: tuple[np.ndarray, np.ndarray], precision: str
+) -> None:
+    queries, documents = vectors
+    one = build_faiss(_folder(tmp_path / "one"), documents, layout(precision, rerank="int8"), chunk=1)
+    whole = build_faiss(_folder(tmp_path / "whole"), documents, layout(precision, rerank="int8"), chunk=200)
+    for name in ("prefix.faiss", "rerank.faiss", "full.bin"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+    np.testing.assert_array_equal(one.search(queries, K, 30).indices, whole.search(queries, K, 30).indices)
 
 
 def test_binary_prefixes_need_whole_bytes_of_dims(tmp_path: Path, vectors: tuple[np.ndarray, np.ndarray]) -> None:
@@ -249,7 +265,7 @@ def test_qdrant_options_that_do_not_fit_the_index_are_refused(tmp_path: Path) ->
     with pytest.raises(
         RetrievalError, match=r"--collection docs names a collection on a Qdrant server; give its --url"
     ):
-        open_writer("qdrant", tmp_path, layout(), {"url": None, "collection": "docs"})
+        open_writer("qdrant", tmp_path, layout(), {"url": None, "collection": "docs"}, np.zeros((1, 8), np.float32))
     with pytest.raises(RetrievalError, match=r"embedded Qdrant Edge index; --url http://q:6333 is for an index built"):
         open_reader("qdrant", tmp_path, layout(), 1, {"shard": SHARD_FOLDER}, "http://q:6333")
     with pytest.raises(IndexFileError, match=r"qdrant-client's local mode, which mic no longer reads; build it again"):

@@ -157,7 +157,7 @@ def test_an_interrupted_build_leaves_nothing(
     def fail_on_second_chunk(self: FaissWriter, full: np.ndarray, ids: list[str]) -> None:
         if ids[0] != "doc0":
             raise KeyboardInterrupt
-        self.index.add(full[:, :8])
+        self.index.add(full)
 
     monkeypatch.setattr(FaissWriter, "add", fail_on_second_chunk)
     with pytest.raises(KeyboardInterrupt):
@@ -312,3 +312,71 @@ def test_cli_user_errors_exit_2_with_one_message(
     assert code == 2, output
     assert message in output and "Traceback" not in output
     assert not (tmp_path / "out").exists()
+
+
+def test_int8_hits_do_not_depend_on_the_chunk_size(tmp_path: Path, tiny_model_dir: Path, corpus: Path) -> None:
+    queries = [Document("q0", "river bank money", "-"), Document("q1", "boat rain stone", "-")]
+    hits = []
+    for chunk_size in (1, 25, 10_000):
+        out = tmp_path / f"chunk-{chunk_size}"
+        build_index(str(tiny_model_dir), str(corpus), out, dim=8, precision="int8", rerank_precision="int8",
+                    chunk_size=chunk_size)  # fmt: skip
+        hits.append(search_texts(open_index(out), queries, k=5, shortlist=20))
+    assert hits[0] == hits[1] == hits[2]
+
+
+def test_a_second_index_of_the_corpus_reads_its_embeddings_from_the_cache(
+    tmp_path: Path, tiny_model_dir: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_index(str(tiny_model_dir), str(corpus), tmp_path / "a", dim=8, cache_dir=tmp_path / "cache")
+    (entry,) = (tmp_path / "cache" / "embeddings").glob("*.npy")
+    assert json.loads(entry.with_suffix(".json").read_text(encoding="utf-8"))["texts"] == 60
+
+    def no_encoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the corpus was encoded again")
+
+    from mic.encoders import Encoder
+
+    monkeypatch.setattr(Encoder, "encode", no_encoding)
+    build_index(str(tiny_model_dir), str(corpus), tmp_path / "b", dim=16, precision="int8",
+                cache_dir=tmp_path / "cache")  # fmt: skip
+    assert open_index(tmp_path / "b").meta.dim == 16
+
+
+def test_an_index_built_with_a_relative_model_folder_searches_from_any_folder(
+    tmp_path: Path, tiny_model_dir: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    shutil.copytree(tiny_model_dir, tmp_path / "output" / "mymodel")
+    monkeypatch.chdir(tmp_path)
+    code, output = run("index", "output/mymodel", str(corpus), "--dim", "8", "--out", "idx")
+    assert code == 0, output
+    assert open_index(tmp_path / "idx").meta.model == str(tmp_path.resolve() / "output" / "mymodel")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, output = run("search", "../idx", "--query", "river bank", "--k", "3")
+    assert code == 0, output
+    assert "doc" in output
+
+
+def test_a_search_imports_only_what_the_query_path_needs(index: Path) -> None:
+    """``mic search`` loads the model and the index, not the evaluation runners, plotting, training or adapters."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from mic.cli import app\n"
+        f"result = CliRunner().invoke(app, ['search', {str(index)!r}, '--query', 'river bank', '--k', '3'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    run_search = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    loaded = set(run_search.stdout.split())
+    assert "sentence_transformers" in loaded and "mic.retrieval.backends.faiss" in loaded
+    needless = {"matplotlib", "pytrec_eval", "mic.evaluation.analyze", "mic.evaluation.runner", "mic.training",
+                "mic.adapt", "mic.losses"}  # fmt: skip
+    assert needless & loaded == set()

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy.typing as npt
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 import mic.dims as dims_module
 from mic.adapt.adapter import Adapter, AdapterError, check_embeddings, check_fit_embeddings
@@ -24,6 +23,7 @@ from mic.adapt.config import FitSettings
 from mic.adapt.objective import AdapterObjective
 from mic.adapt.tokens import TokenStates
 from mic.config import validate
+from mic.progress import Progress
 
 TOKEN_TEXTS_PER_STEP = 32
 """Texts whose token states enter each step's token-level SCR (about 1,000 token states for short sentences)."""
@@ -91,7 +91,8 @@ def fit(
             them SCR takes its token-level form (``TOKEN_TEXTS_PER_STEP`` texts a step), else its sentence form.
         base_model: name of the model the embeddings come from, recorded in the adapter.
         base_fingerprint: its :func:`mic.models.model_fingerprint`, checked when the adapter is put on a model.
-        show_progress_bar: a tqdm bar over the steps (``None``: tqdm's default).
+        show_progress_bar: progress over the steps (:class:`mic.progress.Progress`: ``None`` a bar on a terminal
+            and plain lines in a log, ``False`` nothing).
         **settings: any field of :class:`~mic.adapt.config.FitSettings` (``steps``, ``init``, ``sir``, ``seed``...).
 
     Raises:
@@ -154,8 +155,8 @@ def fit(
     start = time.perf_counter()
     terms: dict[str, float] = {}
     adapter.train()
-    with tqdm(range(config.steps), desc="Fitting adapter", disable=show_progress_bar is False) as progress:
-        for step in progress:
+    with Progress(config.steps, "Fitting adapter", "steps", show=show_progress_bar) as progress:
+        for step in range(config.steps):
             rows = torch.randperm(count, generator=generator)[: config.batch_size]
             batch = frozen[rows]
             adapted_tokens = None
@@ -180,7 +181,8 @@ def fit(
             schedule.step()
             if step % 50 == 0 or step == config.steps - 1:
                 terms = {name: round(float(value.detach()), 5) for name, value in losses.items()}
-                progress.set_postfix(terms)
+                progress.bar.set_postfix(terms)
+            progress.update(1)
     adapter.eval()
     adapter.info = {
         "settings": config.model_dump(mode="json"),

@@ -21,6 +21,7 @@ from sentence_transformers.base.modules import Normalize
 
 from mic.adapt.adapter import Adapter, AdapterError
 from mic.models import model_fingerprint
+from mic.progress import no_transformers_bars
 from mic.staging import OutputKind, staged_output
 
 ADAPT_INFO = "mic_adapt.json"
@@ -62,7 +63,8 @@ def save_adapted_model(
     """
     out = Path(out).expanduser()
     with staged_output(out, ADAPTED_MODEL_OUTPUT, overwrite=overwrite, option="--out") as staging:
-        model.save(str(staging))
+        with no_transformers_bars():  # no "Writing model shards" bar in a log
+            model.save(str(staging))
         adapter.save(staging / ADAPTER_FOLDER)
         (staging / ADAPT_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return out

@@ -6,38 +6,47 @@
 :mod:`mic.evaluation.retrieval`, the optional :mod:`mic.evaluation.mteb`) into one result schema
 (:mod:`mic.evaluation.results`). The pieces (``load_encoder``, ``evaluate_encoder``, ``analyze_encoder``,
 ``sts_scores``, ``retrieval_scores``, ``prefix_geometry``, the ``plot_*`` functions) are public for use from Python.
+
+Names are resolved on first use (PEP 562 module ``__getattr__``, as in :mod:`mic`), so importing one submodule,
+e.g. :mod:`mic.evaluation.retrieval`, does not import matplotlib or the runners.
 """
 
-from mic.cache import EmbeddingStore, cached_encode
-from mic.data.tasks import load_task, parse_tasks
-from mic.dims import default_dims, parse_dims
-from mic.encoders import (
-    Encoder,
-    EvaluationError,
-    PCAProjection,
-    fit_pca,
-    load_encoder,
-    resolve_dims,
-)
-from mic.evaluation.analyze import (
-    Analysis,
-    analyze_encoder,
-    heatmap_dim,
-    positive_pairs,
-    run_analyze,
-    write_analysis,
-)
-from mic.evaluation.compare import Comparison, run_compare, write_comparison
-from mic.evaluation.figures import plot_cross_correlation, plot_scores_vs_dim, plot_variance_profiles
-from mic.evaluation.options import EvalOptions
-from mic.evaluation.records import short_labels
-from mic.evaluation.report import comparison_table, geometry_table, render_report, scores_table
-from mic.evaluation.results import EvalResult, TaskScores
-from mic.evaluation.retrieval import retrieval_scores, run_metrics, score_retrieval
-from mic.evaluation.runner import evaluate_encoder, load_tasks, run_eval
-from mic.evaluation.sts import prefix_cosine, score_pairs, sts_scores
-from mic.geometry import PrefixGeometry, prefix_geometry
-from mic.staging import write_json
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mic.cache import EmbeddingStore, cached_encode
+    from mic.data.tasks import load_task, parse_tasks
+    from mic.dims import default_dims, parse_dims
+    from mic.encoders import (
+        Encoder,
+        EvaluationError,
+        PCAProjection,
+        fit_pca,
+        load_encoder,
+        resolve_dims,
+    )
+    from mic.evaluation.analyze import (
+        Analysis,
+        analyze_encoder,
+        heatmap_dim,
+        positive_pairs,
+        run_analyze,
+        write_analysis,
+    )
+    from mic.evaluation.compare import Comparison, run_compare, write_comparison
+    from mic.evaluation.figures import plot_cross_correlation, plot_scores_vs_dim, plot_variance_profiles
+    from mic.evaluation.options import EvalOptions
+    from mic.evaluation.records import short_labels
+    from mic.evaluation.report import comparison_table, geometry_table, render_report, scores_table
+    from mic.evaluation.results import EvalResult, TaskScores
+    from mic.evaluation.retrieval import retrieval_scores, run_metrics, score_retrieval
+    from mic.evaluation.runner import evaluate_encoder, load_tasks, run_eval
+    from mic.evaluation.sts import prefix_cosine, score_pairs, sts_scores
+    from mic.geometry import PrefixGeometry, prefix_geometry
+    from mic.staging import write_json
 
 __all__ = [
     "Analysis",
@@ -85,3 +94,60 @@ __all__ = [
     "write_comparison",
     "write_json",
 ]
+_HOMES = {
+    "Analysis": "mic.evaluation.analyze",
+    "Comparison": "mic.evaluation.compare",
+    "EmbeddingStore": "mic.cache",
+    "Encoder": "mic.encoders",
+    "EvalOptions": "mic.evaluation.options",
+    "EvalResult": "mic.evaluation.results",
+    "EvaluationError": "mic.encoders",
+    "PCAProjection": "mic.encoders",
+    "PrefixGeometry": "mic.geometry",
+    "TaskScores": "mic.evaluation.results",
+    "analyze_encoder": "mic.evaluation.analyze",
+    "cached_encode": "mic.cache",
+    "comparison_table": "mic.evaluation.report",
+    "default_dims": "mic.dims",
+    "evaluate_encoder": "mic.evaluation.runner",
+    "fit_pca": "mic.encoders",
+    "geometry_table": "mic.evaluation.report",
+    "heatmap_dim": "mic.evaluation.analyze",
+    "load_encoder": "mic.encoders",
+    "load_task": "mic.data.tasks",
+    "load_tasks": "mic.evaluation.runner",
+    "parse_dims": "mic.dims",
+    "parse_tasks": "mic.data.tasks",
+    "plot_cross_correlation": "mic.evaluation.figures",
+    "plot_scores_vs_dim": "mic.evaluation.figures",
+    "plot_variance_profiles": "mic.evaluation.figures",
+    "positive_pairs": "mic.evaluation.analyze",
+    "prefix_cosine": "mic.evaluation.sts",
+    "prefix_geometry": "mic.geometry",
+    "render_report": "mic.evaluation.report",
+    "resolve_dims": "mic.encoders",
+    "retrieval_scores": "mic.evaluation.retrieval",
+    "run_analyze": "mic.evaluation.analyze",
+    "run_compare": "mic.evaluation.compare",
+    "run_eval": "mic.evaluation.runner",
+    "run_metrics": "mic.evaluation.retrieval",
+    "score_pairs": "mic.evaluation.sts",
+    "score_retrieval": "mic.evaluation.retrieval",
+    "scores_table": "mic.evaluation.report",
+    "short_labels": "mic.evaluation.records",
+    "sts_scores": "mic.evaluation.sts",
+    "write_analysis": "mic.evaluation.analyze",
+    "write_comparison": "mic.evaluation.compare",
+    "write_json": "mic.staging",
+}
+"""The module each public name is imported from on first use."""
+
+
+def __getattr__(name: str) -> object:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'mic.evaluation' has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,10 +1,13 @@
 """An index a user builds once and queries many times: a low-dim prefix search, re-ranked at full dim.
 
-:func:`build_index` encodes a corpus (chunk by chunk, so it never has to fit in memory) with one model, and
-stores each document's ``d``-dim prefix for the shortlist and its full ``D``-dim vector for the re-rank in
-one folder, through a backend (:mod:`mic.retrieval.backends`: FAISS in-process, or a Qdrant collection):
+:func:`build_index` encodes a corpus with one model (chunk by chunk, so it never has to fit in memory, into the
+embedding cache that ``mic eval`` and ``mic adapt`` share, so a second index of the same corpus and model
+encodes nothing), and stores each document's ``d``-dim prefix for the shortlist and its full ``D``-dim vector
+for the re-rank in one folder, through a backend (:mod:`mic.retrieval.backends`: FAISS in-process, or a Qdrant
+collection):
 
-    INDEX/meta.json     what the index is (schema ``mic-index/1``): the model and its fingerprint, the dims,
+    INDEX/meta.json     what the index is (schema ``mic-index/1``): the model (a local folder by its absolute
+                        path, so the index opens from any working directory) and its fingerprint, the dims,
                         precision, kind and backend, the document ids in row order, the mic version
     INDEX/...           the backend's files (``prefix.faiss`` + ``full.bin``, or a Qdrant Edge shard)
 
@@ -18,22 +21,25 @@ complete, so an interrupted build leaves nothing at ``INDEX``; an existing folde
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tqdm.auto import tqdm
 
 from mic import __version__
-from mic.encoders import encoder_fingerprint, load_encoder
+from mic.cache import cached_encode_chunks
+from mic.encoders import absolute_spec, encoder_fingerprint, load_encoder
+from mic.progress import Progress
 from mic.retrieval.backends import (
     BACKENDS,
     KINDS,
     PRECISIONS,
     RERANK_PRECISIONS,
+    Array,
     Kind,
     Layout,
     Precision,
@@ -47,6 +53,9 @@ from mic.retrieval.errors import IndexFileError, RetrievalError
 from mic.retrieval.search import Hits, prefix
 from mic.staging import OutputKind, check_output, staged_output
 
+if TYPE_CHECKING:
+    from mic.encoders import Encoder
+
 SCHEMA = "mic-index/1"
 SEARCH_SCHEMA = "mic-search/1"
 META_FILE = "meta.json"
@@ -54,6 +63,9 @@ INDEX_OUTPUT = OutputKind("index", META_FILE, lambda meta: meta.get("schema") ==
 """An index folder; one built before ``mic_output.json`` existed is known by its ``meta.json`` schema."""
 DEFAULT_CHUNK_SIZE = 10_000
 """Documents encoded and added per step: about 15 MB of float32 vectors at 384 dims."""
+CALIBRATION_SAMPLE = 50_000
+"""Documents the int8 quantizers are trained on (per-dim min/max): evenly spaced over the whole corpus, so the
+ranges do not depend on ``chunk_size`` or on which documents come first (77 MB of vectors at 384 dims)."""
 DEFAULT_K = 10
 DEFAULT_SHORTLIST = 100
 AUTO_HNSW_MIN_DOCUMENTS = 250_000
@@ -148,7 +160,8 @@ def build_index(
     data_dir: str | Path | None = None,
     device: str | None = None,
     overwrite: bool = False,
-    show_progress_bar: bool = False,
+    show_progress_bar: bool | None = False,
+    cache_dir: str | Path | None = None,
 ) -> IndexMeta:
     """Encode ``corpus`` with ``model`` and store its ``dim``-prefix and full vectors as an index at ``out``.
 
@@ -163,12 +176,17 @@ def build_index(
         rerank_precision: how full vectors are kept for the re-rank: ``float16`` or ``int8``.
         url: Qdrant server or cluster URL (``qdrant`` backend); ``None``: Qdrant Edge in-process.
         collection: Qdrant collection name on the server at ``url`` (default: ``mic-`` and a random suffix).
-        chunk_size: documents encoded and added per step (memory use is one chunk).
+        chunk_size: documents encoded and added per step (memory use is one chunk); the quantizers are trained
+            on a sample of the whole corpus (:data:`CALIBRATION_SAMPLE`), whatever the chunk size.
         batch_size: encoding batch size.
         data_dir: folder of the named benchmarks (``None``: ``$MIC_DATA_DIR``).
         device: torch device of the encoder.
         overwrite: replace an existing index at ``out``.
-        show_progress_bar: one bar over the documents while encoding and adding.
+        show_progress_bar: progress of encoding and adding (:class:`mic.progress.Progress`: ``True`` or ``None`` a
+            bar on a terminal and plain lines in a log, ``False`` nothing).
+        cache_dir: the embedding cache (:mod:`mic.cache`, shared with ``mic eval`` and ``mic adapt``;
+            ``None``: ``$MIC_CACHE_DIR``, else ``~/.cache/mic``): a corpus already encoded by the model is read
+            from it, so a new dim or precision does not encode it again.
 
     Raises:
         RetrievalError: for a bad option value or a ``dim`` outside the model.
@@ -192,19 +210,24 @@ def build_index(
         raise RetrievalError(f"--precision binary packs 8 dims per byte; --dim {dim} is not a multiple of 8.")
     layout = Layout(dim, full_dim, precision, resolve_kind(kind, len(doc_ids)), rerank_precision)  # type: ignore[arg-type]
     options = {"url": url, "collection": collection} if backend == "qdrant" else {}
+
+    def texts() -> Iterator[list[str]]:
+        return (
+            [document.text for document in chunk] for chunk in chunked(iter_documents(corpus, data_dir), chunk_size)
+        )
+
+    count = len(doc_ids)
+    with Progress(count, "Encoding", "documents", show=show_progress_bar) as progress:
+        outputs = cached_encode_chunks(encoder, texts, count, cache_dir, batch_size=batch_size, on_rows=progress.update)
+    calibration = np.unique(np.linspace(0, count - 1, min(count, CALIBRATION_SAMPLE)).round().astype(np.int64))
     with staged_output(out, INDEX_OUTPUT, overwrite=overwrite, option="--out") as folder:
-        writer = open_writer(backend, folder, layout, options)
+        writer = open_writer(backend, folder, layout, options, unit_vectors(encoder, outputs[calibration]))
         try:
-            added = 0
-            with tqdm(total=len(doc_ids), desc="Indexing", unit="doc", disable=not show_progress_bar) as bar:
-                for chunk in chunked(iter_documents(corpus, data_dir), chunk_size):
-                    texts = [document.text for document in chunk]
-                    embeddings = encoder.encode(texts, batch_size=batch_size, show_progress_bar=False)
-                    writer.add(prefix(embeddings.numpy(), full_dim), [document.id for document in chunk])
-                    added += len(chunk)
-                    bar.update(len(chunk))
-            if added != len(doc_ids):
-                raise RetrievalError(f"{corpus} changed while it was indexed ({len(doc_ids)} then {added} documents).")
+            with Progress(count, "Indexing", "documents", show=show_progress_bar) as progress:
+                for start in range(0, count, chunk_size):
+                    stop = min(start + chunk_size, count)
+                    writer.add(unit_vectors(encoder, outputs[start:stop]), doc_ids[start:stop])
+                    progress.update(stop - start)
             fields = writer.finish()
         except BaseException:
             writer.abort()
@@ -212,7 +235,7 @@ def build_index(
         meta = IndexMeta(
             mic_version=__version__,
             backend=backend,
-            model=model,
+            model=absolute_spec(model),
             fingerprint=encoder_fingerprint(encoder),
             full_dim=full_dim,
             dim=dim,
@@ -225,6 +248,16 @@ def build_index(
         )
         (folder / META_FILE).write_text(meta.model_dump_json(by_alias=True, indent=1) + "\n", encoding="utf-8")
     return meta
+
+
+def unit_vectors(encoder: Encoder, outputs: npt.ArrayLike) -> Array:
+    """Unit full-dim vectors of ``(n, D)`` model outputs, rotated first for a ``pca:`` encoder."""
+    import torch
+
+    rows = torch.from_numpy(np.array(outputs, dtype=np.float32))
+    if encoder.projection is not None:
+        rows = encoder.projection.apply(rows)
+    return prefix(rows.numpy(), rows.shape[1])
 
 
 @dataclass

@@ -66,8 +66,10 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
-def open_writer(backend: str, folder: Path, layout: Layout, options: dict[str, object]) -> Writer:
+def open_writer(backend: str, folder: Path, layout: Layout, options: dict[str, object], sample: Array) -> Writer:
     """A writer of ``backend`` that stores into ``folder`` (the temporary index folder).
+
+    ``sample``: ``(n, D)`` unit full vectors drawn across the whole corpus, that the FAISS quantizers are trained on.
 
     ``qdrant`` with ``options["url"]`` creates a collection on that server (named ``options["collection"]``),
     without it a Qdrant Edge shard in ``folder``.
@@ -91,7 +93,7 @@ def open_writer(backend: str, folder: Path, layout: Layout, options: dict[str, o
         return EdgeWriter(folder, layout)
     from mic.retrieval.backends.faiss import FaissWriter
 
-    return FaissWriter(folder, layout)
+    return FaissWriter(folder, layout, sample)
 
 
 def open_reader(
