@@ -346,7 +346,7 @@ def compare(
     console.print(f"[green]Wrote[/] {out / 'report.md'} and {len(result.files) - 1} more files in {out}")
 
 
-# --- retrieval commands (index, search) ---
+# --- retrieval commands (index, search, serve) ---
 
 INDEX_EXAMPLES = """Examples:
 
@@ -454,6 +454,41 @@ def search(
             console.print(f"[green]Wrote[/] {write_json(record, json_path)}")
         except user_errors() as error:
             fail(str(error))
+
+
+SERVE_EXAMPLES = """Examples:
+
+  mic serve indexes/scifact-32
+
+  mic serve indexes/scifact-32 --host 0.0.0.0 --port 8080"""
+
+
+@app.command(epilog=SERVE_EXAMPLES)
+def serve(
+    index: Annotated[Path, typer.Argument(help="index folder written by mic index")],
+    host: Annotated[str, typer.Option(help="address to listen on (0.0.0.0: every network interface)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: any free port)")] = 8000,
+    url: Annotated[str | None, typer.Option(help="Qdrant server URL, overriding a server index's")] = None,
+    device: DeviceOption = None,
+) -> None:
+    """Serve an index over HTTP: POST /search, GET /health, docs at /docs; the model and index load once."""
+    from mic.retrieval.service import create_app, listen, server
+
+    try:
+        listener = listen(host, port)  # before loading the model: a busy port fails fast
+        service = create_app(index, url=url, device=device)
+    except user_errors() as error:
+        fail(str(error))
+    bound_host, bound_port = listener.getsockname()[:2]
+    address = f"[{bound_host}]" if ":" in bound_host else bound_host
+    console.print(
+        f"Serving {index} at http://{address}:{bound_port} (POST /search, GET /health, docs at /docs); "
+        "press Ctrl+C to stop.",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    server(service).run(sockets=[listener])
 
 
 # --- adapter command (adapt) ---

@@ -2,7 +2,8 @@
 
 :mod:`mic.retrieval.search` holds the in-memory funnel over embedding matrices; :mod:`mic.retrieval.index`
 builds an index folder from a corpus and queries it (``mic index`` / ``mic search``), through the FAISS or
-Qdrant backend of :mod:`mic.retrieval.backends`.
+Qdrant backend of :mod:`mic.retrieval.backends`; :mod:`mic.retrieval.service` serves an index over HTTP
+(``mic serve``).
 """
 
 from mic.retrieval.errors import IndexFileError, RetrievalError

@@ -24,7 +24,6 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mic import __version__
 from mic.cache import cached_encode_chunks
-from mic.encoders import absolute_spec, encoder_fingerprint, load_encoder
+from mic.encoders import Encoder, absolute_spec, encoder_fingerprint, load_encoder
 from mic.progress import Progress
 from mic.retrieval.backends import (
     BACKENDS,
@@ -52,9 +51,6 @@ from mic.retrieval.corpus import Document, chunked, iter_documents
 from mic.retrieval.errors import IndexFileError, RetrievalError
 from mic.retrieval.search import Hits, prefix
 from mic.staging import OutputKind, check_output, staged_output
-
-if TYPE_CHECKING:
-    from mic.encoders import Encoder
 
 SCHEMA = "mic-index/1"
 SEARCH_SCHEMA = "mic-search/1"
@@ -310,6 +306,55 @@ class QueryResult:
     hits: list[tuple[str, float]]
 
 
+def load_query_encoder(index: SearchIndex, model: str | None = None, device: str | None = None) -> Encoder:
+    """The encoder of ``index``'s queries: its own model, or ``model`` when that is the same model.
+
+    Raises:
+        RetrievalError: when ``model`` is not the model the index was built with (its fingerprint or width
+            differs), naming both.
+        ModelError: when the model cannot be loaded.
+    """
+    name = model or index.meta.model
+    encoder = load_encoder(name, device=device)
+    fingerprint, width = encoder_fingerprint(encoder), encoder.dim
+    if (fingerprint, width) != (index.meta.fingerprint, index.meta.full_dim):
+        raise RetrievalError(
+            f"{index.path} was built with {index.meta.model} ({index.meta.full_dim} dims, fingerprint "
+            f"{index.meta.fingerprint}); the query model {name} is another ({width} dims, fingerprint {fingerprint}). "
+            f"Query with {index.meta.model}, or build an index with {name}."
+        )
+    return encoder
+
+
+def search_encoded(
+    index: SearchIndex,
+    encoder: Encoder,
+    queries: Sequence[Document],
+    *,
+    k: int = DEFAULT_K,
+    shortlist: int = DEFAULT_SHORTLIST,
+    batch_size: int = 64,
+) -> list[QueryResult]:
+    """Encode ``queries`` with ``encoder`` (from :func:`load_query_encoder`) and run the funnel.
+
+    Raises:
+        RetrievalError: for a query without text, ``k < 1`` or ``shortlist < k``.
+    """
+    for query in queries:
+        if not query.text.strip():
+            raise RetrievalError(f"{query.origin}: query {query.id!r} has no text.")
+    embeddings = encoder.encode([query.text for query in queries], batch_size=batch_size).numpy()
+    hits = index.search(embeddings, k, shortlist)
+    return [
+        QueryResult(
+            query.id,
+            query.text,
+            [(index.meta.doc_ids[row], float(score)) for row, score in zip(rows, scores, strict=True) if row >= 0],
+        )
+        for query, rows, scores in zip(queries, hits.indices, hits.scores, strict=True)
+    ]
+
+
 def search_texts(
     index: SearchIndex,
     queries: Sequence[Document],
@@ -322,33 +367,15 @@ def search_texts(
 ) -> list[QueryResult]:
     """Encode ``queries`` with the index's model (or ``model``, which must be the same) and run the funnel.
 
+    Loads the model on every call; a caller that searches many times keeps :func:`load_query_encoder`'s encoder
+    and calls :func:`search_encoded`.
+
     Raises:
-        RetrievalError: when ``model`` is not the model the index was built with (its fingerprint or width
-            differs), naming both.
+        RetrievalError: for a query without text, or a ``model`` that is not the index's (naming both).
         ModelError: when the model cannot be loaded.
     """
-    for query in queries:
-        if not query.text.strip():
-            raise RetrievalError(f"{query.origin}: query {query.id!r} has no text.")
-    name = model or index.meta.model
-    encoder = load_encoder(name, device=device)
-    fingerprint, width = encoder_fingerprint(encoder), encoder.dim
-    if (fingerprint, width) != (index.meta.fingerprint, index.meta.full_dim):
-        raise RetrievalError(
-            f"{index.path} was built with {index.meta.model} ({index.meta.full_dim} dims, fingerprint "
-            f"{index.meta.fingerprint}); the query model {name} is another ({width} dims, fingerprint {fingerprint}). "
-            f"Query with {index.meta.model}, or build an index with {name}."
-        )
-    embeddings = encoder.encode([query.text for query in queries], batch_size=batch_size).numpy()
-    hits = index.search(embeddings, k, shortlist)
-    return [
-        QueryResult(
-            query.id,
-            query.text,
-            [(index.meta.doc_ids[row], float(score)) for row, score in zip(rows, scores, strict=True) if row >= 0],
-        )
-        for query, rows, scores in zip(queries, hits.indices, hits.scores, strict=True)
-    ]
+    encoder = load_query_encoder(index, model, device)
+    return search_encoded(index, encoder, queries, k=k, shortlist=shortlist, batch_size=batch_size)
 
 
 def results_to_dict(index: SearchIndex, results: Sequence[QueryResult], k: int, shortlist: int) -> dict[str, object]:
