@@ -165,7 +165,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     out: Annotated[str | None, typer.Option(help="where to keep the trained model (default: a temp folder)")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace a model in --out that mic wrote")] = False,
-    model: Annotated[str, typer.Option(help="model to start from: 'default', a folder or a hub id")] = "default",
+    model: Annotated[
+        str, typer.Option(help="model to start from: 'default', 'wordllama', a folder or a hub id")
+    ] = "default",
     encoder_backend: EncoderBackendOption = None,
 ) -> None:
     """Train MIC briefly on STS-B train and print STS-B test Spearman at every dim, before and after."""
@@ -201,7 +203,11 @@ def demo(
 # --- evaluation commands (eval, analyze, compare) ---
 
 ModelArgument = Annotated[
-    str, typer.Argument(help="model folder, hub id, 'default' (offline MiniLM), 'truncation[:MODEL]' or 'pca[:MODEL]'")
+    str,
+    typer.Argument(
+        help="model folder, hub id, 'default' (offline MiniLM), 'wordllama' (offline WordLlama), "
+        "'truncation[:MODEL]' or 'pca[:MODEL]'"
+    ),
 ]
 DimsOption = Annotated[
     str | None, typer.Option(help="comma-separated prefix dims, e.g. 8,64,384 (default: powers of 2 from 8, and D)")
@@ -508,7 +514,8 @@ ADAPT_EXAMPLES = """Examples:
 def adapt(
     out: Annotated[Path, typer.Option(help="model folder to write (adapter folder with --embeddings)")],
     model: Annotated[
-        str | None, typer.Argument(help="frozen base model: 'default', a folder or a hub id (default: the config's)")
+        str | None,
+        typer.Argument(help="frozen base model: 'default', 'wordllama', a folder or a hub id (default: the config's)"),
     ] = None,
     data: Annotated[
         str | None, typer.Option(help="comma-separated fit sources: stsb:train, sick:train, scifact, FILE, ...")

@@ -1,16 +1,32 @@
-"""Resolve a model name to a SentenceTransformer: the offline default, a local folder, or a hub id."""
+"""Resolve a model name to a SentenceTransformer: a packaged model, a local folder, or a hub id.
+
+Two models ship inside PyPI packages and load offline by name: ``default`` (all-MiniLM-L6-v2, a 384-d
+transformer) and ``wordllama`` (WordLlama l2_supercat, a 256-d static-embedding model: the mean of per-token
+vectors, itself Matryoshka-trained).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.modules import Normalize, StaticEmbedding
 
 from mic.errors import MICError
 from mic.progress import no_transformers_bars
 
 DEFAULT_MODEL = "default"
+WORDLLAMA_MODEL = "wordllama"
+WORDLLAMA_DIM = 256
+"""The one WordLlama size the ``wordllama`` wheel ships (``weights/l2_supercat_256.safetensors``)."""
+MODEL_NAMES = (
+    f"'{DEFAULT_MODEL}' (offline all-MiniLM-L6-v2), '{WORDLLAMA_MODEL}' (offline WordLlama, 256-d static), "
+    "a model folder or a hub id"
+)
+"""What a model name may be, for help texts and error messages."""
 
 
 class ModelError(MICError):
@@ -24,9 +40,41 @@ def default_model_path() -> Path:
     return Path(get_model_path())
 
 
+def wordllama_model(device: str | None = None, **kwargs: object) -> SentenceTransformer:
+    """WordLlama (l2_supercat, 256 dims) from the PyPI package ``wordllama``, as a sentence-transformers model.
+
+    WordLlama's ``embed`` tokenizes without special tokens and without truncation, averages the token vectors
+    and, with ``norm=True``, scales to unit length; ``StaticEmbedding`` (an ``EmbeddingBag`` mean over the
+    same tokenizer) followed by ``Normalize`` computes exactly that, so ``encode`` equals
+    ``embed(texts, norm=True)`` and the model can be trained, saved and evaluated like any other.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    import wordllama
+
+    # Importing wordllama calls logging.basicConfig(level=INFO), which would print every library's INFO logs.
+    root.handlers[:], root.level = handlers, level
+    # cache_dir: the wheel holds its tokenizer in tokenizers/, where the default cache lookup does not search.
+    inference = wordllama.WordLlama.load(
+        dim=WORDLLAMA_DIM, cache_dir=Path(wordllama.__file__).parent, disable_download=True
+    )
+    inference.tokenizer.no_truncation()
+    embedding = StaticEmbedding(inference.tokenizer, embedding_weights=torch.from_numpy(inference.embedding))
+    return SentenceTransformer(modules=[embedding, Normalize()], device=device, **kwargs)
+
+
+PACKAGED_MODELS: dict[str, Callable[..., SentenceTransformer]] = {
+    WORDLLAMA_MODEL: wordllama_model,
+}
+"""Models built in code from a package's files; ``default`` is a packaged sentence-transformers folder."""
+
+
 def local_model_path(name: str) -> Path | None:
     """The folder ``name`` stands for when it is local (``default``, an existing path, or one written as a path:
-    ``./x``, ``/x``, ``~/x``, ``a/b/c``), else ``None``: a Hugging Face hub id (``org/model``)."""
+    ``./x``, ``/x``, ``~/x``, ``a/b/c``), else ``None``: a packaged model (``wordllama``) or a Hugging Face hub
+    id (``org/model``)."""
+    if name in PACKAGED_MODELS:
+        return None
     path = default_model_path() if name == DEFAULT_MODEL else Path(name).expanduser()
     looks_local = name == DEFAULT_MODEL or path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1
     return path if looks_local else None
@@ -40,22 +88,24 @@ def absolute_model_name(name: str) -> str:
 
 
 def load_model(name: str, device: str | None = None, **kwargs: object) -> SentenceTransformer:
-    """Load ``name``: ``"default"`` (offline all-MiniLM-L6-v2), a local folder, or a Hugging Face hub id.
+    """Load ``name``: ``"default"`` (offline all-MiniLM-L6-v2), ``"wordllama"`` (offline WordLlama), a local
+    folder, or a Hugging Face hub id.
 
     Raises:
         ModelError: naming the model and why it could not be loaded (a missing folder, no network, ...).
     """
+    if name in PACKAGED_MODELS:
+        return PACKAGED_MODELS[name](device, **kwargs)
     path = local_model_path(name)
     if path is not None and not path.is_dir():
-        raise ModelError(f"Model folder {path} does not exist; give a model folder, a hub id or 'default'.")
+        raise ModelError(f"Model folder {path} does not exist; give {MODEL_NAMES}.")
     try:
         with no_transformers_bars():
             return SentenceTransformer(str(path) if path is not None else name, device=device, **kwargs)
     except (OSError, ValueError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelError(
-            f"Could not load model {name!r}: {reason}. Give a local model folder, 'default' (offline "
-            f"all-MiniLM-L6-v2), or a hub id on a machine that is online."
+            f"Could not load model {name!r}: {reason}. Give {MODEL_NAMES} (a hub id on a machine that is online)."
         ) from None
 
 

@@ -378,3 +378,47 @@ def test_a_resumed_run_continues_the_ema_teacher_where_it_stopped(
     base = torch.cat([p.detach().flatten() for p in SentenceTransformer(str(tiny_st_dir)).parameters()])
     assert not torch.allclose(straight, base), "the EMA teacher moved away from the base weights"
     torch.testing.assert_close(resumed, straight)
+
+
+def trained_weights(tmp_path: Path, tiny_st_dir: Path, scored_file: Path, seed: int, name: str) -> tuple[dict, dict]:
+    """Train the tiny model 4 MIC steps (dropout on) with ``seed``; its final weights and dev scores."""
+    from safetensors.torch import load_file
+
+    config = load_config(
+        write_config(tmp_path, tiny_st_dir, scored_file, seed=seed, max_steps=4, output_dir=str(tmp_path / name))
+    )
+    result = train(config)
+    return load_file(str(result.output_dir / "model.safetensors")), result.dev_scores
+
+
+def test_the_same_seed_gives_the_same_weights_and_scores(tmp_path: Path, tiny_st_dir: Path, scored_file: Path) -> None:
+    first, first_scores = trained_weights(tmp_path, tiny_st_dir, scored_file, seed=0, name="a")
+    again, again_scores = trained_weights(tmp_path, tiny_st_dir, scored_file, seed=0, name="b")
+    other, _ = trained_weights(tmp_path, tiny_st_dir, scored_file, seed=1, name="c")
+    assert first.keys() == again.keys() and all(torch.equal(first[key], again[key]) for key in first)
+    assert first_scores == again_scores
+    assert any(not torch.equal(first[key], other[key]) for key in first)
+
+
+def test_the_thread_count_is_fixed_inside_a_run_and_recorded(
+    tmp_path: Path, tiny_st_dir: Path, scored_file: Path
+) -> None:
+    before = torch.get_num_threads()
+    config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, threads=2, max_steps=1))
+    out = train(config).output_dir
+    assert json.loads((out / RUN_INFO).read_text())["threads"] == 2
+    assert torch.get_num_threads() == before and not torch.are_deterministic_algorithms_enabled()
+
+
+def test_wordllama_trains_with_a_baseline_loss(tmp_path: Path, scored_file: Path, tiny_st_dir: Path) -> None:
+    config = load_config(
+        write_config(tmp_path, tiny_st_dir, scored_file, model="wordllama", loss="mrl", max_steps=2, dims=[8, 256])
+    )
+    result = train(config)
+    assert result.global_step == 2 and set(result.dev_scores) >= {"dev_spearman_8", "dev_spearman_256"}
+
+
+def test_mic_loss_on_a_static_model_is_a_clean_error(tmp_path: Path, scored_file: Path, tiny_st_dir: Path) -> None:
+    config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, model="wordllama", dims=[8, 256]))
+    with pytest.raises(TrainingError, match=r"loss 'mic' cannot train model 'wordllama'.*StaticEmbedding"):
+        train(config)

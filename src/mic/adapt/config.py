@@ -50,7 +50,9 @@ class FitSettings(StrictModel):
 class AdaptConfig(StrictModel):
     """Everything ``mic adapt MODEL --data ...`` needs; saved resolved beside the adapted model."""
 
-    model: str = Field("default", description="'default' (offline all-MiniLM-L6-v2), a model folder or a hub id")
+    model: str = Field(
+        "default", description="'default' (offline all-MiniLM-L6-v2), 'wordllama', a model folder or a hub id"
+    )
     data: list[str] = Field(
         default_factory=lambda: ["stsb:train", "sick:train"],
         description="texts to fit on: stsb:SPLIT, sick:SPLIT, scifact (its corpus), a BEIR folder, FILE, hub name",

@@ -76,7 +76,9 @@ class DataConfig(StrictModel):
 class TrainConfig(StrictModel):
     """Everything ``mic train`` needs; saved resolved beside the model."""
 
-    model: str = Field("default", description="'default' (offline all-MiniLM-L6-v2), a local path or a hub id")
+    model: str = Field(
+        "default", description="'default' (offline all-MiniLM-L6-v2), 'wordllama', a local path or a hub id"
+    )
     max_seq_length: int = Field(128, gt=0)
     data: DataConfig = Field(default_factory=DataConfig)
     loss: Literal["mic", "mrl", "2d", "plain"] = "mic"
@@ -93,6 +95,9 @@ class TrainConfig(StrictModel):
     max_steps: int = Field(-1, description="> 0 overrides epochs; -1 trains for `epochs`")
     batch_size: int = Field(16, ge=2, description="pairs per step and per process; batch statistics need >= 2")
     seed: int = 0
+    threads: int | None = Field(
+        None, gt=0, description="CPU threads inside the run (default: torch's, e.g. $OMP_NUM_THREADS); recorded"
+    )
     output_dir: str = "output/mic-stsb"
     eval_steps: int = Field(200, gt=0)
     save_steps: int = Field(200, gt=0)

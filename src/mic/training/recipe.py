@@ -9,10 +9,12 @@ the resolved config, package versions, git commit and seed beside it.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -21,7 +23,7 @@ import torch
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 from sentence_transformers.sentence_transformer import losses
 from torch import nn
-from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments, set_seed
 
 from mic.data import load_scored_pairs, load_training_dataset
 from mic.losses import MICLoss, TeacherCheckpoint
@@ -82,7 +84,10 @@ def build_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
         return losses.MatryoshkaLoss(model, base, config.dims)
     if config.loss == "2d":
         return losses.Matryoshka2dLoss(model, base, config.dims)
-    return MICLoss(model, base, config.dims, **config.mic.model_dump())
+    try:
+        return MICLoss(model, base, config.dims, **config.mic.model_dump())
+    except ValueError as error:  # what only the model can refuse: its kind (a static model has no tokens), its layers
+        raise TrainingError(f"loss 'mic' cannot train model {config.model!r}: {error}") from None
 
 
 class _GracefulInterrupt(TrainerCallback):
@@ -194,6 +199,30 @@ def _final_dev_scores(evaluator: MatryoshkaSTSEvaluator | None, model: SentenceT
     return evaluator(model, steps=step)
 
 
+@contextmanager
+def reproducible(seed: int, threads: int | None) -> Iterator[None]:
+    """Inside a run: every RNG seeded, deterministic torch kernels, ``threads`` CPU threads; all restored after.
+
+    The trainer seeds dropout and data order again itself (``seed``, ``data_seed``); seeding here first covers
+    what is built before it, e.g. a freshly initialised head. Deterministic kernels only warn where torch has
+    none (some CUDA backward passes). CPU sums are split across threads, so the thread count is part of what a
+    rerun must repeat; it is recorded in ``mic_run.json``.
+    """
+    previous_threads = torch.get_num_threads()
+    previous_deterministic = torch.are_deterministic_algorithms_enabled()
+    previous_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # what deterministic cuBLAS needs
+    set_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous_threads)
+        torch.use_deterministic_algorithms(previous_deterministic, warn_only=previous_warn_only)
+
+
 def train(
     config: TrainConfig,
     resume: bool = False,
@@ -213,6 +242,13 @@ def train(
     Raises:
         TrainingError, ConfigError, DataError, ModelError: user errors, each with a message that says what to fix.
     """
+    with reproducible(config.seed, config.threads):
+        return _train(config, resume, overwrite, command, notify)
+
+
+def _train(
+    config: TrainConfig, resume: bool, overwrite: bool, command: str | None, notify: Callable[[str], None]
+) -> TrainResult:
     output_dir = Path(config.output_dir)
     main = is_main_launch_process()  # rank 0 checks, marks and saves the folders; the trainer's rank is the same
     if main:
@@ -221,7 +257,8 @@ def train(
         folders = peer_folders(output_dir, resume)
     work_dir = folders.work_dir
     model = load_model(config.model)
-    model.max_seq_length = config.max_seq_length
+    if math.isfinite(model.max_seq_length):  # a static-embedding model (wordllama) reads whole texts
+        model.max_seq_length = config.max_seq_length
     dims, note = dims_for_model(config, model.get_embedding_dimension())
     config = config.model_copy(update={"dims": dims})
     if note is not None:
@@ -328,6 +365,7 @@ def train(
         info = {
             "command": command,
             "seed": config.seed,
+            "threads": torch.get_num_threads(),
             "global_step": step,
             "train_seconds": round(seconds, 1),
             "dev_scores": dev_scores,

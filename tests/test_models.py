@@ -1,0 +1,60 @@
+"""Model names: the packaged ``wordllama`` equals WordLlama's own ``embed``, and has its own stable fingerprint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sentence_transformers import SentenceTransformer
+
+from mic.data import load_sentences
+from mic.models import WORDLLAMA_DIM, WORDLLAMA_MODEL, load_model, model_fingerprint
+
+
+@pytest.fixture(scope="module")
+def wordllama() -> SentenceTransformer:
+    return load_model(WORDLLAMA_MODEL)
+
+
+def reference_embed(texts: list[str]) -> np.ndarray:
+    """WordLlama's own inference: ``embed(texts, norm=True)`` on the wheel's 256-d weights, offline."""
+    import wordllama
+
+    package = Path(wordllama.__file__).parent
+    return wordllama.WordLlama.load(dim=WORDLLAMA_DIM, cache_dir=package, disable_download=True).embed(texts, norm=True)
+
+
+def assert_same_embeddings(model: SentenceTransformer, texts: list[str]) -> None:
+    ours = model.encode(texts, convert_to_numpy=True)
+    assert ours.shape == (len(texts), WORDLLAMA_DIM)
+    np.testing.assert_allclose(ours, reference_embed(texts), rtol=0, atol=1e-6)
+
+
+def test_wordllama_encode_equals_its_own_embed(wordllama: SentenceTransformer) -> None:
+    texts = ["A man is playing a guitar.", "naïve café, 東京", "x" * 5000, "one"]  # 5000 chars: no truncation
+    assert_same_embeddings(wordllama, texts)
+
+
+@pytest.mark.integration
+def test_wordllama_equals_its_own_embed_on_stsb(wordllama: SentenceTransformer, data_dir: Path) -> None:
+    assert_same_embeddings(wordllama, load_sentences("stsb:test", data_dir)[:50])
+
+
+def test_wordllama_fingerprint_is_stable_and_its_own(wordllama: SentenceTransformer, tiny_model) -> None:
+    assert model_fingerprint(wordllama) == model_fingerprint(load_model(WORDLLAMA_MODEL))
+    assert model_fingerprint(wordllama) != model_fingerprint(tiny_model)
+
+
+def test_wordllama_leaves_the_logging_setup_alone() -> None:
+    """Importing wordllama calls logging.basicConfig(level=INFO); loading it must not turn on every INFO log."""
+    import logging
+    import subprocess
+    import sys
+
+    script = (
+        "import logging; from mic.models import load_model; load_model('wordllama'); "
+        "root = logging.getLogger(); print(len(root.handlers), root.level)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["0", str(logging.WARNING)]
