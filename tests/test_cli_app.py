@@ -39,6 +39,11 @@ def test_flags_keep_their_names_in_help() -> None:
     assert "--resume" in output and "--no-overwrite" in output
 
 
+def test_help_lists_the_commands_by_group_in_workflow_order() -> None:
+    listed = list(typer.main.get_command(app).list_commands(click.Context(typer.main.get_command(app))))
+    assert listed == ["train", "demo", "eval", "analyze", "compare", "index", "search", "serve", "adapt"]
+
+
 def test_importing_the_cli_loads_no_heavy_library() -> None:
     heavy = ["torch", "sentence_transformers", "transformers", "numpy", "scipy", "matplotlib", "datasets"]
     code = f"import sys, mic.cli; print([m for m in {heavy!r} if m in sys.modules])"

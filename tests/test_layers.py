@@ -44,7 +44,7 @@ LAYERS: list[set[str]] = [
     {"retrieval"},
     {"evaluation"},
     {"training"},
-    {"cli", "cli_app", "__main__"},
+    {"cli", "__main__"},
 ]
 """Bottom first: the top-level modules and packages of ``mic`` in each layer."""
 

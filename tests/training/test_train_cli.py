@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mic import cli
-from mic.cli import app
+from mic.cli import app, common
 from mic.training import demo, recipe
 from mic.training.recipe import TrainResult
 
@@ -73,7 +72,7 @@ def fake_training(monkeypatch: pytest.MonkeyPatch, interrupted: bool) -> None:
 
 def test_ctrl_c_hint_is_shell_quoted_and_unwrapped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_training(monkeypatch, interrupted=True)
-    monkeypatch.setattr(cli.console, "width", 80)
+    monkeypatch.setattr(common.console, "width", 80)
     out = tmp_path / "a long folder name that makes the line wider than eighty columns" / "model"
     args = ["--set", "dims=[8,16,384]", "--set", f"output_dir={out}", "--data-dir", str(tmp_path)]
     code, output = invoke("train", *args)
@@ -93,7 +92,7 @@ def test_only_rank_zero_prints(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, 
     assert code == 0
     assert ("Saved" in output and "a note from the library" in output) == speaks
     assert speaks or output == ""
-    assert not cli.console.quiet, "the console speaks again after the command"
+    assert not common.console.quiet, "the console speaks again after the command"
 
 
 def test_demo_checks_its_output_folder_before_evaluating(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,101 @@
+"""What every ``mic`` command shares: the typer app and ``--version``, the console, user errors printed as one
+red line (:func:`fail`), the library's notes and warnings, and the options several command groups take."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from mic.cli.help import FlagHelpTyper
+
+app = FlagHelpTyper(
+    name="mic",
+    help="Train and evaluate elastic-dimension (Matryoshka) sentence embeddings with MIC.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def print_version(value: bool) -> None:
+    """``--version``: print the installed version of mic and exit."""
+    if value:
+        from mic import __version__
+
+        typer.echo(f"mic {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=print_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """MIC: Matryoshka sentence embeddings that stay strong when truncated to 8-64 dims."""
+
+
+console = Console()
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a user error in one red block and exit: no stack trace for mistakes a user can fix."""
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    from mic.errors import MICError
+
+    return (MICError,)
+
+
+@contextmanager
+def quiet_unless(speak: bool) -> Iterator[None]:
+    """Silence the console inside the block unless ``speak`` (e.g. on ranks other than 0 of a torchrun launch)."""
+    previous, console.quiet = console.quiet, not speak
+    try:
+        yield
+    finally:
+        console.quiet = previous
+
+
+def note(message: str) -> None:
+    """Print a note from the library as is: no markup, no highlighting, no wrapping (paths stay whole)."""
+    console.print(message, style="yellow", markup=False, highlight=False, soft_wrap=True)
+
+
+class NoteHandler(logging.Handler):
+    """Prints what the library logs to ``mic`` (warnings such as rows left out of a corpus) as a :func:`note`."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        note(record.getMessage())
+
+
+logging.getLogger("mic").addHandler(NoteHandler(logging.WARNING))
+
+EncoderBackendOption = Annotated[
+    str | None,
+    typer.Option(help="encoder backend: torch (default), onnx or onnx-int8 (onnxruntime; exported once, cached)"),
+]
+
+ModelArgument = Annotated[
+    str,
+    typer.Argument(
+        help="model folder, hub id, 'default' (offline MiniLM), 'wordllama' (offline WordLlama), "
+        "'truncation[:MODEL]' or 'pca[:MODEL]'"
+    ),
+]
+DimsOption = Annotated[
+    str | None, typer.Option(help="comma-separated prefix dims, e.g. 8,64,384 (default: powers of 2 from 8, and D)")
+]
+DataDirOption = Annotated[
+    str | None, typer.Option(help="folder with stsbenchmark/, sick2014/ and scifact/ (else $MIC_DATA_DIR)")
+]
+BatchSizeOption = Annotated[int, typer.Option(min=1, help="sentences per encoding batch")]
+DeviceOption = Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda (default: automatic)")]

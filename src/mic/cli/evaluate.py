@@ -1,0 +1,161 @@
+"""Evaluation commands: ``mic eval`` (scores at every dim), ``mic analyze`` (prefix geometry) and ``mic compare``
+(several models, one report)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mic.cli.common import (
+    BatchSizeOption,
+    DataDirOption,
+    DeviceOption,
+    DimsOption,
+    EncoderBackendOption,
+    ModelArgument,
+    app,
+    console,
+    fail,
+    user_errors,
+)
+
+if TYPE_CHECKING:
+    from mic.evaluation import EvalOptions
+
+TasksOption = Annotated[
+    str,
+    typer.Option(
+        help="comma-separated tasks: STS (stsb, sickr, mteb[:TASK], scored-pair files) and retrieval "
+        "(scifact, BEIR folders, [:SPLIT], default test)"
+    ),
+]
+DataOption = Annotated[str, typer.Option(help="scored pairs to measure on: stsb, sickr (test split), stsb:dev, a file")]
+LayerOption = Annotated[
+    int | None, typer.Option(help="measure at this encoder layer (default: output embeddings + last-layer tokens)")
+]
+FitDataOption = Annotated[str | None, typer.Option(help="sentences a pca: model is fitted on (default: stsb:train)")]
+SeedOption = Annotated[int, typer.Option(help="random seed (uniformity sample), recorded in the results")]
+
+
+def evaluation_options(
+    data_dir: str | None,
+    fit_data: str | None,
+    batch_size: int,
+    device: str | None,
+    seed: int,
+    encoder_backend: str | None = None,
+) -> EvalOptions:
+    """The shared settings of eval, analyze and compare, with progress shown (a bar on a terminal, plain lines in a
+    log) and the command line recorded."""
+    from mic.evaluation import EvalOptions
+
+    return EvalOptions(
+        data_dir=data_dir,
+        fit_data=fit_data,
+        batch_size=batch_size,
+        device=device,
+        seed=seed,
+        show_progress_bar=True,
+        command=shlex.join(sys.argv),
+        **({"backend": encoder_backend} if encoder_backend else {}),
+    )
+
+
+@app.command("eval")
+def eval_command(
+    model: ModelArgument,
+    dims: DimsOption = None,
+    tasks: TasksOption = "stsb,sickr",
+    json_path: Annotated[Path | None, typer.Option("--json", help="write the scores as JSON (mic-eval/2)")] = None,
+    data_dir: DataDirOption = None,
+    fit_data: FitDataOption = None,
+    batch_size: BatchSizeOption = 64,
+    device: DeviceOption = None,
+    seed: SeedOption = 0,
+    encoder_backend: EncoderBackendOption = None,
+) -> None:
+    """STS Spearman/Pearson and retrieval nDCG@10/Recall@100 (exact and funnel) x100 at every dim.
+
+    Each sentence, document and query is encoded once, then truncated per dim; retrieval corpora are cached.
+    """
+    from mic.dims import parse_dims
+    from mic.evaluation import run_eval, scores_table, write_json
+    from mic.staging import check_file_target
+
+    options = evaluation_options(data_dir, fit_data, batch_size, device, seed, encoder_backend)
+    try:
+        if json_path is not None:
+            check_file_target(json_path, "--json")
+        result = run_eval(model, tasks, parse_dims(dims), options)
+    except user_errors() as error:
+        fail(str(error))
+    for task in result.tasks:
+        console.print(scores_table(result, task))
+    if json_path is not None:
+        try:
+            console.print(f"[green]Wrote[/] {write_json(result.to_dict(), json_path)}")
+        except user_errors() as error:
+            fail(str(error))
+
+
+@app.command()
+def analyze(
+    model: ModelArgument,
+    data: DataOption = "stsb",
+    dims: DimsOption = None,
+    layer: LayerOption = None,
+    out: Annotated[Path | None, typer.Option(help="write analysis.json, token_correlation.npy, figures here")] = None,
+    figures: Annotated[bool, typer.Option(help="draw variance-profile and cross-correlation PNGs in --out")] = True,
+    data_dir: DataDirOption = None,
+    fit_data: FitDataOption = None,
+    batch_size: BatchSizeOption = 64,
+    device: DeviceOption = None,
+    seed: SeedOption = 0,
+) -> None:
+    """Geometry of every prefix: variance, spectrum, effective rank, isotropy, prefix/residual correlation."""
+    from mic.dims import parse_dims
+    from mic.evaluation import geometry_table, run_analyze, write_analysis
+
+    options = evaluation_options(data_dir, fit_data, batch_size, device, seed)
+    try:
+        result = run_analyze(model, data, parse_dims(dims), layer=layer, options=options)
+        written = write_analysis(result, out, figures=figures) if out is not None else []
+    except user_errors() as error:
+        fail(str(error))
+    console.print(geometry_table(result))
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    for path in written:
+        console.print(f"[green]Wrote[/] {path}")
+
+
+@app.command()
+def compare(
+    models: Annotated[list[str], typer.Argument(help="models to compare; 'truncation' and 'pca:MODEL' are baselines")],
+    out: Annotated[Path, typer.Option(help="folder for report.md, comparison.json and the figures")],
+    tasks: TasksOption = "stsb,sickr",
+    dims: DimsOption = None,
+    data: DataOption = "stsb",
+    layer: LayerOption = None,
+    data_dir: DataDirOption = None,
+    fit_data: FitDataOption = None,
+    batch_size: BatchSizeOption = 64,
+    device: DeviceOption = None,
+    seed: SeedOption = 0,
+) -> None:
+    """Evaluate (STS and retrieval) and analyse several models; write one Markdown report with tables and figures."""
+    from mic.dims import parse_dims
+    from mic.evaluation import comparison_table, run_compare
+
+    options = evaluation_options(data_dir, fit_data, batch_size, device, seed)
+    try:
+        result = run_compare(models, out, tasks, parse_dims(dims), data=data, layer=layer, options=options)
+    except user_errors() as error:
+        fail(str(error))
+    for task in result.evals[0].tasks:
+        console.print(comparison_table(result.evals, task))
+    console.print(f"[green]Wrote[/] {out / 'report.md'} and {len(result.files) - 1} more files in {out}")
