@@ -3,9 +3,11 @@ written, and a light start-up."""
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 
 import click
 import pytest
@@ -46,9 +48,44 @@ def test_help_lists_the_commands_by_group_in_workflow_order() -> None:
 
 def test_importing_the_cli_loads_no_heavy_library() -> None:
     heavy = ["torch", "sentence_transformers", "transformers", "numpy", "scipy", "matplotlib", "datasets"]
-    code = f"import sys, mic.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    modules = "mic.cli, mic.defaults, mic.retrieval.defaults"
+    code = f"import sys, {modules}; print([m for m in {heavy!r} if m in sys.modules])"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def library_defaults() -> list[tuple[str, str, object]]:
+    """``(command, parameter, the library's default)`` for every option whose default the library decides."""
+    from mic.evaluation.analyze import run_analyze
+    from mic.evaluation.compare import run_compare
+    from mic.evaluation.options import EvalOptions
+    from mic.evaluation.runner import run_eval
+    from mic.retrieval.index import build_index, search_texts
+    from mic.training.demo import run_demo
+
+    def defaults(function: Callable[..., object], *names: str) -> dict[str, object]:
+        return {name: inspect.signature(function).parameters[name].default for name in names}
+
+    options = {"batch_size": EvalOptions.batch_size, "seed": EvalOptions.seed}
+    expected = {
+        "demo": defaults(run_demo, "steps", "seed", "model"),
+        "eval": {**options, "tasks": ",".join(defaults(run_eval, "tasks")["tasks"])},
+        "analyze": {**options, **defaults(run_analyze, "data")},
+        "compare": {
+            **options,
+            **defaults(run_compare, "data"),
+            "tasks": ",".join(defaults(run_compare, "tasks")["tasks"]),
+        },
+        "index": defaults(build_index, "precision", "kind", "backend", "rerank_precision", "chunk_size", "batch_size"),
+        "search": defaults(search_texts, "k", "shortlist", "batch_size"),
+    }
+    return [(command, name, value) for command, values in expected.items() for name, value in values.items()]
+
+
+@pytest.mark.parametrize(("command", "name", "expected"), library_defaults())
+def test_each_option_default_is_the_librarys(command: str, name: str, expected: object) -> None:
+    params = {param.name: param for param in typer.main.get_command(app).commands[command].params}
+    assert params[name].default == expected
 
 
 def test_the_losses_are_exported_lazily() -> None:

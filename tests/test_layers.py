@@ -25,6 +25,7 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "mic"
 LAYERS: list[set[str]] = [
     {
         "mic",
+        "defaults",
         "dims",
         "errors",
         "staging",

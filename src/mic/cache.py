@@ -29,6 +29,7 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
 from mic.cache_dir import default_cache_dir
+from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.encoders import Encoder, EvaluationError, encoder_fingerprint
 from mic.models import model_fingerprint
 from mic.staging import write_atomic, write_json
@@ -107,7 +108,7 @@ def cached_encode(
     texts: Sequence[str],
     cache_dir: str | Path | None = None,
     *,
-    batch_size: int = 64,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     show_progress_bar: bool | None = None,
     fingerprint: str | None = None,
 ) -> Tensor:
@@ -144,7 +145,7 @@ def cached_encode_chunks(
     rows: int,
     cache_dir: str | Path | None = None,
     *,
-    batch_size: int = 64,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     on_rows: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """The ``(rows, D)`` float32 embeddings of a corpus too large for memory, as a read-only memory map.
@@ -214,7 +215,10 @@ class EmbeddingStore:
     """
 
     def __init__(
-        self, batch_size: int = 64, show_progress_bar: bool | None = None, cache_dir: str | Path | None = None
+        self,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        show_progress_bar: bool | None = None,
+        cache_dir: str | Path | None = None,
     ) -> None:
         self.batch_size = batch_size
         self.show_progress_bar = show_progress_bar

@@ -29,6 +29,7 @@ from torch import Tensor
 from transformers import PretrainedConfig
 
 import mic.dims as dims_module
+from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.errors import MICError
 from mic.models import DEFAULT_MODEL, ModelError, absolute_model_name, load_model, model_fingerprint
 from mic.onnx import DEFAULT_BACKEND, check_backend, model_backend, use_backend
@@ -142,7 +143,9 @@ class Encoder:
         """What computes the transformer: ``torch``, ``onnx`` or ``onnx-int8`` (see :mod:`mic.onnx`)."""
         return model_backend(self.model)
 
-    def encode(self, sentences: Sequence[str], batch_size: int = 64, show_progress_bar: bool | None = None) -> Tensor:
+    def encode(
+        self, sentences: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE, show_progress_bar: bool | None = None
+    ) -> Tensor:
         """``(N, D)`` full-dim float32 embeddings on the CPU, in the order of ``sentences``.
 
         ``show_progress_bar=True`` reports progress with :class:`mic.progress.Progress` (a bar on a terminal,
@@ -178,7 +181,11 @@ class Encoder:
         return embeddings
 
     def layer_batches(
-        self, sentences: Sequence[str], layer: int, batch_size: int = 64, show_progress_bar: bool = False
+        self,
+        sentences: Sequence[str],
+        layer: int,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        show_progress_bar: bool = False,
     ) -> Iterator[LayerBatch]:
         """Forward ``sentences`` once, yielding sentence embeddings and the token states of ``layer`` per batch.
 
@@ -265,7 +272,7 @@ def load_encoder(
     *,
     fit_data: str | Sequence[str] | None = None,
     data_dir: str | Path | None = None,
-    batch_size: int = 64,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     device: str | None = None,
     show_progress_bar: bool | None = None,
     embed: Callable[[Encoder, list[str]], Tensor] | None = None,

@@ -15,10 +15,10 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Normalize, StaticEmbedding
 
+from mic.defaults import DEFAULT_MODEL
 from mic.errors import MICError
 from mic.progress import no_transformers_bars
 
-DEFAULT_MODEL = "default"
 WORDLLAMA_MODEL = "wordllama"
 WORDLLAMA_DIM = 256
 """The one WordLlama size the ``wordllama`` wheel ships (``weights/l2_supercat_256.safetensors``)."""

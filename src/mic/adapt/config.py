@@ -15,6 +15,7 @@ from pydantic import Field
 from mic.adapt.adapter import MIN_FIT_ROWS
 from mic.adapt.objective import Teacher
 from mic.config import StrictModel
+from mic.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
 from mic.losses.defaults import MIC_DEFAULTS
 
 
@@ -51,7 +52,7 @@ class AdaptConfig(StrictModel):
     """Everything ``mic adapt MODEL --data ...`` needs; saved resolved beside the adapted model."""
 
     model: str = Field(
-        "default", description="'default' (offline all-MiniLM-L6-v2), 'wordllama', a model folder or a hub id"
+        DEFAULT_MODEL, description="'default' (offline all-MiniLM-L6-v2), 'wordllama', a model folder or a hub id"
     )
     data: list[str] = Field(
         default_factory=lambda: ["stsb:train", "sick:train"],
@@ -65,6 +66,6 @@ class AdaptConfig(StrictModel):
     dims: list[int] | None = Field(None, description="prefix dims (default: D and the powers of 2 down to 8)")
     data_dir: str | None = Field(None, description="folder of the benchmark data (else $MIC_DATA_DIR)")
     cache_dir: str | None = Field(None, description="embedding cache (else $MIC_CACHE_DIR, else ~/.cache/mic)")
-    encode_batch_size: int = Field(64, gt=0)
+    encode_batch_size: int = Field(DEFAULT_BATCH_SIZE, gt=0)
     device: str | None = None
     fit: FitSettings = Field(default_factory=FitSettings)

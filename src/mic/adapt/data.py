@@ -22,6 +22,7 @@ from mic.adapt.fit import PairSupervision
 from mic.cache import cached_encode
 from mic.data import load_scored_pairs, load_sentences
 from mic.data.beir import is_retrieval_source, load_beir, read_corpus
+from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.encoders import Encoder
 
 
@@ -41,7 +42,7 @@ class EmbeddingSource:
     encoder: Encoder
     fingerprint: str
     cache_dir: str | Path | None = None
-    batch_size: int = 64
+    batch_size: int = DEFAULT_BATCH_SIZE
     show_progress_bar: bool | None = None
     seconds: float = field(default=0.0)
 

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from mic.cache import cache_entry
+from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.encoders import Encoder
 from mic.staging import write_atomic, write_json
 
@@ -61,7 +62,7 @@ def token_states(
     fingerprint: str,
     cache_dir: str | Path | None = None,
     max_tokens: int = MAX_TOKENS,
-    batch_size: int = 64,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     show_progress_bar: bool = False,
 ) -> TokenStates:
     """The last-layer token states of ``texts`` (up to ``max_tokens`` each), read from the cache or computed.

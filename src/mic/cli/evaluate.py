@@ -22,10 +22,13 @@ from mic.cli.common import (
     fail,
     user_errors,
 )
+from mic.defaults import DEFAULT_BATCH_SIZE, DEFAULT_PAIRS, DEFAULT_SEED, DEFAULT_TASKS
 
 if TYPE_CHECKING:
     from mic.evaluation import EvalOptions
 
+DEFAULT_TASK_LIST = ",".join(DEFAULT_TASKS)
+"""The default tasks as ``--tasks`` writes them."""
 TasksOption = Annotated[
     str,
     typer.Option(
@@ -69,13 +72,13 @@ def evaluation_options(
 def eval_command(
     model: ModelArgument,
     dims: DimsOption = None,
-    tasks: TasksOption = "stsb,sickr",
+    tasks: TasksOption = DEFAULT_TASK_LIST,
     json_path: Annotated[Path | None, typer.Option("--json", help="write the scores as JSON (mic-eval/2)")] = None,
     data_dir: DataDirOption = None,
     fit_data: FitDataOption = None,
-    batch_size: BatchSizeOption = 64,
+    batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     device: DeviceOption = None,
-    seed: SeedOption = 0,
+    seed: SeedOption = DEFAULT_SEED,
     encoder_backend: EncoderBackendOption = None,
 ) -> None:
     """STS Spearman/Pearson and retrieval nDCG@10/Recall@100 (exact and funnel) x100 at every dim.
@@ -105,16 +108,16 @@ def eval_command(
 @app.command()
 def analyze(
     model: ModelArgument,
-    data: DataOption = "stsb",
+    data: DataOption = DEFAULT_PAIRS,
     dims: DimsOption = None,
     layer: LayerOption = None,
     out: Annotated[Path | None, typer.Option(help="write analysis.json, token_correlation.npy, figures here")] = None,
     figures: Annotated[bool, typer.Option(help="draw variance-profile and cross-correlation PNGs in --out")] = True,
     data_dir: DataDirOption = None,
     fit_data: FitDataOption = None,
-    batch_size: BatchSizeOption = 64,
+    batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     device: DeviceOption = None,
-    seed: SeedOption = 0,
+    seed: SeedOption = DEFAULT_SEED,
 ) -> None:
     """Geometry of every prefix: variance, spectrum, effective rank, isotropy, prefix/residual correlation."""
     from mic.dims import parse_dims
@@ -137,15 +140,15 @@ def analyze(
 def compare(
     models: Annotated[list[str], typer.Argument(help="models to compare; 'truncation' and 'pca:MODEL' are baselines")],
     out: Annotated[Path, typer.Option(help="folder for report.md, comparison.json and the figures")],
-    tasks: TasksOption = "stsb,sickr",
+    tasks: TasksOption = DEFAULT_TASK_LIST,
     dims: DimsOption = None,
-    data: DataOption = "stsb",
+    data: DataOption = DEFAULT_PAIRS,
     layer: LayerOption = None,
     data_dir: DataDirOption = None,
     fit_data: FitDataOption = None,
-    batch_size: BatchSizeOption = 64,
+    batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     device: DeviceOption = None,
-    seed: SeedOption = 0,
+    seed: SeedOption = DEFAULT_SEED,
 ) -> None:
     """Evaluate (STS and retrieval) and analyse several models; write one Markdown report with tables and figures."""
     from mic.dims import parse_dims

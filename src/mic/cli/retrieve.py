@@ -18,6 +18,16 @@ from mic.cli.common import (
     fail,
     user_errors,
 )
+from mic.defaults import DEFAULT_BATCH_SIZE
+from mic.retrieval.defaults import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_INDEX_BACKEND,
+    DEFAULT_K,
+    DEFAULT_KIND,
+    DEFAULT_PRECISION,
+    DEFAULT_RERANK_PRECISION,
+    DEFAULT_SHORTLIST,
+)
 
 INDEX_EXAMPLES = """Examples:
 
@@ -42,20 +52,22 @@ def index_command(
     ],
     dim: Annotated[int, typer.Option(help="prefix dim the shortlist is searched at (1..D; binary: a multiple of 8)")],
     out: Annotated[Path, typer.Option(help="index folder to create")],
-    precision: Annotated[str, typer.Option(help="prefix precision: float32, int8 or binary")] = "float32",
-    kind: Annotated[str, typer.Option(help="flat (exact), hnsw (graph) or auto (by corpus size)")] = "auto",
-    backend: Annotated[str, typer.Option(help="faiss (files in --out) or qdrant (Qdrant Edge in --out, or --url)")] = (
-        "faiss"
-    ),
-    rerank_precision: Annotated[str, typer.Option(help="full vectors kept for the re-rank: float16 or int8")] = (
-        "float16"
-    ),
+    precision: Annotated[str, typer.Option(help="prefix precision: float32, int8 or binary")] = DEFAULT_PRECISION,
+    kind: Annotated[str, typer.Option(help="flat (exact), hnsw (graph) or auto (by corpus size)")] = DEFAULT_KIND,
+    backend: Annotated[
+        str, typer.Option(help="faiss (files in --out) or qdrant (Qdrant Edge in --out, or --url)")
+    ] = DEFAULT_INDEX_BACKEND,
+    rerank_precision: Annotated[
+        str, typer.Option(help="full vectors kept for the re-rank: float16 or int8")
+    ] = DEFAULT_RERANK_PRECISION,
     url: Annotated[str | None, typer.Option(help="Qdrant server or cluster URL (default: Qdrant Edge)")] = None,
     collection: Annotated[str | None, typer.Option(help="collection name on --url (default: mic-RANDOM)")] = None,
-    chunk_size: Annotated[int, typer.Option(help="documents encoded and added per step (memory use)")] = 10_000,
+    chunk_size: Annotated[int, typer.Option(help="documents encoded and added per step (memory use)")] = (
+        DEFAULT_CHUNK_SIZE
+    ),
     overwrite: Annotated[bool, typer.Option(help="replace an existing index at --out")] = False,
     data_dir: DataDirOption = None,
-    batch_size: BatchSizeOption = 64,
+    batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     device: DeviceOption = None,
 ) -> None:
     """Encode a corpus once and store its low-dim prefixes (shortlist) and full vectors (re-rank) as an index."""
@@ -82,12 +94,14 @@ def search(
     queries: Annotated[
         Path | None, typer.Option(help="query file: one per line (.txt), or .jsonl/.csv/.tsv with text (and _id)")
     ] = None,
-    k: Annotated[int, typer.Option(help="hits per query")] = 10,
-    shortlist: Annotated[int, typer.Option(help="candidates found on the prefix and re-ranked at full dim")] = 100,
+    k: Annotated[int, typer.Option(help="hits per query")] = DEFAULT_K,
+    shortlist: Annotated[int, typer.Option(help="candidates found on the prefix and re-ranked at full dim")] = (
+        DEFAULT_SHORTLIST
+    ),
     json_path: Annotated[Path | None, typer.Option("--json", help="write the hits as JSON (mic-search/1)")] = None,
     model: Annotated[str | None, typer.Option(help="query model (default: the index's; must be the same)")] = None,
     url: Annotated[str | None, typer.Option(help="Qdrant server URL, overriding a server index's")] = None,
-    batch_size: BatchSizeOption = 64,
+    batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     device: DeviceOption = None,
 ) -> None:
     """Search an index: encode the queries, shortlist on the prefix, re-rank at full dim, print the top k."""

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from mic.cli.common import EncoderBackendOption, app, console, fail, note, quiet_unless, user_errors
+from mic.defaults import DEFAULT_MODEL, DEFAULT_SEED, DEMO_BATCH_SIZE, DEMO_STEPS
 
 TRAIN_EXAMPLES = """Examples:
 
@@ -81,13 +82,13 @@ def demo(
     data_dir: Annotated[
         str | None, typer.Option(help="folder with stsbenchmark/ (else $MIC_DATA_DIR, else the HF hub)")
     ] = None,
-    steps: Annotated[int, typer.Option(min=1, help="training steps (batch 16)")] = 300,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    steps: Annotated[int, typer.Option(min=1, help=f"training steps (batch {DEMO_BATCH_SIZE})")] = DEMO_STEPS,
+    seed: Annotated[int, typer.Option(help="random seed")] = DEFAULT_SEED,
     out: Annotated[str | None, typer.Option(help="where to keep the trained model (default: a temp folder)")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace a model in --out that mic wrote")] = False,
     model: Annotated[
         str, typer.Option(help="model to start from: 'default', 'wordllama', a folder or a hub id")
-    ] = "default",
+    ] = DEFAULT_MODEL,
     encoder_backend: EncoderBackendOption = None,
 ) -> None:
     """Train MIC briefly on STS-B train and print STS-B test Spearman at every dim, before and after."""

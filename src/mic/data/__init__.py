@@ -13,7 +13,8 @@ from mic.data.hub import load_hf_dataset
 from mic.data.scored import ScoredPairs, infer_score_range
 from mic.data.sources import KINDS, load_scored_pairs, load_sentences, load_training_dataset, parse_source
 from mic.data.table import Table
-from mic.data.tasks import DEFAULT_TASKS, Task, load_pairs_task, load_task, parse_tasks
+from mic.data.tasks import Task, load_pairs_task, load_task, parse_tasks
+from mic.defaults import DEFAULT_TASKS
 
 __all__ = [
     "DATA_DIR_ENV",

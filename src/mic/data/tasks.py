@@ -24,7 +24,6 @@ from mic.data.scored import ScoredPairs
 from mic.data.sources import BENCHMARKS, is_scored_source, load_scored_pairs, parse_source
 
 TASK_KINDS = ("sts", "retrieval")
-DEFAULT_TASKS = ("stsb", "sickr")
 EVAL_SPLIT = "test"
 MTEB_TASK = "mteb"
 MTEB_STS_TASKS = ("STS12", "STS13", "STS14", "STS15", "STS16", "STSBenchmark", "SICK-R")

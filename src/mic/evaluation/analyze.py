@@ -46,6 +46,7 @@ from torch import Tensor
 
 from mic.cache import EmbeddingStore
 from mic.data import ScoredPairs, load_pairs_task
+from mic.defaults import DEFAULT_PAIRS
 from mic.encoders import Encoder, EvaluationError, resolve_dims
 from mic.evaluation.figures import plot_cross_correlation, plot_variance_profiles
 from mic.evaluation.options import DEFAULT_OPTIONS, EvalOptions
@@ -268,7 +269,7 @@ def write_analysis(analysis: Analysis, out: str | Path, figures: bool = True) ->
 
 def run_analyze(
     model: str,
-    data: str = "stsb",
+    data: str = DEFAULT_PAIRS,
     dims: Sequence[int] | None = None,
     *,
     layer: int | None = None,

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from mic.data import DEFAULT_TASKS, load_pairs_task
+from mic.defaults import DEFAULT_PAIRS
 from mic.encoders import EvaluationError, resolve_dims
 from mic.evaluation.analyze import Analysis, analyze_encoder, heatmap_dim
 from mic.evaluation.figures import plot_cross_correlation, plot_scores_vs_dim, plot_variance_profiles
@@ -108,7 +109,7 @@ def run_compare(
     tasks: str | Sequence[str] = DEFAULT_TASKS,
     dims: Sequence[int] | None = None,
     *,
-    data: str = "stsb",
+    data: str = DEFAULT_PAIRS,
     layer: int | None = None,
     options: EvalOptions = DEFAULT_OPTIONS,
 ) -> Comparison:

@@ -11,13 +11,14 @@ import time
 from collections.abc import Sequence
 
 from mic.data.tasks import MTEB_TASK
+from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.encoders import Encoder, EvaluationError
 from mic.evaluation.results import TaskScores
 from mic.evaluation.sts import METRICS
 
 
 def evaluate_mteb(
-    encoder: Encoder, task_names: Sequence[str], dims: Sequence[int], batch_size: int = 64
+    encoder: Encoder, task_names: Sequence[str], dims: Sequence[int], batch_size: int = DEFAULT_BATCH_SIZE
 ) -> dict[str, TaskScores]:
     """MTEB STS tasks at every dim (optional: needs ``mteb>=2`` and network access for the task data).
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mic.cache import EmbeddingStore
+from mic.defaults import DEFAULT_BATCH_SIZE, DEFAULT_SEED
 from mic.encoders import Encoder, load_encoder
 from mic.onnx import DEFAULT_BACKEND
 
@@ -29,9 +30,9 @@ class EvalOptions:
 
     data_dir: str | Path | None = None
     fit_data: str | None = None
-    batch_size: int = 64
+    batch_size: int = DEFAULT_BATCH_SIZE
     device: str | None = None
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     show_progress_bar: bool | None = None
     command: str | None = None
     cache_dir: str | Path | None = None

@@ -3,12 +3,21 @@
 :mod:`mic.retrieval.search` holds the in-memory funnel over embedding matrices; :mod:`mic.retrieval.index`
 builds an index folder from a corpus and queries it (``mic index`` / ``mic search``), through the FAISS or
 Qdrant backend of :mod:`mic.retrieval.backends`; :mod:`mic.retrieval.service` serves an index over HTTP
-(``mic serve``).
+(``mic serve``); :mod:`mic.retrieval.defaults` holds their defaults.
+
+Names are resolved on first use (PEP 562 module ``__getattr__``, as in :mod:`mic`), so importing
+:mod:`mic.retrieval.defaults` (as the command line does) loads neither numpy nor the encoders.
 """
 
-from mic.retrieval.errors import IndexFileError, RetrievalError
-from mic.retrieval.index import IndexMeta, QueryResult, SearchIndex, build_index, open_index, search_texts
-from mic.retrieval.search import Hits, exact_search, funnel_search, prefix, rerank, rescore
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mic.retrieval.errors import IndexFileError, RetrievalError
+    from mic.retrieval.index import IndexMeta, QueryResult, SearchIndex, build_index, open_index, search_texts
+    from mic.retrieval.search import Hits, exact_search, funnel_search, prefix, rerank, rescore
 
 __all__ = [
     "Hits",
@@ -26,3 +35,30 @@ __all__ = [
     "rescore",
     "search_texts",
 ]
+_HOMES = {
+    "Hits": "mic.retrieval.search",
+    "IndexFileError": "mic.retrieval.errors",
+    "IndexMeta": "mic.retrieval.index",
+    "QueryResult": "mic.retrieval.index",
+    "RetrievalError": "mic.retrieval.errors",
+    "SearchIndex": "mic.retrieval.index",
+    "build_index": "mic.retrieval.index",
+    "exact_search": "mic.retrieval.search",
+    "funnel_search": "mic.retrieval.search",
+    "open_index": "mic.retrieval.index",
+    "prefix": "mic.retrieval.search",
+    "rerank": "mic.retrieval.search",
+    "rescore": "mic.retrieval.search",
+    "search_texts": "mic.retrieval.index",
+}
+"""The module each public name is imported from on first use."""
+
+
+def __getattr__(name: str) -> object:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'mic.retrieval' has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

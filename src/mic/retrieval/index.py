@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mic import __version__
 from mic.cache import cached_encode_chunks
+from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.encoders import Encoder, absolute_spec, encoder_fingerprint, load_encoder
 from mic.progress import Progress
 from mic.retrieval.backends import (
@@ -48,6 +49,15 @@ from mic.retrieval.backends import (
     open_writer,
 )
 from mic.retrieval.corpus import Document, chunked, iter_documents
+from mic.retrieval.defaults import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_INDEX_BACKEND,
+    DEFAULT_K,
+    DEFAULT_KIND,
+    DEFAULT_PRECISION,
+    DEFAULT_RERANK_PRECISION,
+    DEFAULT_SHORTLIST,
+)
 from mic.retrieval.errors import IndexFileError, RetrievalError
 from mic.retrieval.search import Hits, prefix
 from mic.staging import OutputKind, check_output, staged_output
@@ -57,13 +67,9 @@ SEARCH_SCHEMA = "mic-search/1"
 META_FILE = "meta.json"
 INDEX_OUTPUT = OutputKind("index", META_FILE, lambda meta: meta.get("schema") == SCHEMA)
 """An index folder; one built before ``mic_output.json`` existed is known by its ``meta.json`` schema."""
-DEFAULT_CHUNK_SIZE = 10_000
-"""Documents encoded and added per step: about 15 MB of float32 vectors at 384 dims."""
 CALIBRATION_SAMPLE = 50_000
 """Documents the int8 quantizers are trained on (per-dim min/max): evenly spaced over the whole corpus, so the
 ranges do not depend on ``chunk_size`` or on which documents come first (77 MB of vectors at 384 dims)."""
-DEFAULT_K = 10
-DEFAULT_SHORTLIST = 100
 AUTO_HNSW_MIN_DOCUMENTS = 250_000
 """``kind="auto"`` builds HNSW from this many documents on, flat (exact) below.
 
@@ -145,14 +151,14 @@ def build_index(
     out: str | Path,
     *,
     dim: int,
-    precision: str = "float32",
-    kind: str = "auto",
-    backend: str = "faiss",
-    rerank_precision: str = "float16",
+    precision: str = DEFAULT_PRECISION,
+    kind: str = DEFAULT_KIND,
+    backend: str = DEFAULT_INDEX_BACKEND,
+    rerank_precision: str = DEFAULT_RERANK_PRECISION,
     url: str | None = None,
     collection: str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    batch_size: int = 64,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     data_dir: str | Path | None = None,
     device: str | None = None,
     overwrite: bool = False,
@@ -333,7 +339,7 @@ def search_encoded(
     *,
     k: int = DEFAULT_K,
     shortlist: int = DEFAULT_SHORTLIST,
-    batch_size: int = 64,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> list[QueryResult]:
     """Encode ``queries`` with ``encoder`` (from :func:`load_query_encoder`) and run the funnel.
 
@@ -362,7 +368,7 @@ def search_texts(
     k: int = DEFAULT_K,
     shortlist: int = DEFAULT_SHORTLIST,
     model: str | None = None,
-    batch_size: int = 64,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     device: str | None = None,
 ) -> list[QueryResult]:
     """Encode ``queries`` with the index's model (or ``model``, which must be the same) and run the funnel.

@@ -13,7 +13,7 @@ The index keeps document ids, not texts, so hits carry ids and scores. Every req
 anything is encoded: at most :data:`MAX_QUERIES` queries of 1 to :data:`MAX_QUERY_CHARS` characters (not only
 whitespace), ``1 <= k <= min(documents, MAX_K)``, ``k <= shortlist <= MAX_SHORTLIST``; a bad one gets a 422
 naming the field and the limit. Without ``shortlist`` the depth is ``mic search``'s default
-(:data:`mic.retrieval.index.DEFAULT_SHORTLIST`); a shortlist longer than the index is the whole index (exact
+(:data:`mic.retrieval.defaults.DEFAULT_SHORTLIST`); a shortlist longer than the index is the whole index (exact
 search). An unexpected failure inside one request answers 500 with its message and the service keeps serving.
 
 FastAPI runs the sync ``/search`` on a thread pool, and the encoder may not be called from two threads at
@@ -42,10 +42,9 @@ from mic import __version__
 from mic.encoders import Encoder
 from mic.retrieval.backends import Kind, Precision
 from mic.retrieval.corpus import Document
+from mic.retrieval.defaults import DEFAULT_K, DEFAULT_SHORTLIST
 from mic.retrieval.errors import RetrievalError
 from mic.retrieval.index import (
-    DEFAULT_K,
-    DEFAULT_SHORTLIST,
     SearchIndex,
     load_query_encoder,
     open_index,

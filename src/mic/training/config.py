@@ -16,6 +16,7 @@ from pydantic import Field, StrictFloat, field_validator
 
 import mic.config as config_file
 from mic.config import ConfigError, StrictModel
+from mic.defaults import DEFAULT_MODEL
 from mic.dims import check_dims, default_dims
 from mic.losses.defaults import METHOD_MD_FORM, MIC_DEFAULTS
 
@@ -77,7 +78,7 @@ class TrainConfig(StrictModel):
     """Everything ``mic train`` needs; saved resolved beside the model."""
 
     model: str = Field(
-        "default", description="'default' (offline all-MiniLM-L6-v2), 'wordllama', a local path or a hub id"
+        DEFAULT_MODEL, description="'default' (offline all-MiniLM-L6-v2), 'wordllama', a local path or a hub id"
     )
     max_seq_length: int = Field(128, gt=0)
     data: DataConfig = Field(default_factory=DataConfig)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mic.cache import EmbeddingStore
 from mic.data import DataError, load_scored_pairs, resolve_data_dir
+from mic.defaults import DEFAULT_MODEL, DEFAULT_SEED, DEMO_BATCH_SIZE, DEMO_STEPS
 from mic.encoders import load_encoder
 from mic.evaluation.sts import score_pairs
 from mic.onnx import DEFAULT_BACKEND, check_backend
@@ -53,11 +54,11 @@ def demo_sources(data_dir: str | None) -> tuple[str, str, str | None]:
 
 def run_demo(
     data_dir: str | None = None,
-    steps: int = 300,
-    batch_size: int = 16,
-    seed: int = 0,
+    steps: int = DEMO_STEPS,
+    batch_size: int = DEMO_BATCH_SIZE,
+    seed: int = DEFAULT_SEED,
     output_dir: str | None = None,
-    model: str = "default",
+    model: str = DEFAULT_MODEL,
     overwrite: bool = False,
     notify: Callable[[str], None] = _log.warning,
     backend: str = DEFAULT_BACKEND,

@@ -9,6 +9,7 @@ from sentence_transformers.sentence_transformer.evaluation import SentenceEvalua
 
 from mic.cache import EmbeddingStore
 from mic.data import ScoredPairs
+from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.encoders import Encoder
 from mic.evaluation.sts import score_pairs
 
@@ -22,7 +23,9 @@ class MatryoshkaSTSEvaluator(SentenceEvaluator):
     evaluation instead of encoding the dev split a second time.
     """
 
-    def __init__(self, pairs: ScoredPairs, dims: Sequence[int], name: str = "dev", batch_size: int = 64) -> None:
+    def __init__(
+        self, pairs: ScoredPairs, dims: Sequence[int], name: str = "dev", batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> None:
         super().__init__()
         self.pairs = pairs
         self.dims = list(dims)

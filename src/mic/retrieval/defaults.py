@@ -1,0 +1,20 @@
+"""The defaults of ``mic index`` and ``mic search``, as plain values in a module that imports nothing.
+
+:func:`mic.retrieval.index.build_index`, :func:`mic.retrieval.index.search_texts`, the search service and the
+command line all read them here, so the command line shows them in ``--help`` without loading numpy or torch.
+"""
+
+DEFAULT_PRECISION = "float32"
+"""How the prefixes the shortlist is searched on are stored: ``float32``, ``int8`` or ``binary``."""
+DEFAULT_KIND = "auto"
+"""The prefix index: ``flat`` (exact), ``hnsw`` (graph) or ``auto`` (by corpus size)."""
+DEFAULT_INDEX_BACKEND = "faiss"
+"""Where an index keeps its vectors: ``faiss`` (files in the index folder) or ``qdrant``."""
+DEFAULT_RERANK_PRECISION = "float16"
+"""How the full vectors kept for the re-rank are stored: ``float16`` or ``int8``."""
+DEFAULT_CHUNK_SIZE = 10_000
+"""Documents encoded and added per step: about 15 MB of float32 vectors at 384 dims."""
+DEFAULT_K = 10
+"""Hits per query."""
+DEFAULT_SHORTLIST = 100
+"""Candidates found on the prefix and re-ranked at full dim."""
