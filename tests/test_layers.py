@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
     {
         "mic",
         "defaults",
+        "lazy",
         "dims",
         "errors",
         "staging",

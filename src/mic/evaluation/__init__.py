@@ -13,8 +13,9 @@ e.g. :mod:`mic.evaluation.retrieval`, does not import matplotlib or the runners.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from mic.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mic.cache import EmbeddingStore, cached_encode
@@ -142,12 +143,4 @@ _HOMES = {
 }
 """The module each public name is imported from on first use."""
 
-
-def __getattr__(name: str) -> object:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'mic.evaluation' has no attribute {name!r}")
-    return getattr(import_module(_HOMES[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)

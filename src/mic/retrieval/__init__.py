@@ -11,8 +11,9 @@ Names are resolved on first use (PEP 562 module ``__getattr__``, as in :mod:`mic
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from mic.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mic.retrieval.errors import IndexFileError, RetrievalError
@@ -53,12 +54,4 @@ _HOMES = {
 }
 """The module each public name is imported from on first use."""
 
-
-def __getattr__(name: str) -> object:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'mic.retrieval' has no attribute {name!r}")
-    return getattr(import_module(_HOMES[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
