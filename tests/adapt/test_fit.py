@@ -131,3 +131,30 @@ def test_fit_refuses_supervision_of_another_width(unit_rows: torch.Tensor) -> No
     pairs = PairSupervision("pairs.tsv", torch.ones(4, 16), torch.ones(4, 16), torch.rand(4))
     with pytest.raises(AdapterError, match="supervision pairs.tsv: the embeddings are 16-dim, but 32-dim"):
         fit(unit_rows, [8], [pairs], **FAST)
+
+
+def test_teacher_embeddings_are_the_similarities_the_prefixes_keep(unit_rows: torch.Tensor) -> None:
+    """Inputs that are a linear distortion of the teacher (as an int8 encoder's are of the fp32 one's, roughly):
+    fitted with the teacher, the adapter's full output recovers the teacher's similarities; without, the inputs'."""
+    distortion = torch.eye(32) + 0.5 * torch.randn(32, 32, generator=torch.Generator().manual_seed(1))
+    inputs = unit_rows @ distortion
+    settings = {**FAST, "steps": 150, "learning_rate": 1e-2}
+    taught = fit(inputs, [8], teacher_embeddings=unit_rows, **settings)
+    plain = fit(inputs, [8], **settings)
+
+    def error(adapter) -> float:  # full-dim agreement with the teacher
+        cosines = prefix_cosines(adapter.transform(inputs), [32])
+        return prefix_similarity_error(cosines, pairwise_cosine(unit_rows)).item()
+
+    assert error(taught) < 0.5 * error(plain)
+    assert taught.info["teacher_embeddings"] and not plain.info["teacher_embeddings"]
+    same = fit(unit_rows, [8], teacher_embeddings=unit_rows, **FAST).transform(unit_rows)
+    torch.testing.assert_close(same, fit(unit_rows, [8], **FAST).transform(unit_rows))
+
+
+def test_teacher_embeddings_need_one_row_per_fit_row_and_a_frozen_teacher(unit_rows: torch.Tensor) -> None:
+    with pytest.raises(AdapterError, match="teacher embeddings: 299 rows for 300 fit embeddings"):
+        fit(unit_rows, [8], teacher_embeddings=unit_rows[1:], **FAST)
+    scored = PairSupervision("scored", unit_rows[:50], unit_rows[50:100], torch.rand(50))
+    with pytest.raises(AdapterError, match="do not combine with teacher 'adapted'"):
+        fit(unit_rows, [8], [scored], teacher_embeddings=unit_rows, teacher="adapted", **FAST)

@@ -81,9 +81,9 @@ def test_search_answers_like_the_python_api(client: httpx.Client, index: Path) -
         np.testing.assert_allclose([hit["score"] for hit in result["hits"]], [s for _, s in reference.hits], atol=1e-6)
 
 
-def test_one_query_gets_the_default_k_and_a_shortlist_of_at_most_the_whole_index(client: httpx.Client) -> None:
+def test_one_query_gets_the_default_k_and_the_calibrated_shortlist(client: httpx.Client, index: Path) -> None:
     body = client.post("/search", json={"query": "bone vitamin"}).json()
-    assert (body["k"], body["shortlist"]) == (10, DOCUMENTS)  # mic search's default 100, cut to the 30 documents
+    assert (body["k"], body["shortlist"]) == (10, open_index(index).default_shortlist())
     assert len(body["results"]) == 1 and len(body["results"][0]["hits"]) == 10
 
 

@@ -76,6 +76,7 @@ def fit(
     supervision: Sequence[PairSupervision] = (),
     *,
     tokens: TokenStates | None = None,
+    teacher_embeddings: npt.ArrayLike | Tensor | None = None,
     base_model: str | None = None,
     base_fingerprint: str | None = None,
     show_progress_bar: bool | None = None,
@@ -89,6 +90,10 @@ def fit(
         supervision: labelled pairs (:class:`PairSupervision`) for the task loss; empty = unsupervised.
         tokens: the base model's token states of some fit texts (:func:`mic.adapt.tokens.token_states`); with
             them SCR takes its token-level form (``TOKEN_TEXTS_PER_STEP`` texts a step), else its sentence form.
+        teacher_embeddings: ``(N, D')`` another encoding of the same texts, row for row, whose similarities the
+            prefixes keep instead of those of ``embeddings`` (the frozen teacher of :mod:`mic.adapt.objective`):
+            e.g. the fp32 model's full embeddings when ``embeddings`` come from its int8 export, so the adapter
+            also corrects the quantization error. ``None``: ``embeddings`` themselves.
         base_model: name of the model the embeddings come from, recorded in the adapter.
         base_fingerprint: its :func:`mic.models.model_fingerprint`, checked when the adapter is put on a model.
         show_progress_bar: progress over the steps (:class:`mic.progress.Progress`: ``None`` a bar on a terminal
@@ -97,7 +102,8 @@ def fit(
 
     Raises:
         AdapterError: for NaN/inf, all-zero or identical rows, fewer rows than one batch (or than ``D`` for PCA
-            init), dims larger than ``D``, or supervision of another width.
+            init), dims larger than ``D``, supervision of another width, or teacher embeddings of another row count
+            or with teacher ``adapted``.
         ConfigError: for an unknown or invalid setting, naming it and what is allowed.
 
     Example:
@@ -118,6 +124,15 @@ def fit(
     if config.init == "pca" and count < dim:
         raise AdapterError(f"init 'pca' needs at least D = {dim} rows, got {count}; use init 'identity'.")
     chosen = resolve_fit_dims(dims, dim)
+    teacher = frozen
+    if teacher_embeddings is not None:
+        teacher = check_fit_embeddings(teacher_embeddings, "teacher embeddings")
+        if len(teacher) != count:
+            raise AdapterError(
+                f"teacher embeddings: {len(teacher)} rows for {count} fit embeddings; give one per fit text, in order."
+            )
+        if config.teacher == "adapted":
+            raise AdapterError("teacher embeddings are a frozen teacher; they do not combine with teacher 'adapted'.")
     if config.teacher == "adapted" and not (supervision and config.task > 0):
         raise AdapterError(
             "teacher 'adapted' makes the prefixes follow the full output as the task loss moves it, so it needs "
@@ -164,7 +179,7 @@ def fit(
                 picked = torch.randperm(len(tokens.hidden), generator=generator)[:TOKEN_TEXTS_PER_STEP]
                 hidden = tokens.hidden[picked]
                 adapted_tokens = (adapter(hidden.flatten(0, 1)).view(hidden.shape), tokens.mask[picked])
-            losses = objective(adapter(batch), batch, adapted_tokens)
+            losses = objective(adapter(batch), teacher[rows], adapted_tokens)
             if supervision and config.task > 0:
                 task = []
                 for pairs in supervision:
@@ -187,6 +202,7 @@ def fit(
     adapter.info = {
         "settings": config.model_dump(mode="json"),
         "rows": count,
+        "teacher_embeddings": teacher_embeddings is not None,
         "supervision": {pairs.name: len(pairs.first) for pairs in supervision},
         "scr_form": None if config.scr == 0 else "token" if tokens is not None else "sentence",
         "fit_seconds": round(time.perf_counter() - start, 3),

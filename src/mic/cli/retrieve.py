@@ -20,13 +20,14 @@ from mic.cli.common import (
 )
 from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.retrieval.defaults import (
+    DEFAULT_CALIBRATION_QUERIES,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_INDEX_BACKEND,
     DEFAULT_K,
     DEFAULT_KIND,
     DEFAULT_PRECISION,
     DEFAULT_RERANK_PRECISION,
-    DEFAULT_SHORTLIST,
+    DEFAULT_TARGET_RECALL,
 )
 
 INDEX_EXAMPLES = """Examples:
@@ -34,6 +35,8 @@ INDEX_EXAMPLES = """Examples:
   mic index default scifact --dim 32 --out indexes/scifact-32
 
   mic index runs/mic/final docs.jsonl --dim 64 --precision int8 --kind hnsw --out indexes/docs
+
+  mic index default scifact --dim 32 --adapt --target-recall 0.95 --out indexes/scifact-32-adapted
 
   mic index default docs.jsonl --dim 32 --backend qdrant --url http://localhost:6333 --out indexes/docs-qdrant"""
 
@@ -66,6 +69,16 @@ def index_command(
         DEFAULT_CHUNK_SIZE
     ),
     overwrite: Annotated[bool, typer.Option(help="replace an existing index at --out")] = False,
+    adapt: Annotated[bool, typer.Option(help="fit mic adapt's adapter on the documents; index through it")] = False,
+    adapt_sample: Annotated[int | None, typer.Option(help="fit the adapter on this many documents (default: all)")] = (
+        None
+    ),
+    target_recall: Annotated[float, typer.Option(help="recall@10 vs exact search the default shortlist must keep")] = (
+        DEFAULT_TARGET_RECALL
+    ),
+    calibration_queries: Annotated[int, typer.Option(help="documents sampled as queries for --target-recall")] = (
+        DEFAULT_CALIBRATION_QUERIES
+    ),
     data_dir: DataDirOption = None,
     batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     device: DeviceOption = None,
@@ -73,18 +86,26 @@ def index_command(
     """Encode a corpus once and store its low-dim prefixes (shortlist) and full vectors (re-rank) as an index."""
     from mic.retrieval.index import build_index
 
+    def report(line: str) -> None:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
     try:
         meta = build_index(model, corpus, out, dim=dim, precision=precision, kind=kind, backend=backend,
                            rerank_precision=rerank_precision, url=url, collection=collection, chunk_size=chunk_size,
                            batch_size=batch_size, data_dir=data_dir, device=device, overwrite=overwrite,
-                           show_progress_bar=True)  # fmt: skip
+                           show_progress_bar=True, adapt=adapt, adapt_sample=adapt_sample,
+                           target_recall=target_recall, calibration_queries=calibration_queries,
+                           report=report)  # fmt: skip
     except user_errors() as error:
         fail(str(error))
     console.print(
         f"[green]Indexed[/] {meta.count} documents into {out}: {meta.kind} {meta.dim}-dim {meta.precision} "
-        f"prefixes on {meta.backend}, {meta.full_dim}-dim {meta.rerank_precision} vectors for the re-rank.",
+        f"prefixes on {meta.backend}, {meta.full_dim}-dim {meta.rerank_precision} vectors for the re-rank"
+        + (", through the adapter fitted on them." if meta.adapter else "."),
         highlight=False,
     )
+    if meta.calibration is not None:
+        console.print(f"Default {meta.calibration.summary()}.", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command(epilog=SEARCH_EXAMPLES)
@@ -95,9 +116,9 @@ def search(
         Path | None, typer.Option(help="query file: one per line (.txt), or .jsonl/.csv/.tsv with text (and _id)")
     ] = None,
     k: Annotated[int, typer.Option(help="hits per query")] = DEFAULT_K,
-    shortlist: Annotated[int, typer.Option(help="candidates found on the prefix and re-ranked at full dim")] = (
-        DEFAULT_SHORTLIST
-    ),
+    shortlist: Annotated[
+        int | None, typer.Option(help="candidates found on the prefix and re-ranked at full dim (default: calibrated)")
+    ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="write the hits as JSON (mic-search/1)")] = None,
     model: Annotated[str | None, typer.Option(help="query model (default: the index's; must be the same)")] = None,
     url: Annotated[str | None, typer.Option(help="Qdrant server URL, overriding a server index's")] = None,
@@ -119,6 +140,7 @@ def search(
             check_file_target(json_path, "--json")
         texts = [Document("query", query, "--query")] if query is not None else read_queries(queries)
         opened = open_index(index, url=url)
+        shortlist = opened.default_shortlist(k) if shortlist is None else shortlist
         try:
             results = search_texts(opened, texts, k=k, shortlist=shortlist, model=model, batch_size=batch_size,
                                    device=device)  # fmt: skip

@@ -8,8 +8,14 @@ collection):
 
     INDEX/meta.json     what the index is (schema ``mic-index/1``): the model (a local folder by its absolute
                         path, so the index opens from any working directory) and its fingerprint, the dims,
-                        precision, kind and backend, the document ids in row order, the mic version
+                        precision, kind and backend, the adapter and the calibrated shortlist depth when there
+                        are, the seconds of each build phase, the document ids in row order, the mic version
+    INDEX/adapter/      with ``adapt``: the adapter fitted on the documents (:class:`mic.adapt.Adapter`), applied
+                        to documents and queries before anything is searched
     INDEX/...           the backend's files (``prefix.faiss`` + ``full.bin``, or a Qdrant Edge shard)
+
+The shortlist depth is calibrated at build time on the index itself (:mod:`mic.retrieval.calibration`) and
+used whenever a search does not set one; an index built before the calibration uses :data:`DEFAULT_SHORTLIST`.
 
 :func:`open_index` reads it back and checks it is whole; :meth:`SearchIndex.search` runs the funnel on query
 embeddings and :func:`search_texts` on query texts, encoded with the index's own model (a different model
@@ -21,9 +27,11 @@ complete, so an interrupted build leaves nothing at ``INDEX``; an existing folde
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -48,8 +56,10 @@ from mic.retrieval.backends import (
     open_reader,
     open_writer,
 )
+from mic.retrieval.calibration import Calibration, calibrate, check_calibration
 from mic.retrieval.corpus import Document, chunked, iter_documents
 from mic.retrieval.defaults import (
+    DEFAULT_CALIBRATION_QUERIES,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_INDEX_BACKEND,
     DEFAULT_K,
@@ -57,10 +67,16 @@ from mic.retrieval.defaults import (
     DEFAULT_PRECISION,
     DEFAULT_RERANK_PRECISION,
     DEFAULT_SHORTLIST,
+    DEFAULT_TARGET_RECALL,
 )
 from mic.retrieval.errors import IndexFileError, RetrievalError
 from mic.retrieval.search import Hits, prefix
 from mic.staging import OutputKind, check_output, staged_output
+
+if TYPE_CHECKING:
+    import torch
+
+    from mic.adapt import Adapter
 
 SCHEMA = "mic-index/1"
 SEARCH_SCHEMA = "mic-search/1"
@@ -70,6 +86,7 @@ INDEX_OUTPUT = OutputKind("index", META_FILE, lambda meta: meta.get("schema") ==
 CALIBRATION_SAMPLE = 50_000
 """Documents the int8 quantizers are trained on (per-dim min/max): evenly spaced over the whole corpus, so the
 ranges do not depend on ``chunk_size`` or on which documents come first (77 MB of vectors at 384 dims)."""
+ADAPTER_FOLDER = "adapter"
 AUTO_HNSW_MIN_DOCUMENTS = 250_000
 """``kind="auto"`` builds HNSW from this many documents on, flat (exact) below.
 
@@ -86,6 +103,22 @@ Below a few hundred thousand documents the exact scan stays near a millisecond, 
 millisecond per query while losing 10-20% of the shortlist; past that the scan grows linearly (5x slower
 than HNSW at 300k, 13x at 1M) and the graph pays for itself.
 """
+
+
+class IndexAdapter(BaseModel):
+    """The adapter of an index built with ``adapt`` (``meta.json``'s ``adapter``).
+
+    Attributes:
+        folder: its folder inside the index (:meth:`mic.adapt.Adapter.save`).
+        rows: documents it was fitted on (all of them, or a seeded sample).
+        seed: the seed of the sample and of the fit.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    folder: str = ADAPTER_FOLDER
+    rows: int
+    seed: int
 
 
 class IndexMeta(BaseModel):
@@ -106,6 +139,9 @@ class IndexMeta(BaseModel):
     normalisation: str = "unit length at every dim: prefixes and full vectors are re-normalised, scores are cosines"
     count: int
     backend_fields: dict[str, object]
+    adapter: IndexAdapter | None = None
+    calibration: Calibration | None = None
+    build_seconds: dict[str, float] = Field(default_factory=dict)
     doc_ids: list[str]
 
     @property
@@ -164,6 +200,13 @@ def build_index(
     overwrite: bool = False,
     show_progress_bar: bool | None = False,
     cache_dir: str | Path | None = None,
+    adapt: bool = False,
+    adapt_sample: int | None = None,
+    adapt_settings: Mapping[str, object] | None = None,
+    calibration_queries: int = DEFAULT_CALIBRATION_QUERIES,
+    target_recall: float = DEFAULT_TARGET_RECALL,
+    seed: int = 0,
+    report: Callable[[str], None] | None = None,
 ) -> IndexMeta:
     """Encode ``corpus`` with ``model`` and store its ``dim``-prefix and full vectors as an index at ``out``.
 
@@ -189,9 +232,20 @@ def build_index(
         cache_dir: the embedding cache (:mod:`mic.cache`, shared with ``mic eval`` and ``mic adapt``;
             ``None``: ``$MIC_CACHE_DIR``, else ``~/.cache/mic``): a corpus already encoded by the model is read
             from it, so a new dim or precision does not encode it again.
+        adapt: fit the unsupervised adapter (:func:`mic.adapt.fit`, ``mic adapt``'s default settings) on the
+            documents' embeddings, store it in ``out/adapter`` and index the adapted vectors; queries are adapted
+            by :meth:`SearchIndex.search`.
+        adapt_sample: fit the adapter on this many documents (a seeded sample; ``None``: all of them).
+        adapt_settings: fields of :class:`mic.adapt.FitSettings` other than ``mic adapt``'s defaults (``steps``...).
+        calibration_queries: documents sampled as queries to calibrate the shortlist depth
+            (:mod:`mic.retrieval.calibration`).
+        target_recall: the recall@10 against exact full-dim search the calibrated depth must reach.
+        seed: the seed of the calibration sample, the adapter's sample and its fit.
+        report: called with one plain line at the end of each phase (encode, fit, build, calibrate) and its time.
 
     Raises:
-        RetrievalError: for a bad option value or a ``dim`` outside the model.
+        RetrievalError: for a bad option value, a ``dim`` outside the model, or fewer documents to fit the adapter
+            on than one batch.
         OutputError: for an ``out`` that may not be written or replaced (see :func:`mic.staging.check_output`).
         DataError: for a missing or empty corpus, a malformed line or a document without text (nothing is written).
         ModelError: when the model cannot be loaded.
@@ -202,6 +256,9 @@ def build_index(
     resolve_kind(kind, 0)
     if chunk_size < 1:
         raise RetrievalError(f"--chunk-size must be a positive number of documents, got {chunk_size}.")
+    if adapt_sample is not None and adapt_sample < 1:
+        raise RetrievalError(f"--adapt-sample must be a positive number of documents, got {adapt_sample}.")
+    check_calibration(calibration_queries, target_recall)
     out = check_output(out, INDEX_OUTPUT, overwrite=overwrite, option="--out")  # before any encoding
     doc_ids = [document.id for document in iter_documents(corpus, data_dir)]  # validates every row first
     encoder = load_encoder(model, data_dir=data_dir, device=device)
@@ -219,21 +276,54 @@ def build_index(
         )
 
     count = len(doc_ids)
+    tell = report or (lambda line: None)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
     with Progress(count, "Encoding", "documents", show=show_progress_bar) as progress:
         outputs = cached_encode_chunks(encoder, texts, count, cache_dir, batch_size=batch_size, on_rows=progress.update)
-    calibration = np.unique(np.linspace(0, count - 1, min(count, CALIBRATION_SAMPLE)).round().astype(np.int64))
+    seconds["encode"] = round(time.perf_counter() - started, 3)
+    tell(f"Encoded {count} documents (or read them from the cache) in {seconds['encode']:.1f} s")
+    adapter = None
+    if adapt:
+        started = time.perf_counter()
+        adapter = fit_index_adapter(encoder, outputs, model, dim, adapt_sample, seed, adapt_settings, show_progress_bar)
+        seconds["fit"] = round(time.perf_counter() - started, 3)
+        tell(f"Fitted the adapter on {adapter.info['rows']} documents in {seconds['fit']:.1f} s")
+
+    def vectors(start: int, stop: int) -> Array:
+        return unit_vectors(encoder, outputs[start:stop], adapter)
+
+    quantizer_rows = np.unique(np.linspace(0, count - 1, min(count, CALIBRATION_SAMPLE)).round().astype(np.int64))
     with staged_output(out, INDEX_OUTPUT, overwrite=overwrite, option="--out") as folder:
-        writer = open_writer(backend, folder, layout, options, unit_vectors(encoder, outputs[calibration]))
+        started = time.perf_counter()
+        writer = open_writer(backend, folder, layout, options, unit_vectors(encoder, outputs[quantizer_rows], adapter))
         try:
             with Progress(count, "Indexing", "documents", show=show_progress_bar) as progress:
                 for start in range(0, count, chunk_size):
                     stop = min(start + chunk_size, count)
-                    writer.add(unit_vectors(encoder, outputs[start:stop]), doc_ids[start:stop])
+                    writer.add(vectors(start, stop), doc_ids[start:stop])
                     progress.update(stop - start)
             fields = writer.finish()
         except BaseException:
             writer.abort()
             raise
+        if adapter is not None:
+            adapter.save(folder / ADAPTER_FOLDER)
+        seconds["build"] = round(time.perf_counter() - started, 3)
+        tell(f"Built the {layout.kind} {dim}-dim {layout.precision} index in {seconds['build']:.1f} s")
+        started = time.perf_counter()
+        reader = open_reader(backend, folder, layout, count, fields, url)
+        try:
+            calibration = calibrate(
+                reader.search, vectors, count, queries=calibration_queries, seed=seed, target_recall=target_recall
+            )
+        finally:
+            reader.close()
+        seconds["calibrate"] = round(time.perf_counter() - started, 3)
+        tell(
+            f"Calibrated the shortlist in {seconds['calibrate']:.1f} s: "
+            + (calibration.summary() if calibration else f"{count} documents, any shortlist is all of them")
+        )
         meta = IndexMeta(
             mic_version=__version__,
             backend=backend,
@@ -246,32 +336,92 @@ def build_index(
             rerank_precision=layout.rerank_precision,
             count=len(doc_ids),
             backend_fields=fields,
+            adapter=None if adapter is None else IndexAdapter(rows=adapter.info["rows"], seed=seed),
+            calibration=calibration,
+            build_seconds=seconds,
             doc_ids=doc_ids,
         )
         (folder / META_FILE).write_text(meta.model_dump_json(by_alias=True, indent=1) + "\n", encoding="utf-8")
     return meta
 
 
-def unit_vectors(encoder: Encoder, outputs: npt.ArrayLike) -> Array:
-    """Unit full-dim vectors of ``(n, D)`` model outputs, rotated first for a ``pca:`` encoder."""
+def model_vectors(encoder: Encoder, outputs: npt.ArrayLike) -> torch.Tensor:
+    """``(n, D)`` cached model outputs as the encoder gives them: rotated for a ``pca:`` encoder."""
     import torch
 
     rows = torch.from_numpy(np.array(outputs, dtype=np.float32))
-    if encoder.projection is not None:
-        rows = encoder.projection.apply(rows)
+    return rows if encoder.projection is None else encoder.projection.apply(rows)
+
+
+def unit_vectors(encoder: Encoder, outputs: npt.ArrayLike, adapter: Adapter | None = None) -> Array:
+    """Unit full-dim vectors of ``(n, D)`` cached model outputs, as the index holds them (adapted by ``adapter``)."""
+    rows = model_vectors(encoder, outputs)
+    if adapter is not None:
+        rows = adapter.transform(rows)
     return prefix(rows.numpy(), rows.shape[1])
+
+
+def fit_index_adapter(
+    encoder: Encoder,
+    outputs: npt.ArrayLike,
+    model: str,
+    dim: int,
+    sample: int | None,
+    seed: int,
+    settings: Mapping[str, object] | None,
+    show_progress_bar: bool | None,
+) -> Adapter:
+    """``mic adapt``'s unsupervised fit on the documents' model vectors (all, or a seeded sample of ``sample``).
+
+    The prefix dims are ``mic adapt``'s default ones and the index's ``dim``.
+
+    Raises:
+        RetrievalError: when fewer documents than one fit batch are left to fit on.
+    """
+    from mic.adapt import FitSettings, fit
+    from mic.adapt.fit import resolve_fit_dims
+
+    count = len(outputs)  # type: ignore[arg-type]
+    rows = np.arange(count)
+    if sample is not None and sample < count:
+        rows = np.sort(np.random.default_rng(seed).choice(count, sample, replace=False))
+    chosen = {"seed": seed, **(settings or {})}
+    batch = chosen.get("batch_size", FitSettings.model_fields["batch_size"].default)
+    if isinstance(batch, int) and len(rows) < batch:
+        raise RetrievalError(
+            f"--adapt fits the adapter on batches of {batch} documents, but it has {len(rows)} to fit on; "
+            f"index more documents{' or raise --adapt-sample' if sample is not None else ''}, or leave out --adapt."
+        )
+    return fit(
+        model_vectors(encoder, np.asarray(outputs)[rows]),
+        sorted({*resolve_fit_dims(None, encoder.dim), dim}),
+        base_model=model,
+        base_fingerprint=encoder_fingerprint(encoder),
+        show_progress_bar=show_progress_bar,
+        **chosen,
+    )
 
 
 @dataclass
 class SearchIndex:
-    """An opened index: its metadata and the backend reader that runs the funnel."""
+    """An opened index: its metadata, the backend reader that runs the funnel, and its adapter if it has one."""
 
     path: Path
     meta: IndexMeta
     reader: Reader
+    adapter: Adapter | None = None
 
-    def search(self, queries: npt.ArrayLike, k: int = DEFAULT_K, shortlist: int = DEFAULT_SHORTLIST) -> Hits:
+    def default_shortlist(self, k: int = DEFAULT_K) -> int:
+        """The shortlist depth of a search that sets none: the calibrated depth (else :data:`DEFAULT_SHORTLIST`),
+        at least ``k``."""
+        depth = self.meta.calibration.depth if self.meta.calibration is not None else DEFAULT_SHORTLIST
+        return max(depth, k)
+
+    def search(self, queries: npt.ArrayLike, k: int = DEFAULT_K, shortlist: int | None = None) -> Hits:
         """The funnel for ``(Q, D)`` full-dim query embeddings: ``shortlist`` by the prefix, best ``k`` at full dim.
+
+        The queries are the model's embeddings; an index built with ``adapt`` maps them by its adapter first.
+        ``shortlist``: ``None`` is :meth:`default_shortlist`.
 
         Raises:
             RetrievalError: for query vectors of another width than the index's, ``k < 1`` or ``shortlist < k``.
@@ -282,8 +432,12 @@ class SearchIndex:
                 f"{self.path} holds {self.meta.full_dim}-dim vectors of {self.meta.model}; the queries have shape "
                 f"{matrix.shape}. Encode them with {self.meta.model}."
             )
+        if shortlist is None:
+            shortlist = self.default_shortlist(k)
         if k < 1 or shortlist < k:
             raise RetrievalError(f"need 1 <= --k <= --shortlist; got --k {k} and --shortlist {shortlist}.")
+        if self.adapter is not None:
+            matrix = self.adapter.transform(matrix).numpy()
         return self.reader.search(prefix(matrix, self.meta.full_dim), k, shortlist)
 
     def close(self) -> None:
@@ -298,8 +452,16 @@ def open_index(path: str | Path, url: str | None = None) -> SearchIndex:
     """
     folder = Path(path).expanduser()
     meta = read_meta(folder)
+    adapter = None
+    if meta.adapter is not None:
+        from mic.adapt import Adapter, AdapterError
+
+        try:
+            adapter = Adapter.load(folder / meta.adapter.folder)
+        except AdapterError as error:
+            raise IndexFileError(f"{error} The index is damaged; build it again.") from None
     return SearchIndex(
-        folder, meta, open_reader(meta.backend, folder, meta.layout, meta.count, meta.backend_fields, url)
+        folder, meta, open_reader(meta.backend, folder, meta.layout, meta.count, meta.backend_fields, url), adapter
     )
 
 
@@ -338,10 +500,12 @@ def search_encoded(
     queries: Sequence[Document],
     *,
     k: int = DEFAULT_K,
-    shortlist: int = DEFAULT_SHORTLIST,
+    shortlist: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> list[QueryResult]:
     """Encode ``queries`` with ``encoder`` (from :func:`load_query_encoder`) and run the funnel.
+
+    ``shortlist``: ``None`` is the index's :meth:`SearchIndex.default_shortlist`.
 
     Raises:
         RetrievalError: for a query without text, ``k < 1`` or ``shortlist < k``.
@@ -366,12 +530,14 @@ def search_texts(
     queries: Sequence[Document],
     *,
     k: int = DEFAULT_K,
-    shortlist: int = DEFAULT_SHORTLIST,
+    shortlist: int | None = None,
     model: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     device: str | None = None,
 ) -> list[QueryResult]:
     """Encode ``queries`` with the index's model (or ``model``, which must be the same) and run the funnel.
+
+    ``shortlist``: ``None`` is the index's :meth:`SearchIndex.default_shortlist`.
 
     Loads the model on every call; a caller that searches many times keeps :func:`load_query_encoder`'s encoder
     and calls :func:`search_encoded`.

@@ -12,9 +12,10 @@ then answers over FastAPI:
 The index keeps document ids, not texts, so hits carry ids and scores. Every request is validated before
 anything is encoded: at most :data:`MAX_QUERIES` queries of 1 to :data:`MAX_QUERY_CHARS` characters (not only
 whitespace), ``1 <= k <= min(documents, MAX_K)``, ``k <= shortlist <= MAX_SHORTLIST``; a bad one gets a 422
-naming the field and the limit. Without ``shortlist`` the depth is ``mic search``'s default
-(:data:`mic.retrieval.defaults.DEFAULT_SHORTLIST`); a shortlist longer than the index is the whole index (exact
-search). An unexpected failure inside one request answers 500 with its message and the service keeps serving.
+naming the field and the limit. Without ``shortlist`` the depth is ``mic search``'s default, the index's
+calibrated depth (:meth:`mic.retrieval.index.SearchIndex.default_shortlist`); a shortlist longer than the index
+is the whole index (exact search). An unexpected failure inside one request answers 500 with its message and the
+service keeps serving.
 
 FastAPI runs the sync ``/search`` on a thread pool, and the encoder may not be called from two threads at
 once: it switches the model's truncation while it encodes (``SentenceTransformer.truncate_embeddings``), and a
@@ -42,7 +43,7 @@ from mic import __version__
 from mic.encoders import Encoder
 from mic.retrieval.backends import Kind, Precision
 from mic.retrieval.corpus import Document
-from mic.retrieval.defaults import DEFAULT_K, DEFAULT_SHORTLIST
+from mic.retrieval.defaults import DEFAULT_K
 from mic.retrieval.errors import RetrievalError
 from mic.retrieval.index import (
     SearchIndex,
@@ -86,21 +87,16 @@ class SearchRequest(BaseModel):
         ge=1,
         le=MAX_SHORTLIST,
         description=f"candidates found on the prefix and re-ranked at full dim: k to {MAX_SHORTLIST} "
-        f"(default {DEFAULT_SHORTLIST})",
+        "(default: the depth calibrated when the index was built, at least k)",
     )
 
     @model_validator(mode="after")
     def one_form_and_k_within_shortlist(self) -> SearchRequest:
         if (self.query is None) == (self.queries is None):
             raise ValueError("give exactly one of `query` (a text) or `queries` (a list of texts)")
-        if self.k > self.depth:
-            raise ValueError(f"k {self.k} is more than the shortlist {self.depth}; need k <= shortlist")
+        if self.shortlist is not None and self.k > self.shortlist:
+            raise ValueError(f"k {self.k} is more than the shortlist {self.shortlist}; need k <= shortlist")
         return self
-
-    @property
-    def depth(self) -> int:
-        """The shortlist asked for, else ``mic search``'s default."""
-        return self.shortlist if self.shortlist is not None else DEFAULT_SHORTLIST
 
     @property
     def texts(self) -> list[str]:
@@ -125,7 +121,7 @@ class SearchResponse(BaseModel):
     """The hits of every query of the request, in request order."""
 
     k: int
-    shortlist: int = Field(description="the depth searched: the request's, or the index's size when smaller")
+    shortlist: int = Field(description="the depth searched: the request's or the index's default, cut to its size")
     results: list[QueryHits]
 
 
@@ -221,7 +217,7 @@ def run_search(index: SearchIndex, encoder: Encoder, request: SearchRequest, loc
     documents = index.meta.count
     if request.k > documents:
         raise HTTPException(422, f"k {request.k} is more than the {documents} documents of the index.")
-    shortlist = min(request.depth, documents)
+    shortlist = min(index.default_shortlist(request.k) if request.shortlist is None else request.shortlist, documents)
     queries = [Document(str(row), text, f"query {row}") for row, text in enumerate(request.texts)]
     try:
         with lock:
