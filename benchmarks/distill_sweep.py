@@ -27,10 +27,9 @@ with the most steps (:func:`common.sweeps.governing_summary`).
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 
+from common.provenance import command_line
 from common.report import record_origin_lines
 from common.runs import read_record
 from common.settings import DEV_TASKS, sweep_path
@@ -134,7 +133,7 @@ def main() -> None:
             for name, record in done.items()
         },
         "best": best,
-        "command": shlex.join(["python", *sys.argv]),
+        "command": command_line(),
     }
     path = distill_summary_path(args.setting, args.steps)
     write_atomic(path, json.dumps(summary, indent=2))

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from common.provenance import command_line
+from common.settings import RESULTS
 from mic.data import load_beir, load_stsb
 from mic.encoders import Encoder, load_encoder
 from mic.evaluation import EvalOptions, evaluate_encoder
@@ -34,7 +33,6 @@ from mic.staging import write_atomic, write_json
 
 DIMS = [32, 384]
 WARMUP = 10
-RESULTS = Path(__file__).parent / "results"
 
 
 def time_queries(encoders: dict[str, Encoder], queries: list[str]) -> dict[str, list[float]]:
@@ -58,7 +56,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200, help="SciFact test queries timed, one per call")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    command = shlex.join(["python", *sys.argv])
+    command = command_line()
     print(f"{command}\nseed {args.seed}; SciFact test queries 1..{args.queries}; STS-B test; dims {DIMS}", flush=True)
 
     torch.manual_seed(args.seed)

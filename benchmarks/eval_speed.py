@@ -15,16 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import shlex
 import statistics
-import sys
 import time
 import tracemalloc
 
 import torch
 
 from common import settings
-from common.provenance import run_provenance
+from common.provenance import command_line, run_provenance
 from common.settings import RESULTS
 from mic.data import load_stsb
 from mic.evaluation import EvalOptions, evaluate_encoder, load_encoder
@@ -96,7 +94,7 @@ def main() -> None:
         "runs": args.runs,
         "seed": args.seed,
         "device": f"CPU ({torch.get_num_threads()} threads)",
-        "command": shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv]),
+        "command": command_line(),
     }
     result["provenance"] = run_provenance(result["command"])
     RESULTS.mkdir(parents=True, exist_ok=True)

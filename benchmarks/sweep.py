@@ -19,10 +19,9 @@ checks that the two agree.
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from collections.abc import Callable
 
+from common.provenance import command_line
 from common.report import record_origin_lines
 from common.runs import read_record
 from common.settings import DEV_TASKS, SETTINGS, is_regularized, sweep_path
@@ -146,7 +145,7 @@ def main() -> None:
         },
         "chosen_name": chosen_name,
         "chosen": chosen,
-        "command": shlex.join(["python", *sys.argv]),
+        "command": command_line(),
     }
     write_atomic(sweep_path(args.setting), json.dumps(summary, indent=2))
     lines = [
