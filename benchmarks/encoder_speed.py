@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from common.provenance import command_line
 from common.settings import RESULTS
+from common.timing import take_turns
 from mic.data import load_beir, load_stsb
 from mic.encoders import Encoder, load_encoder
 from mic.evaluation import EvalOptions, evaluate_encoder
@@ -40,14 +41,11 @@ def time_queries(encoders: dict[str, Encoder], queries: list[str]) -> dict[str, 
     for encoder in encoders.values():
         for query in queries[:WARMUP]:
             encoder.encode([query], show_progress_bar=False)
-    times: dict[str, list[float]] = {name: [] for name in encoders}
-    for index, query in enumerate(queries):
-        order = list(encoders) if index % 2 == 0 else list(reversed(encoders))
-        for name in order:
-            start = time.perf_counter()
-            encoders[name].encode([query], show_progress_bar=False)
-            times[name].append((time.perf_counter() - start) * 1000)
-    return times
+    contenders = {
+        name: lambda index, encoder=encoder: encoder.encode([queries[index]], show_progress_bar=False)
+        for name, encoder in encoders.items()
+    }
+    return {name: [1e3 * value for value in seconds] for name, seconds in take_turns(contenders, len(queries)).items()}
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ import argparse
 import json
 import resource
 import statistics
-import time
 import tracemalloc
 
 import torch
@@ -24,6 +23,7 @@ import torch
 from common import settings
 from common.provenance import command_line, run_provenance
 from common.settings import RESULTS
+from common.timing import take_turns
 from mic.data import load_stsb
 from mic.evaluation import EvalOptions, evaluate_encoder, load_encoder
 
@@ -60,14 +60,10 @@ def main() -> None:
         encoder.encode(unique, batch_size=args.batch_size, show_progress_bar=False)
 
     contenders = {"eval_7_dims": run_eval, "encode_full_dim": run_encode}
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for index in range(args.runs):
-        order = list(contenders) if index % 2 == 0 else list(reversed(contenders))
-        for name in order:
-            start = time.perf_counter()
-            contenders[name]()
-            times[name].append(time.perf_counter() - start)
-            print(f"run {index + 1}/{args.runs} {name}: {times[name][-1]:.2f} s", flush=True)
+    times = take_turns({name: lambda _, contender=contender: contender() for name, contender in contenders.items()},
+                       args.runs)  # fmt: skip
+    for name, seconds in times.items():
+        print(f"{name}: {', '.join(f'{value:.2f}' for value in seconds)} s", flush=True)
     # One more, untimed run each under tracemalloc, whose bookkeeping would slow the timed runs.
     traced_peak: dict[str, float] = {}
     for name, contender in contenders.items():

@@ -1,15 +1,29 @@
-"""Timing one query at a time: contenders take turns in a fresh random order every round, each on its own slice
-of the queries, after one warm-up search each; and the summary of the latencies measured."""
+"""Timing contenders against each other: in turns reversed every other run (:func:`take_turns`), or one query at
+a time in a fresh random order every round, each on its own slice of the queries (:func:`alternate`); and the
+summary of the latencies measured."""
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Hashable, Sequence
+import time
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TypeVar
 
 import numpy as np
 
 Contender = TypeVar("Contender", bound=Hashable)
+
+
+def take_turns(contenders: Mapping[str, Callable[[int], object]], runs: int) -> dict[str, list[float]]:
+    """Seconds of ``contender(run)`` for each run, the contenders taking turns in their order on even runs and the
+    reverse on odd ones, so neither always goes first."""
+    seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    for run in range(runs):
+        for name in list(contenders) if run % 2 == 0 else list(reversed(contenders)):
+            start = time.perf_counter()
+            contenders[name](run)
+            seconds[name].append(time.perf_counter() - start)
+    return seconds
 
 
 def alternate(

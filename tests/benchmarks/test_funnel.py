@@ -8,7 +8,7 @@ import pytest
 
 from common.funnel import Config, layout, recall_at_k, resampled_chunks
 from common.funnel_report import FULL_DIM, REFERENCE
-from common.timing import alternate, funnel_summary, latency_summary
+from common.timing import alternate, funnel_summary, latency_summary, take_turns
 
 
 def test_the_resampled_corpus_has_the_count_asked_in_chunks_of_unit_vectors() -> None:
@@ -51,3 +51,10 @@ def test_the_summaries_give_qps_percentiles_and_the_mean_of_each_part() -> None:
     assert summary["prefix_ms"] == pytest.approx(1.5)
     assert summary["rerank_ms"] == pytest.approx(0.5)
     assert summary["qps"] == pytest.approx(1 / 0.002)
+
+
+def test_take_turns_reverses_the_order_every_other_run_and_times_each_call() -> None:
+    calls: list[tuple[str, int]] = []
+    seconds = take_turns({"a": lambda run: calls.append(("a", run)), "b": lambda run: calls.append(("b", run))}, 3)
+    assert calls == [("a", 0), ("b", 0), ("b", 1), ("a", 1), ("a", 2), ("b", 2)]
+    assert [len(values) for values in seconds.values()] == [3, 3]
