@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import statistics
-import sys
 from pathlib import Path
 
 import torch
@@ -42,7 +40,7 @@ from common.adapters import (
     sidecar_seconds,
     sweep_entries,
 )
-from common.provenance import run_provenance
+from common.provenance import command_line, run_provenance
 from common.report import write_json_and_markdown
 from common.scoring import Scores, load_named, mean_std
 from common.settings import DIMS, RESULTS
@@ -268,7 +266,7 @@ def main() -> None:
     base = Encoder("default", model)
     embed = EmbeddingSource(base, fingerprint, show_progress_bar=True)
     fit_data = fit_embeddings(FIT_DATA, embed)
-    command = shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv])
+    command = command_line()
     context = FitContext(fit_data, {}, None, base, fingerprint, EmbeddingStore(show_progress_bar=True), command)
     print(f"fit embeddings {tuple(fit_data.shape)}; seed(s) {SEEDS if args.phase == 'test' else [0]}", flush=True)
     if args.phase == "timing":

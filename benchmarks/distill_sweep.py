@@ -27,25 +27,25 @@ with the most steps (:func:`common.sweeps.governing_summary`).
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 
+from common.provenance import command_line
 from common.report import record_origin_lines
-from common.runs import read_record
-from common.settings import DEV_TASKS, sweep_path
+from common.settings import sweep_path
 from common.sweeps import (
     MARGIN,
     anchored,
+    dev_scores,
     distill_summary_path,
+    earlier_records,
     eligible,
     full_dim_score,
     low_dim_score,
     name_of,
     parse_sweep_args,
+    run_candidate,
     search_folder,
 )
-from common.training import run_one
 from mic.staging import write_atomic
 
 LAMBDAS = [0.01, 0.03, 0.1, 0.3, 1.0]
@@ -71,10 +71,7 @@ def main() -> None:
         name = "mrl" if method == "mrl" else name_of(mic)
         cache = (searched if cache_folder == "search" else folder) / f"{name}.json"
         used.add(cache)
-        if args.report:
-            return read_record(cache)
-        print(f"[distill sweep {args.setting}] {name}", flush=True)
-        return run_one(args.setting, method, args.seed, args.data_dir, DEV_TASKS, anchored(mic), cache)
+        return run_candidate(args, "distill sweep", method, anchored(mic), cache)
 
     reference = run("mrl", {}, "search")
     base = json.loads(sweep_path(args.setting).read_text())["chosen"]  # where the coordinate search ended
@@ -111,9 +108,7 @@ def main() -> None:
                 if weight != probe:
                     records[label(strongest, weight)] = run("mic", {**base, **strongest, "distill_weight": weight})
     done = {name: record for name, record in records.items() if record is not None}
-    for path in sorted(folder.glob("mic-*.json")):  # runs of an earlier path of this sweep: evidence, never chosen
-        if path not in used:
-            done[f"{path.stem} (earlier path)"] = json.loads(path.read_text())
+    done.update({f"{name} (earlier path)": record for name, record in earlier_records(folder, used).items()})
     chosen = [name for name in done if name in records]
     best = max(chosen, key=lambda name: score(name) if name == "base (λ_SD 0)" else score(name) - MARGIN)
     summary = {
@@ -123,18 +118,13 @@ def main() -> None:
         "base": base,
         "selection": f"mean dev Spearman at 8/16/32 over STS-B dev and SICK trial; 384-dim within 0.3 of MRL; "
         f"a distillation candidate must beat the base by {MARGIN}",
-        "reference_mrl": {"low_dims": low_dim_score(reference), "full_dim": full_dim_score(reference)},
+        "reference_mrl": dev_scores(reference),
         "candidates": {
-            name: {
-                "mic": record["config"]["mic"],
-                "low_dims": low_dim_score(record),
-                "full_dim": full_dim_score(record),
-                "scores": record["scores"],
-            }
+            name: {"mic": record["config"]["mic"], **dev_scores(record), "scores": record["scores"]}
             for name, record in done.items()
         },
         "best": best,
-        "command": shlex.join(["python", *sys.argv]),
+        "command": command_line(),
     }
     path = distill_summary_path(args.setting, args.steps)
     write_atomic(path, json.dumps(summary, indent=2))

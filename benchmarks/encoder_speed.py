@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from common.provenance import command_line
+from common.settings import RESULTS
+from common.timing import take_turns
 from mic.data import load_beir, load_stsb
 from mic.encoders import Encoder, load_encoder
 from mic.evaluation import EvalOptions, evaluate_encoder
@@ -34,7 +34,6 @@ from mic.staging import write_atomic, write_json
 
 DIMS = [32, 384]
 WARMUP = 10
-RESULTS = Path(__file__).parent / "results"
 
 
 def time_queries(encoders: dict[str, Encoder], queries: list[str]) -> dict[str, list[float]]:
@@ -42,14 +41,11 @@ def time_queries(encoders: dict[str, Encoder], queries: list[str]) -> dict[str, 
     for encoder in encoders.values():
         for query in queries[:WARMUP]:
             encoder.encode([query], show_progress_bar=False)
-    times: dict[str, list[float]] = {name: [] for name in encoders}
-    for index, query in enumerate(queries):
-        order = list(encoders) if index % 2 == 0 else list(reversed(encoders))
-        for name in order:
-            start = time.perf_counter()
-            encoders[name].encode([query], show_progress_bar=False)
-            times[name].append((time.perf_counter() - start) * 1000)
-    return times
+    contenders = {
+        name: lambda index, encoder=encoder: encoder.encode([queries[index]], show_progress_bar=False)
+        for name, encoder in encoders.items()
+    }
+    return {name: [1e3 * value for value in seconds] for name, seconds in take_turns(contenders, len(queries)).items()}
 
 
 def main() -> None:
@@ -58,7 +54,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200, help="SciFact test queries timed, one per call")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    command = shlex.join(["python", *sys.argv])
+    command = command_line()
     print(f"{command}\nseed {args.seed}; SciFact test queries 1..{args.queries}; STS-B test; dims {DIMS}", flush=True)
 
     torch.manual_seed(args.seed)

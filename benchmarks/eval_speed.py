@@ -15,17 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import shlex
 import statistics
-import sys
-import time
 import tracemalloc
 
 import torch
 
 from common import settings
-from common.provenance import run_provenance
+from common.provenance import command_line, run_provenance
 from common.settings import RESULTS
+from common.timing import take_turns
 from mic.data import load_stsb
 from mic.evaluation import EvalOptions, evaluate_encoder, load_encoder
 
@@ -62,14 +60,10 @@ def main() -> None:
         encoder.encode(unique, batch_size=args.batch_size, show_progress_bar=False)
 
     contenders = {"eval_7_dims": run_eval, "encode_full_dim": run_encode}
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for index in range(args.runs):
-        order = list(contenders) if index % 2 == 0 else list(reversed(contenders))
-        for name in order:
-            start = time.perf_counter()
-            contenders[name]()
-            times[name].append(time.perf_counter() - start)
-            print(f"run {index + 1}/{args.runs} {name}: {times[name][-1]:.2f} s", flush=True)
+    times = take_turns({name: lambda _, contender=contender: contender() for name, contender in contenders.items()},
+                       args.runs)  # fmt: skip
+    for name, seconds in times.items():
+        print(f"{name}: {', '.join(f'{value:.2f}' for value in seconds)} s", flush=True)
     # One more, untimed run each under tracemalloc, whose bookkeeping would slow the timed runs.
     traced_peak: dict[str, float] = {}
     for name, contender in contenders.items():
@@ -96,7 +90,7 @@ def main() -> None:
         "runs": args.runs,
         "seed": args.seed,
         "device": f"CPU ({torch.get_num_threads()} threads)",
-        "command": shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv]),
+        "command": command_line(),
     }
     result["provenance"] = run_provenance(result["command"])
     RESULTS.mkdir(parents=True, exist_ok=True)

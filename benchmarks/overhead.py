@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import shlex
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from unittest import mock
@@ -35,7 +33,7 @@ import mic.losses.mic as mic_module
 import mic.losses.scr as scr_module
 import mic.losses.sir as sir_module
 import mic.losses.validation as validation
-from common.provenance import run_provenance
+from common.provenance import command_line, run_provenance
 from common.settings import DIMS, RESULTS
 from mic.data import load_stsb
 from mic.losses import MICLoss
@@ -143,7 +141,7 @@ def main() -> None:
         "data": "STS-B train, first pairs in file order",
         "seed": args.seed,
         "threads": torch.get_num_threads(),
-        "command": shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv]),
+        "command": command_line(),
     }
     result["provenance"] = run_provenance(result["command"])
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -22,14 +22,13 @@ the run can be done in pieces. The report averages runs from this code; runs fro
 from __future__ import annotations
 
 import argparse
-import shlex
 import statistics
-import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from common import report
+from common.provenance import command_line
 from common.report import origin_lines, replace_block, write_json_and_markdown
 from common.results import collect, mean_by_dim, methods_on, mic_minus_mrl, seeds_on, shared_seeds
 from common.runs import NO_FINGERPRINT, ORIGIN_LABELS, OTHER_CODE
@@ -260,7 +259,7 @@ def main() -> None:
         help="where runs/ and the reports go (default benchmarks/results, whose table also goes into the README)",
     )
     args = parser.parse_args()
-    command = shlex.join(["python", *sys.argv])
+    command = command_line()
     if args.quick:
         args.settings, args.methods, args.seeds = ["unsup-simcse-quick"], ["truncate", "mrl", "mic"], [0]
     folder = args.results_dir

@@ -23,8 +23,6 @@ import argparse
 import io
 import json
 import os
-import shlex
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +32,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from common.provenance import run_provenance
+from common.provenance import command_line, run_provenance
 from common.runs import cached, new_record, run_key, write_record
 from common.settings import DIMS, RESULTS
 from mic.cache import default_cache_dir
@@ -166,7 +164,7 @@ def main() -> None:
     args = parser.parse_args()
     models = parse_models(args.model)
 
-    command = shlex.join(["python", *sys.argv])
+    command = command_line()
     folder = args.results_dir
     spec = f"{args.task}:{args.split}"
     print(f"{command}\nseed {args.seed}; {spec}; PCA fitted on {args.fit_data}; cache {default_cache_dir()}")

@@ -19,24 +19,24 @@ checks that the two agree.
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from collections.abc import Callable
 
+from common.provenance import command_line
 from common.report import record_origin_lines
-from common.runs import read_record
-from common.settings import DEV_TASKS, SETTINGS, is_regularized, sweep_path
+from common.settings import SETTINGS, is_regularized, sweep_path
 from common.sweeps import (
     MARGIN,
     anchored,
+    dev_scores,
+    earlier_records,
     eligible,
     full_dim_score,
     low_dim_score,
     name_of,
     parse_sweep_args,
+    run_candidate,
     search_folder,
 )
-from common.training import run_one
 from mic.staging import write_atomic
 from mic.training.config import MICWeights
 
@@ -117,36 +117,26 @@ def main() -> None:
     folder = search_folder(args.setting, args.steps)
 
     def run(method: str, mic: dict, name: str) -> dict | None:
-        cache = folder / f"{name}.json"
-        if args.report:
-            return read_record(cache)
-        print(f"[sweep {args.setting}] {name}", flush=True)
-        return run_one(args.setting, method, args.seed, args.data_dir, DEV_TASKS, mic, cache)
+        return run_candidate(args, "sweep", method, mic, folder / f"{name}.json")
 
     reference = run("mrl", {}, "mrl")
     records, end = search(lambda mic: run("mic", mic, name_of(mic)), reference)
     chosen_name = choose(records, reference, end)
     chosen = records[chosen_name]["config"]["mic"]
     # Candidates cached by earlier search paths stay in the report as evidence; they are never chosen.
-    earlier = {
-        path.stem: json.loads(path.read_text())
-        for path in sorted(folder.glob("mic-*.json"))
-        if path.stem not in records
-    }
+    earlier = earlier_records(folder, {folder / f"{name}.json" for name in records})
     summary = {
         "setting": args.setting,
         "steps": args.steps,
         "seed": args.seed,
         "selection": "where the coordinate search ends (it moves only on gains >= 0.05 in the mean dev Spearman at "
         "dims 8/16/32 over STS-B dev and SICK trial); 384-dim within 0.3 of MRL; at least one regularizer active",
-        "reference_mrl": {"low_dims": low_dim_score(reference), "full_dim": full_dim_score(reference)},
-        "candidates": {n: {"low_dims": low_dim_score(r), "full_dim": full_dim_score(r)} for n, r in records.items()},
-        "earlier_path_candidates": {
-            n: {"low_dims": low_dim_score(r), "full_dim": full_dim_score(r)} for n, r in earlier.items()
-        },
+        "reference_mrl": dev_scores(reference),
+        "candidates": {name: dev_scores(record) for name, record in records.items()},
+        "earlier_path_candidates": {name: dev_scores(record) for name, record in earlier.items()},
         "chosen_name": chosen_name,
         "chosen": chosen,
-        "command": shlex.join(["python", *sys.argv]),
+        "command": command_line(),
     }
     write_atomic(sweep_path(args.setting), json.dumps(summary, indent=2))
     lines = [

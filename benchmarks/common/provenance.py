@@ -7,7 +7,9 @@ import functools
 import hashlib
 import os
 import platform
+import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -52,6 +54,11 @@ def machine() -> str:
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
     )
+
+
+def command_line() -> str:
+    """The command that started this process, as a shell would take it (``python benchmarks/X.py ARGS``)."""
+    return shlex.join([Path(sys.executable).name, *sys.argv])
 
 
 def run_provenance(command: str | None) -> dict[str, object]:

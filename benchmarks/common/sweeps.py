@@ -1,5 +1,6 @@
 """The dev sweeps' shared rules (``sweep.py``'s coordinate search, ``distill_sweep.py``'s self-distillation
-sweep): candidate names, the selection scores, eligibility, the command line and where summaries go.
+sweep): candidate names, the selection scores, eligibility, the command line, running or reading one candidate,
+and where summaries go.
 
 Selection score: mean dev Spearman at dims 8/16/32 over both dev tasks, among candidates whose 384-dim dev score
 is at most 0.3 below MRL's at the same budget.
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from pathlib import Path
 
+from common.runs import read_record
 from common.settings import DEV_TASKS, RESULTS, SETTINGS
+from common.training import run_one
 from mic.training.config import method_md_weights
 
 LOW_DIMS = ["8", "16", "32"]
@@ -43,6 +46,11 @@ def full_dim_score(record: dict) -> float:
     return sum(record["scores"][task]["384"] for task in DEV_TASKS) / len(DEV_TASKS)
 
 
+def dev_scores(record: dict) -> dict[str, float]:
+    """A candidate's two selection scores, as the summaries report them."""
+    return {"low_dims": low_dim_score(record), "full_dim": full_dim_score(record)}
+
+
 def eligible(record: dict | None, reference: dict) -> bool:
     """A candidate may be chosen only if its 384-dim dev score is at most 0.3 below MRL's."""
     return record is not None and full_dim_score(record) >= full_dim_score(reference) - FULL_DIM_TOLERANCE
@@ -59,6 +67,23 @@ def parse_sweep_args(description: str, settings: Sequence[str], default: str) ->
     args = parser.parse_args()
     SETTINGS[args.setting] = SETTINGS[args.setting].with_overrides(f"max_steps={args.steps}")
     return args
+
+
+def run_candidate(args: argparse.Namespace, sweep: str, method: str, mic: dict, cache: Path) -> dict | None:
+    """One candidate's record: with ``--report`` the cached one (``None`` if never run), else trained and scored on
+    the dev tasks through the run cache at ``cache``."""
+    if args.report:
+        return read_record(cache)
+    print(f"[{sweep} {args.setting}] {cache.stem}", flush=True)
+    return run_one(args.setting, method, args.seed, args.data_dir, DEV_TASKS, mic, cache)
+
+
+def earlier_records(folder: Path, current: Container[Path]) -> dict[str, dict]:
+    """The candidates cached in ``folder`` by an earlier path of a sweep (not in ``current``), by name: kept in
+    the report as evidence, never chosen."""
+    return {
+        path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("mic-*.json")) if path not in current
+    }
 
 
 def search_folder(setting: str, steps: int) -> Path:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from common.provenance import command_line
 from common.runs import new_record, read_record, run_key, write_record
 from common.scoring import evaluate, geometry
 from common.settings import METHODS, SETTINGS, mic_defaults, run_config, training_key
@@ -120,7 +121,7 @@ def run_one(
         "config": config.model_dump(mode="json") if config is not None else None,
         "pca_fit": fit_sources,
     }
-    record = new_record(key, shlex.join(["python", *sys.argv]), fields)
+    record = new_record(key, command_line(), fields)
     write_record(cache, record)
     shutil.rmtree(model_dir, ignore_errors=True)
     return record

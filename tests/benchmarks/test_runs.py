@@ -50,6 +50,12 @@ def test_a_record_carries_commit_dirty_flag_code_versions_threads_and_machine() 
     assert runs.origin(record) == runs.CURRENT
 
 
+def test_the_command_line_names_the_interpreter_and_quotes_the_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.executable", "/opt/venv/bin/python3")
+    monkeypatch.setattr("sys.argv", ["benchmarks/eval_speed.py", "--data-dir", "my data"])
+    assert provenance.command_line() == "python3 benchmarks/eval_speed.py --data-dir 'my data'"
+
+
 def stale(record: dict) -> dict:
     """``record`` as other code would have written it (its key holds that code's fingerprint)."""
     other = {**record["provenance"], "code_fingerprint": "0" * 16, "git_commit": "abc1234f"}

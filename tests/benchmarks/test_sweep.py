@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+
+import pytest
 
 import sweep
 from common import sweeps
@@ -74,3 +77,19 @@ def test_a_settings_config_follows_its_longest_distillation_sweep(tmp_path, monk
         sweeps.distill_summary_path("unsup-simcse", steps).write_text(json.dumps({"steps": steps}))
     sweeps.distill_summary_path("stsb-cosent", 5000).write_text(json.dumps({"steps": 5000}))
     assert sweeps.governing_summary("unsup-simcse") == tmp_path / "distill-sweep-unsup-simcse-1000steps.json"
+
+
+def test_earlier_records_are_the_cached_candidates_this_path_did_not_visit(tmp_path) -> None:
+    for name in ("mic-base", "mic-gamma=1.0", "mrl"):
+        (tmp_path / f"{name}.json").write_text(json.dumps(record({}, 71.0)))
+    earlier = sweeps.earlier_records(tmp_path, {tmp_path / "mic-base.json"})
+    assert list(earlier) == ["mic-gamma=1.0"]
+    assert sweeps.dev_scores(earlier["mic-gamma=1.0"]) == {"low_dims": 71.0, "full_dim": 82.0}
+
+
+def test_a_report_reads_each_candidate_from_its_cache_and_trains_nothing(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(sweeps, "run_one", lambda *args: pytest.fail("trained in report mode"))
+    (tmp_path / "mrl.json").write_text(json.dumps(MRL))
+    args = argparse.Namespace(report=True, setting="stsb-cosent", seed=0, data_dir="data")
+    assert sweeps.run_candidate(args, "sweep", "mrl", {}, tmp_path / "mrl.json") == MRL
+    assert sweeps.run_candidate(args, "sweep", "mic", {}, tmp_path / "mic-base.json") is None
