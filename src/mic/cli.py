@@ -90,6 +90,13 @@ EncoderBackendOption = Annotated[
     str | None,
     typer.Option(help="encoder backend: torch (default), onnx or onnx-int8 (onnxruntime; exported once, cached)"),
 ]
+QueryBackendOption = Annotated[
+    str | None,
+    typer.Option("--encoder-backend", help="query encoder backend: torch, onnx or onnx-int8 (default: the index's)"),
+]
+AllowBackendMismatchOption = Annotated[
+    bool, typer.Option(help="encode queries with another --encoder-backend than the index's documents")
+]
 
 TRAIN_EXAMPLES = """Examples:
 
@@ -392,6 +399,7 @@ def index_command(
     data_dir: DataDirOption = None,
     batch_size: BatchSizeOption = 64,
     device: DeviceOption = None,
+    encoder_backend: EncoderBackendOption = None,
 ) -> None:
     """Encode a corpus once and store its low-dim prefixes (shortlist) and full vectors (re-rank) as an index."""
     from mic.retrieval.index import build_index
@@ -400,7 +408,8 @@ def index_command(
         meta = build_index(model, corpus, out, dim=dim, precision=precision, kind=kind, backend=backend,
                            rerank_precision=rerank_precision, url=url, collection=collection, chunk_size=chunk_size,
                            batch_size=batch_size, data_dir=data_dir, device=device, overwrite=overwrite,
-                           show_progress_bar=True)  # fmt: skip
+                           show_progress_bar=True,
+                           **({"encoder_backend": encoder_backend} if encoder_backend else {}))  # fmt: skip
     except user_errors() as error:
         fail(str(error))
     console.print(
@@ -424,6 +433,8 @@ def search(
     url: Annotated[str | None, typer.Option(help="Qdrant server URL, overriding a server index's")] = None,
     batch_size: BatchSizeOption = 64,
     device: DeviceOption = None,
+    encoder_backend: QueryBackendOption = None,
+    allow_backend_mismatch: AllowBackendMismatchOption = False,
 ) -> None:
     """Search an index: encode the queries, shortlist on the prefix, re-rank at full dim, print the top k."""
 
@@ -442,7 +453,8 @@ def search(
         opened = open_index(index, url=url)
         try:
             results = search_texts(opened, texts, k=k, shortlist=shortlist, model=model, batch_size=batch_size,
-                                   device=device)  # fmt: skip
+                                   device=device, encoder_backend=encoder_backend,
+                                   allow_backend_mismatch=allow_backend_mismatch)  # fmt: skip
             record = results_to_dict(opened, results, k, shortlist)
         finally:
             opened.close()
@@ -476,13 +488,16 @@ def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: any free port)")] = 8000,
     url: Annotated[str | None, typer.Option(help="Qdrant server URL, overriding a server index's")] = None,
     device: DeviceOption = None,
+    encoder_backend: QueryBackendOption = None,
+    allow_backend_mismatch: AllowBackendMismatchOption = False,
 ) -> None:
     """Serve an index over HTTP: POST /search, GET /health, docs at /docs; the model and index load once."""
     from mic.retrieval.service import create_app, listen, server
 
     try:
         listener = listen(host, port)  # before loading the model: a busy port fails fast
-        service = create_app(index, url=url, device=device)
+        service = create_app(index, url=url, device=device, encoder_backend=encoder_backend,
+                             allow_backend_mismatch=allow_backend_mismatch)  # fmt: skip
     except user_errors() as error:
         fail(str(error))
     bound_host, bound_port = listener.getsockname()[:2]
@@ -533,6 +548,7 @@ def adapt(
     overwrite: Annotated[bool, typer.Option(help="replace a folder in --out that mic adapt wrote")] = False,
     data_dir: DataDirOption = None,
     seed: Annotated[int | None, typer.Option(help="random seed (sets fit.seed)")] = None,
+    encoder_backend: EncoderBackendOption = None,
 ) -> None:
     """Make a frozen encoder elastic: fit a post-hoc Matryoshka adapter on its cached embeddings."""
     from mic.adapt import AdaptConfig
@@ -552,6 +568,7 @@ def adapt(
             "dims": ("--dims", parse_dims(dims)),
             "data_dir": ("--data-dir", data_dir),
             "fit.seed": ("--seed", seed),
+            "encoder_backend": ("--encoder-backend", encoder_backend),
         }
         resolved = load_config(config, overrides, schema=AdaptConfig, options=options)
         if embeddings is not None:

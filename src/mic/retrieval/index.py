@@ -24,15 +24,14 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mic import __version__
-from mic.cache import cached_encode_chunks
-from mic.encoders import Encoder, absolute_spec, encoder_fingerprint, load_encoder
-from mic.progress import Progress
+from mic.encoder_backends import DEFAULT_BACKEND
 from mic.retrieval.backends import (
     BACKENDS,
     KINDS,
@@ -49,8 +48,12 @@ from mic.retrieval.backends import (
 )
 from mic.retrieval.corpus import Document, chunked, iter_documents
 from mic.retrieval.errors import IndexFileError, RetrievalError
+from mic.retrieval.light_encoder import LightEncoder, write_light_encoder
 from mic.retrieval.search import Hits, prefix
 from mic.staging import OutputKind, check_output, staged_output
+
+if TYPE_CHECKING:
+    from mic.encoders import Encoder
 
 SCHEMA = "mic-index/1"
 SEARCH_SCHEMA = "mic-search/1"
@@ -91,7 +94,9 @@ class IndexMeta(BaseModel):
     mic_version: str
     backend: str
     model: str
-    fingerprint: str
+    fingerprint: str = Field(description="the model's as a torch model, whatever backend encoded the documents")
+    encoder_backend: str = DEFAULT_BACKEND
+    query_encoder: str | None = Field(None, description="subfolder of the light query path (ONNX backends)")
     full_dim: int
     dim: int
     precision: Precision
@@ -158,6 +163,7 @@ def build_index(
     overwrite: bool = False,
     show_progress_bar: bool | None = False,
     cache_dir: str | Path | None = None,
+    encoder_backend: str = DEFAULT_BACKEND,
 ) -> IndexMeta:
     """Encode ``corpus`` with ``model`` and store its ``dim``-prefix and full vectors as an index at ``out``.
 
@@ -182,7 +188,9 @@ def build_index(
             bar on a terminal and plain lines in a log, ``False`` nothing).
         cache_dir: the embedding cache (:mod:`mic.cache`, shared with ``mic eval`` and ``mic adapt``;
             ``None``: ``$MIC_CACHE_DIR``, else ``~/.cache/mic``): a corpus already encoded by the model is read
-            from it, so a new dim or precision does not encode it again.
+            from it, so a new dim or precision does not encode it again. ONNX exports are kept there too.
+        encoder_backend: ``torch``, ``onnx`` or ``onnx-int8`` (:mod:`mic.onnx`); with an ONNX backend the index
+            also stores its light query path (:mod:`mic.retrieval.light_encoder`) when the model allows.
 
     Raises:
         RetrievalError: for a bad option value or a ``dim`` outside the model.
@@ -198,7 +206,11 @@ def build_index(
         raise RetrievalError(f"--chunk-size must be a positive number of documents, got {chunk_size}.")
     out = check_output(out, INDEX_OUTPUT, overwrite=overwrite, option="--out")  # before any encoding
     doc_ids = [document.id for document in iter_documents(corpus, data_dir)]  # validates every row first
-    encoder = load_encoder(model, data_dir=data_dir, device=device)
+    from mic.cache import cached_encode_chunks
+    from mic.encoders import absolute_spec, base_fingerprint, load_encoder
+    from mic.progress import Progress
+
+    encoder = load_encoder(model, data_dir=data_dir, device=device, backend=encoder_backend, cache_dir=cache_dir)
     full_dim = encoder.dim
     if not 1 <= dim <= full_dim:
         raise RetrievalError(f"--dim {dim} is outside 1..{full_dim}, the embedding size of {model}.")
@@ -232,7 +244,9 @@ def build_index(
             mic_version=__version__,
             backend=backend,
             model=absolute_spec(model),
-            fingerprint=encoder_fingerprint(encoder),
+            fingerprint=base_fingerprint(encoder),
+            encoder_backend=encoder.backend,
+            query_encoder=write_light_encoder(encoder, folder),
             full_dim=full_dim,
             dim=dim,
             precision=layout.precision,
@@ -306,29 +320,69 @@ class QueryResult:
     hits: list[tuple[str, float]]
 
 
-def load_query_encoder(index: SearchIndex, model: str | None = None, device: str | None = None) -> Encoder:
-    """The encoder of ``index``'s queries: its own model, or ``model`` when that is the same model.
+class QueryEncoder(Protocol):
+    """What encodes queries: an :class:`~mic.encoders.Encoder`, or the index's
+    :class:`~mic.retrieval.light_encoder.LightEncoder`."""
+
+    @property
+    def backend(self) -> str: ...
+
+    def encode(self, sentences: Sequence[str], batch_size: int = 64) -> npt.ArrayLike: ...
+
+
+def load_query_encoder(
+    index: SearchIndex,
+    model: str | None = None,
+    device: str | None = None,
+    *,
+    encoder_backend: str | None = None,
+    allow_backend_mismatch: bool = False,
+) -> QueryEncoder:
+    """The encoder of ``index``'s queries: its own model (or ``model`` when that is the same) on its backend.
+
+    With neither ``model`` nor a ``device`` other than the CPU, an index that stored its light query path
+    (:mod:`mic.retrieval.light_encoder`) is queried through it, without loading torch.
+
+    Args:
+        index: the opened index.
+        model: the query model (default: the index's); it must be the index's model.
+        device: torch device of the query model.
+        encoder_backend: the query encoder's backend (default: the index's, ``meta.json``'s ``encoder_backend``).
+        allow_backend_mismatch: let queries be encoded by another backend than the index's documents.
 
     Raises:
-        RetrievalError: when ``model`` is not the model the index was built with (its fingerprint or width
-            differs), naming both.
+        RetrievalError: when ``model`` is not the model the index was built with (its fingerprint as a torch
+            model, or its width, differs), or when ``encoder_backend`` is not the index's and the mismatch is not
+            allowed, naming both.
         ModelError: when the model cannot be loaded.
     """
-    name = model or index.meta.model
-    encoder = load_encoder(name, device=device)
-    fingerprint, width = encoder_fingerprint(encoder), encoder.dim
-    if (fingerprint, width) != (index.meta.fingerprint, index.meta.full_dim):
+    meta = index.meta
+    backend = encoder_backend or meta.encoder_backend
+    if backend != meta.encoder_backend and not allow_backend_mismatch:
         raise RetrievalError(
-            f"{index.path} was built with {index.meta.model} ({index.meta.full_dim} dims, fingerprint "
-            f"{index.meta.fingerprint}); the query model {name} is another ({width} dims, fingerprint {fingerprint}). "
-            f"Query with {index.meta.model}, or build an index with {name}."
+            f"{index.path} was encoded by the {meta.encoder_backend} encoder backend; these queries would be "
+            f"encoded by {backend}. Query with --encoder-backend {meta.encoder_backend}, or pass "
+            "--allow-backend-mismatch to mix them."
+        )
+    if model is None and backend == meta.encoder_backend and meta.query_encoder and device in (None, "cpu"):
+        return LightEncoder(index.path / meta.query_encoder)
+    from mic.encoders import base_fingerprint, load_encoder
+
+    name = model or meta.model
+    encoder = load_encoder(name, device=device, backend=backend)
+    fingerprint, width = base_fingerprint(encoder), encoder.dim
+    if (fingerprint, width) != (meta.fingerprint, meta.full_dim):
+        raise RetrievalError(
+            f"{index.path} was built with {meta.model} ({meta.full_dim} dims, fingerprint "
+            f"{meta.fingerprint}); the query model {name} is another ({width} dims, fingerprint {fingerprint}). "
+            f"Query with {meta.model}, or build an index with {name}."
         )
     return encoder
 
 
 def search_encoded(
     index: SearchIndex,
-    encoder: Encoder,
+    encoder: QueryEncoder,
     queries: Sequence[Document],
     *,
     k: int = DEFAULT_K,
@@ -343,7 +397,7 @@ def search_encoded(
     for query in queries:
         if not query.text.strip():
             raise RetrievalError(f"{query.origin}: query {query.id!r} has no text.")
-    embeddings = encoder.encode([query.text for query in queries], batch_size=batch_size).numpy()
+    embeddings = np.asarray(encoder.encode([query.text for query in queries], batch_size=batch_size))
     hits = index.search(embeddings, k, shortlist)
     return [
         QueryResult(
@@ -364,17 +418,22 @@ def search_texts(
     model: str | None = None,
     batch_size: int = 64,
     device: str | None = None,
+    encoder_backend: str | None = None,
+    allow_backend_mismatch: bool = False,
 ) -> list[QueryResult]:
     """Encode ``queries`` with the index's model (or ``model``, which must be the same) and run the funnel.
 
-    Loads the model on every call; a caller that searches many times keeps :func:`load_query_encoder`'s encoder
+    Loads the encoder on every call (see :func:`load_query_encoder` for ``encoder_backend`` and
+    ``allow_backend_mismatch``); a caller that searches many times keeps :func:`load_query_encoder`'s encoder
     and calls :func:`search_encoded`.
 
     Raises:
-        RetrievalError: for a query without text, or a ``model`` that is not the index's (naming both).
+        RetrievalError: for a query without text, a ``model`` that is not the index's, or a backend mismatch not
+            allowed (naming both).
         ModelError: when the model cannot be loaded.
     """
-    encoder = load_query_encoder(index, model, device)
+    encoder = load_query_encoder(index, model, device, encoder_backend=encoder_backend,
+                                 allow_backend_mismatch=allow_backend_mismatch)  # fmt: skip
     return search_encoded(index, encoder, queries, k=k, shortlist=shortlist, batch_size=batch_size)
 
 
@@ -386,6 +445,7 @@ def results_to_dict(index: SearchIndex, results: Sequence[QueryResult], k: int, 
         "index": str(index.path),
         "model": meta.model,
         "fingerprint": meta.fingerprint,
+        "encoder_backend": meta.encoder_backend,
         "backend": meta.backend,
         "dim": meta.dim,
         "full_dim": meta.full_dim,
