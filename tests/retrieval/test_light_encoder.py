@@ -125,9 +125,7 @@ def test_a_damaged_light_path_is_reported(tiny_st_dir: Path, corpus: Path, tmp_p
         load_query_encoder(index)
 
 
-def test_queries_of_another_backend_are_refused_unless_allowed(
-    tiny_st_dir: Path, corpus: Path, tmp_path: Path
-) -> None:
+def test_queries_of_another_backend_are_refused_unless_allowed(tiny_st_dir: Path, corpus: Path, tmp_path: Path) -> None:
     index = open_index(build(tiny_st_dir, corpus, tmp_path / "index", "onnx-int8"))
     with pytest.raises(RetrievalError, match=r"encoded by the onnx-int8 encoder backend; .* encoded by torch"):
         load_query_encoder(index, encoder_backend="torch")
