@@ -7,15 +7,18 @@ for the re-rank in one folder, through a backend (:mod:`mic.retrieval.backends`:
 collection):
 
     INDEX/meta.json     what the index is (schema ``mic-index/1``): the model (a local folder by its absolute
-                        path, so the index opens from any working directory) and its fingerprint, the dims,
-                        precision, kind and backend, the document ids in row order, the mic version
+                        path, so the index opens from any working directory) and its fingerprint as a torch
+                        model, the encoder backend that encoded the documents, the dims, precision, kind and
+                        backend, the document ids in row order, the mic version
+    INDEX/query_encoder the light query path of an ONNX backend (:mod:`mic.retrieval.light_encoder`), if any
     INDEX/...           the backend's files (``prefix.faiss`` + ``full.bin``, or a Qdrant Edge shard)
 
 :func:`open_index` reads it back and checks it is whole; :meth:`SearchIndex.search` runs the funnel on query
-embeddings and :func:`search_texts` on query texts, encoded with the index's own model (a different model
-or embedding size is refused, naming both). The folder is written under a temporary name and renamed when
-complete, so an interrupted build leaves nothing at ``INDEX``; an existing folder is only replaced when
-``overwrite`` is set and it holds nothing but a mic index (:mod:`mic.staging`).
+embeddings and :func:`search_texts` on query texts, encoded with the index's own model on its encoder backend
+(a different model or embedding size is refused, naming both, and so is another backend unless allowed). The
+folder is written under a temporary name and renamed when complete, so an interrupted build leaves nothing at
+``INDEX``; an existing folder is only replaced when ``overwrite`` is set and it holds nothing but a mic index
+(:mod:`mic.staging`).
 """
 
 from __future__ import annotations
