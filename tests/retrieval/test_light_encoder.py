@@ -49,10 +49,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def stacked_model(tiny_model_dir: Path, folder: Path, mode: str, *extra: torch.nn.Module) -> Path:
+def stacked_model(
+    tiny_model_dir: Path, folder: Path, mode: str, *extra: torch.nn.Module, padding_side: str = "right"
+) -> Path:
     """The tiny random transformer with ``mode`` pooling, then ``extra`` modules, saved to ``folder``."""
     torch.manual_seed(0)
     transformer = Transformer(str(tiny_model_dir), max_seq_length=32)
+    transformer.tokenizer.padding_side = padding_side
     pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode=mode)
     SentenceTransformer(modules=[transformer, pooling, *extra]).save(str(folder))
     return folder
@@ -89,18 +92,19 @@ def test_an_onnx_index_records_its_backend_and_the_light_path_matches_the_full_o
 
 
 @pytest.mark.parametrize(
-    ("mode", "extra"),
+    ("mode", "extra", "padding_side"),
     [
-        ("cls", lambda: [Dense(32, 16), Normalize()]),
-        ("max", lambda: [Dense(32, 32, activation_function=None)]),
-        ("mean", lambda: [Normalize(), Dense(32, 32, bias=False, activation_function=None), Normalize()]),
+        ("cls", lambda: [Dense(32, 16), Normalize()], "right"),
+        ("max", lambda: [Dense(32, 32, activation_function=None)], "right"),
+        ("mean", lambda: [Normalize(), Dense(32, 32, bias=False, activation_function=None), Normalize()], "right"),
+        ("cls", lambda: [Normalize()], "left"),
     ],
-    ids=["cls-dense-tanh", "max-dense-identity", "mean-adapter"],
+    ids=["cls-dense-tanh", "max-dense-identity", "mean-adapter", "cls-left-padding"],
 )
 def test_the_light_path_applies_every_plain_head(
-    tiny_model_dir: Path, corpus: Path, tmp_path: Path, mode: str, extra: object
+    tiny_model_dir: Path, corpus: Path, tmp_path: Path, mode: str, extra: object, padding_side: str
 ) -> None:
-    model = stacked_model(tiny_model_dir, tmp_path / "model", mode, *extra())  # type: ignore[operator]
+    model = stacked_model(tiny_model_dir, tmp_path / "model", mode, *extra(), padding_side=padding_side)  # type: ignore[operator]
     index = open_index(build(model, corpus, tmp_path / "index", "onnx"))
     light = load_query_encoder(index)
     assert isinstance(light, LightEncoder)

@@ -63,6 +63,8 @@ class LightSpec(BaseModel):
     max_seq_length: int
     pad_id: int
     pad_token: str
+    pad_type_id: int
+    padding_side: Literal["right", "left"]
     steps: list[Step]
 
 
@@ -127,7 +129,9 @@ def write_light_encoder(encoder: Encoder, folder: Path) -> str | None:
     np.savez(target / HEAD_FILE, **{f"dense{row}_{part}": array for row, pair in enumerate(weights)
                                     for part, array in zip(("weight", "bias"), pair, strict=True)})  # fmt: skip
     spec = LightSpec(backend=encoder.backend, max_seq_length=transformer.max_seq_length,
-                     pad_id=tokenizer.pad_token_id, pad_token=tokenizer.pad_token, steps=steps)  # fmt: skip
+                     pad_id=tokenizer.pad_token_id, pad_token=tokenizer.pad_token,
+                     pad_type_id=tokenizer.pad_token_type_id, padding_side=tokenizer.padding_side,
+                     steps=steps)  # fmt: skip
     (target / SPEC_FILE).write_text(spec.model_dump_json(indent=1) + "\n", encoding="utf-8")
     return LIGHT_ENCODER_FOLDER
 
@@ -159,7 +163,12 @@ class LightEncoder:
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise IndexFileError(f"{folder}: unreadable query encoder ({reason}); build the index again.") from None
         self.tokenizer.enable_truncation(self.spec.max_seq_length)
-        self.tokenizer.enable_padding(pad_id=self.spec.pad_id, pad_token=self.spec.pad_token)
+        self.tokenizer.enable_padding(
+            direction=self.spec.padding_side,
+            pad_id=self.spec.pad_id,
+            pad_type_id=self.spec.pad_type_id,
+            pad_token=self.spec.pad_token,
+        )
         self.input_names = [node.name for node in self.session.get_inputs()]
 
     @property
