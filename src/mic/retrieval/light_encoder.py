@@ -176,10 +176,20 @@ class LightEncoder:
         return self.spec.backend
 
     def encode(self, sentences: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """``(N, D)`` float32 embeddings of ``sentences``, in order."""
-        parts = [self._encode_batch(list(sentences[start : start + batch_size]))
+        """``(N, D)`` float32 embeddings of ``sentences``, in order.
+
+        Batched as sentence-transformers batches (longest first, by characters): dynamic int8 quantizes each
+        batch's activations with one range, so a sentence's vector depends on its batch mates (cosine about
+        0.99 between two batchings), and the same batches give the full path's vectors.
+        """
+        order = np.argsort([-len(sentence) for sentence in sentences])
+        parts = [self._encode_batch([sentences[row] for row in order[start : start + batch_size]])
                  for start in range(0, len(sentences), batch_size)]  # fmt: skip
-        return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+        if not parts:
+            return np.zeros((0, 0), dtype=np.float32)
+        embeddings = np.empty_like(np.concatenate(parts))
+        embeddings[order] = np.concatenate(parts)
+        return embeddings
 
     def _encode_batch(self, sentences: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(sentences)
