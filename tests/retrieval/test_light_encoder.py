@@ -159,6 +159,15 @@ def test_mic_search_refuses_a_backend_mismatch_and_accepts_it_when_asked(
     assert "encoded by the onnx encoder backend; these queries would be encoded by torch" in refused.output
     allowed = runner.invoke(app, [*search, "--allow-backend-mismatch"])
     assert allowed.exit_code == 0, allowed.output
+    serve = runner.invoke(app, ["serve", str(out), "--port", "0", "--encoder-backend", "onnx-int8"])
+    assert serve.exit_code == 2 and "encoded by the onnx encoder backend" in serve.output, serve.output
+    unknown = runner.invoke(app, ["search", str(out), "--query", "x", "--encoder-backend", "onnx-fp8"])
+    assert unknown.exit_code == 2
+    assert "--encoder-backend 'onnx-fp8' is not one of torch, onnx, onnx-int8" in unknown.output
+    index = ["index", str(tiny_st_dir), str(corpus), "--dim", "8", "--out", str(tmp_path / "other")]
+    unknown = runner.invoke(app, [*index, "--encoder-backend", "onnx-fp8"])
+    assert unknown.exit_code == 2
+    assert "--encoder-backend 'onnx-fp8' is not one of torch, onnx, onnx-int8" in unknown.output
 
 
 def test_the_light_search_path_imports_no_torch(tiny_st_dir: Path, corpus: Path, tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mic import __version__
+from mic.encoder_backends import BACKENDS as ENCODER_BACKENDS
 from mic.encoder_backends import DEFAULT_BACKEND
 from mic.retrieval.backends import (
     BACKENDS,
@@ -196,7 +197,7 @@ def build_index(
             also stores its light query path (:mod:`mic.retrieval.light_encoder`) when the model allows.
 
     Raises:
-        RetrievalError: for a bad option value or a ``dim`` outside the model.
+        RetrievalError: for a bad option value (``encoder_backend`` included) or a ``dim`` outside the model.
         OutputError: for an ``out`` that may not be written or replaced (see :func:`mic.staging.check_output`).
         DataError: for a missing or empty corpus, a malformed line or a document without text (nothing is written).
         ModelError: when the model cannot be loaded.
@@ -204,6 +205,7 @@ def build_index(
     _choose(precision, PRECISIONS, "--precision")
     _choose(backend, BACKENDS, "--backend")
     _choose(rerank_precision, RERANK_PRECISIONS, "--rerank-precision")
+    _choose(encoder_backend, ENCODER_BACKENDS, "--encoder-backend")
     resolve_kind(kind, 0)
     if chunk_size < 1:
         raise RetrievalError(f"--chunk-size must be a positive number of documents, got {chunk_size}.")
@@ -355,12 +357,13 @@ def load_query_encoder(
 
     Raises:
         RetrievalError: when ``model`` is not the model the index was built with (its fingerprint as a torch
-            model, or its width, differs), or when ``encoder_backend`` is not the index's and the mismatch is not
-            allowed, naming both.
+            model, or its width, differs), or when ``encoder_backend`` is unknown, or not the index's and the
+            mismatch is not allowed, naming both.
         ModelError: when the model cannot be loaded.
     """
     meta = index.meta
     backend = encoder_backend or meta.encoder_backend
+    _choose(backend, ENCODER_BACKENDS, "--encoder-backend")
     if backend != meta.encoder_backend and not allow_backend_mismatch:
         raise RetrievalError(
             f"{index.path} was encoded by the {meta.encoder_backend} encoder backend; these queries would be "
