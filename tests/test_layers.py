@@ -36,6 +36,7 @@ LAYERS: list[set[str]] = [
         "progress",
         "distributed",
         "cache_dir",
+        "encoder_backends",
     },
     {"data"},
     {"encoders", "models", "onnx"},

@@ -32,7 +32,7 @@ import mic.dims as dims_module
 from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.errors import MICError
 from mic.models import DEFAULT_MODEL, ModelError, absolute_model_name, load_model, model_fingerprint
-from mic.onnx import DEFAULT_BACKEND, check_backend, model_backend, use_backend
+from mic.onnx import DEFAULT_BACKEND, check_backend, model_backend, source_fingerprint, use_backend
 
 PSEUDO_MODELS = ("truncation", "pca")
 ENCODE_BATCHES_PER_UPDATE = 8
@@ -235,11 +235,19 @@ class Encoder:
 def encoder_fingerprint(encoder: Encoder) -> str:
     """The model's fingerprint (which names its backend, see :mod:`mic.onnx`), extended by the PCA rotation when
     the encoder has one."""
-    fingerprint = model_fingerprint(encoder.model)
-    if encoder.projection is None:
+    return _with_projection(model_fingerprint(encoder.model), encoder.projection)
+
+
+def base_fingerprint(encoder: Encoder) -> str:
+    """:func:`encoder_fingerprint` of the encoder as a torch model: the same for every backend it runs on."""
+    return _with_projection(source_fingerprint(encoder.model), encoder.projection)
+
+
+def _with_projection(fingerprint: str, projection: PCAProjection | None) -> str:
+    if projection is None:
         return fingerprint
     digest = hashlib.sha256(fingerprint.encode())
-    for tensor in (encoder.projection.mean, encoder.projection.components):
+    for tensor in (projection.mean, projection.components):
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
 

@@ -47,10 +47,9 @@ from transformers import PretrainedConfig
 from transformers.modeling_outputs import BaseModelOutput
 
 from mic.cache_dir import default_cache_dir
+from mic.encoder_backends import BACKENDS, DEFAULT_BACKEND
 from mic.models import ModelError, model_fingerprint
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
-DEFAULT_BACKEND = "torch"
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 """The tokenizer outputs the exported transformer takes (those the model's tokenizer produces)."""
 EXPORT_EXAMPLE = ["an example", "a longer example sentence, so that the batch is padded"]
@@ -173,7 +172,9 @@ class OnnxTransformerModel(torch.nn.Module):
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names = [node.name for node in self.session.get_inputs()]
+        self.path = path
         self.config = config
+        self.fingerprint = fingerprint
         self.backend = backend
         self.register_buffer(
             "identity", torch.frombuffer(bytearray(f"{fingerprint}|{backend}".encode()), dtype=torch.uint8)
@@ -214,3 +215,15 @@ def model_backend(model: SentenceTransformer) -> str:
     """The backend ``model``'s transformer runs on (see :data:`BACKENDS`)."""
     inner = getattr(model[0], "model", None)
     return inner.backend if isinstance(inner, OnnxTransformerModel) else DEFAULT_BACKEND
+
+
+def source_fingerprint(model: SentenceTransformer) -> str:
+    """The fingerprint of ``model`` as a torch model, whatever backend runs it (the backend not included)."""
+    inner = getattr(model[0], "model", None)
+    return inner.fingerprint if isinstance(inner, OnnxTransformerModel) else model_fingerprint(model)
+
+
+def onnx_file(model: SentenceTransformer) -> Path | None:
+    """The ONNX file ``model``'s transformer runs from, or ``None`` on the torch backend."""
+    inner = getattr(model[0], "model", None)
+    return inner.path if isinstance(inner, OnnxTransformerModel) else None

@@ -104,6 +104,7 @@ def bad_npy(tmp_path: Path, rows: int = 40, width: int = 32, nan: bool = False, 
         ("blank-data", "--data ' , ' names no source"),
         ("empty-dims", "--dims '' names no dim; give comma-separated dims, e.g. --dims 8,64,384, or leave --dims"),
         ("bool-steps", "field 'fit.steps': must be a whole number (got True)"),
+        ("backend", "'onnx-fp8' is not one of torch, onnx, onnx-int8"),
     ],
 )
 def test_user_errors_are_one_clean_line(case: str, message: str, tiny_st_dir: Path, tmp_path: Path) -> None:
@@ -132,6 +133,7 @@ def test_user_errors_are_one_clean_line(case: str, message: str, tiny_st_dir: Pa
         "blank-data": lambda: [str(tiny_st_dir), "--data", " , ", *out, *FAST],
         "empty-dims": lambda: ["--embeddings", str(bad_npy(tmp_path)), "--dims", "", *out, *FAST],
         "bool-steps": lambda: ["--embeddings", str(bad_npy(tmp_path)), *out, "--set", "fit.steps=true"],
+        "backend": lambda: [str(tiny_st_dir), "--data", "x.txt", *out, "--encoder-backend", "onnx-fp8"],
     }
     args = builders[case]()
     code, output = run("adapt", *args)

@@ -12,7 +12,9 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
+import mic.adapt.run
 from mic.adapt import AdaptConfig, Adapter, AdapterError
+from mic.adapt.fit import fit
 from mic.adapt.run import run_adapt, run_apply
 from mic.encoders import Encoder, load_encoder
 from mic.evaluation import run_eval
@@ -169,3 +171,27 @@ def test_scr_reads_the_models_token_states_once(tiny_st_dir: Path, sentence_file
     assert lengths.min() >= 3 and (states.hidden[states.mask == 0] == 0).all()
     pooled = (states.hidden * states.mask[..., None]).sum(dim=1) / lengths[:, None]
     torch.testing.assert_close(F.normalize(pooled, dim=-1), encoder.encode(texts), atol=2e-3, rtol=0)
+
+
+def test_the_adapter_is_fitted_on_the_vectors_of_the_chosen_backend(
+    tiny_st_dir: Path, sentence_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fitted: dict[str, torch.Tensor] = {}
+
+    def recording(embeddings: torch.Tensor, *args: object, **kwargs: object) -> Adapter:
+        fitted[str(kwargs["base_fingerprint"]) + str(len(fitted))] = embeddings
+        return fit(embeddings, *args, **kwargs)
+
+    monkeypatch.setattr(mic.adapt.run, "fit", recording)
+    cache = tmp_path / "cache"
+    run_adapt(config(tiny_st_dir, [sentence_file], cache), tmp_path / "torch", show_progress_bar=False)
+    out = tmp_path / "int8"
+    run_adapt(config(tiny_st_dir, [sentence_file], cache, encoder_backend="onnx-int8"), out, show_progress_bar=False)
+    (torch_name, torch_vectors), (int8_name, int8_vectors) = fitted.items()
+    assert torch_name[:-1] == int8_name[:-1]  # the adapter's base is the torch model either way
+    texts = sentence_file.read_text().splitlines()
+    expected = load_encoder(str(tiny_st_dir), backend="onnx-int8", cache_dir=cache).encode(texts)
+    torch.testing.assert_close(int8_vectors, expected, atol=1e-6, rtol=0)
+    assert not torch.equal(int8_vectors, torch_vectors)
+    assert json.loads((out / "mic_adapt.json").read_text())["config"]["encoder_backend"] == "onnx-int8"
+    assert type(SentenceTransformer(str(out))[0].auto_model).__name__ == "BertModel"  # saved as the torch model

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mic.adapt.adapter import MIN_FIT_ROWS
 from mic.adapt.objective import Teacher
 from mic.config import StrictModel
 from mic.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
+from mic.encoder_backends import BACKENDS, DEFAULT_BACKEND
 from mic.losses.defaults import MIC_DEFAULTS
 
 
@@ -68,4 +69,16 @@ class AdaptConfig(StrictModel):
     cache_dir: str | None = Field(None, description="embedding cache (else $MIC_CACHE_DIR, else ~/.cache/mic)")
     encode_batch_size: int = Field(DEFAULT_BATCH_SIZE, gt=0)
     device: str | None = None
+    encoder_backend: str = Field(
+        DEFAULT_BACKEND,
+        description=f"what encodes the fit texts: {', '.join(BACKENDS)} (mic.onnx); the adapter is fitted on its "
+        "vectors and put on the torch model",
+    )
     fit: FitSettings = Field(default_factory=FitSettings)
+
+    @field_validator("encoder_backend")
+    @classmethod
+    def known_backend(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"{value!r} is not one of {', '.join(BACKENDS)}")
+        return value

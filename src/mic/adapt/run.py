@@ -23,6 +23,7 @@ from mic.adapt.model import ADAPTED_MODEL_OUTPUT, adapted_model, save_adapted_mo
 from mic.adapt.tokens import exposes_token_states, sample_texts, token_states
 from mic.encoders import Encoder
 from mic.models import load_model, model_fingerprint
+from mic.onnx import DEFAULT_BACKEND, use_backend
 from mic.provenance import provenance
 from mic.staging import check_output
 
@@ -68,7 +69,8 @@ def run_adapt(
     encoder = Encoder(config.model, load_model(config.model, device=config.device))
     fingerprint = model_fingerprint(encoder.model)
     dims = resolve_fit_dims(config.dims, encoder.dim)
-    embed = EmbeddingSource(encoder, fingerprint, config.cache_dir, config.encode_batch_size, show_progress_bar)
+    embed = EmbeddingSource(*fit_encoder(config, encoder, fingerprint), config.cache_dir, config.encode_batch_size,
+                            show_progress_bar)  # fmt: skip
     embeddings = fit_embeddings(config.data, embed, config.data_dir)
     supervision = (
         [supervision_pairs(spec, embed, config.data_dir) for spec in config.supervision] if config.supervised else []
@@ -105,6 +107,16 @@ def run_adapt(
     }
     output = save_adapted_model(model, adapter, out, info, overwrite=overwrite)
     return AdaptResult(output, adapter, len(embeddings), embed.seconds, float(adapter.info["fit_seconds"]))
+
+
+def fit_encoder(config: AdaptConfig, encoder: Encoder, fingerprint: str) -> tuple[Encoder, str]:
+    """The encoder whose vectors the adapter is fitted on, and its fingerprint: ``encoder`` (the torch model,
+    which the adapted model is built on and SCR's token states come from) or a second copy of the model on
+    ``config.encoder_backend``."""
+    if config.encoder_backend == DEFAULT_BACKEND:
+        return encoder, fingerprint
+    model = use_backend(load_model(config.model, device=config.device), config.encoder_backend, config.cache_dir)
+    return Encoder(config.model, model), model_fingerprint(model)
 
 
 def load_array(path: str | Path) -> np.ndarray:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mic.cli.common import DataDirOption, DimsOption, app, console, fail, user_errors
+from mic.cli.common import DataDirOption, DimsOption, EncoderBackendOption, app, console, fail, user_errors
 
 ADAPT_EXAMPLES = """Examples:
 
@@ -45,6 +45,7 @@ def adapt(
     overwrite: Annotated[bool, typer.Option(help="replace a folder in --out that mic adapt wrote")] = False,
     data_dir: DataDirOption = None,
     seed: Annotated[int | None, typer.Option(help="random seed (sets fit.seed)")] = None,
+    encoder_backend: EncoderBackendOption = None,
 ) -> None:
     """Make a frozen encoder elastic: fit a post-hoc Matryoshka adapter on its cached embeddings."""
     from mic.adapt import AdaptConfig
@@ -64,6 +65,7 @@ def adapt(
             "dims": ("--dims", parse_dims(dims)),
             "data_dir": ("--data-dir", data_dir),
             "fit.seed": ("--seed", seed),
+            "encoder_backend": ("--encoder-backend", encoder_backend),
         }
         resolved = load_config(config, overrides, schema=AdaptConfig, options=options)
         if embeddings is not None:

@@ -83,6 +83,13 @@ EncoderBackendOption = Annotated[
     str | None,
     typer.Option(help="encoder backend: torch (default), onnx or onnx-int8 (onnxruntime; exported once, cached)"),
 ]
+QueryBackendOption = Annotated[
+    str | None,
+    typer.Option("--encoder-backend", help="query encoder backend: torch, onnx or onnx-int8 (default: the index's)"),
+]
+AllowBackendMismatchOption = Annotated[
+    bool, typer.Option(help="encode queries with another --encoder-backend than the index's documents")
+]
 
 ModelArgument = Annotated[
     str,

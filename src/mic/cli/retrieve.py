@@ -9,10 +9,13 @@ from typing import Annotated
 import typer
 
 from mic.cli.common import (
+    AllowBackendMismatchOption,
     BatchSizeOption,
     DataDirOption,
     DeviceOption,
+    EncoderBackendOption,
     ModelArgument,
+    QueryBackendOption,
     app,
     console,
     fail,
@@ -82,6 +85,7 @@ def index_command(
     data_dir: DataDirOption = None,
     batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     device: DeviceOption = None,
+    encoder_backend: EncoderBackendOption = None,
 ) -> None:
     """Encode a corpus once and store its low-dim prefixes (shortlist) and full vectors (re-rank) as an index."""
     from mic.retrieval.index import build_index
@@ -95,7 +99,8 @@ def index_command(
                            batch_size=batch_size, data_dir=data_dir, device=device, overwrite=overwrite,
                            show_progress_bar=True, adapt=adapt, adapt_sample=adapt_sample,
                            target_recall=target_recall, calibration_queries=calibration_queries,
-                           report=report)  # fmt: skip
+                           report=report,
+                           **({"encoder_backend": encoder_backend} if encoder_backend else {}))  # fmt: skip
     except user_errors() as error:
         fail(str(error))
     console.print(
@@ -124,6 +129,8 @@ def search(
     url: Annotated[str | None, typer.Option(help="Qdrant server URL, overriding a server index's")] = None,
     batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     device: DeviceOption = None,
+    encoder_backend: QueryBackendOption = None,
+    allow_backend_mismatch: AllowBackendMismatchOption = False,
 ) -> None:
     """Search an index: encode the queries, shortlist on the prefix, re-rank at full dim, print the top k."""
 
@@ -143,7 +150,8 @@ def search(
         shortlist = opened.default_shortlist(k) if shortlist is None else shortlist
         try:
             results = search_texts(opened, texts, k=k, shortlist=shortlist, model=model, batch_size=batch_size,
-                                   device=device)  # fmt: skip
+                                   device=device, encoder_backend=encoder_backend,
+                                   allow_backend_mismatch=allow_backend_mismatch)  # fmt: skip
             record = results_to_dict(opened, results, k, shortlist)
         finally:
             opened.close()
@@ -177,13 +185,16 @@ def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: any free port)")] = 8000,
     url: Annotated[str | None, typer.Option(help="Qdrant server URL, overriding a server index's")] = None,
     device: DeviceOption = None,
+    encoder_backend: QueryBackendOption = None,
+    allow_backend_mismatch: AllowBackendMismatchOption = False,
 ) -> None:
     """Serve an index over HTTP: POST /search, GET /health, docs at /docs; the model and index load once."""
     from mic.retrieval.service import create_app, listen, server
 
     try:
         listener = listen(host, port)  # before loading the model: a busy port fails fast
-        service = create_app(index, url=url, device=device)
+        service = create_app(index, url=url, device=device, encoder_backend=encoder_backend,
+                             allow_backend_mismatch=allow_backend_mismatch)  # fmt: skip
     except user_errors() as error:
         fail(str(error))
     bound_host, bound_port = listener.getsockname()[:2]

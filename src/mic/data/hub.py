@@ -8,10 +8,12 @@ any other folder (of csv/json/parquet files) and any hub name (e.g. ``sentence-t
 from __future__ import annotations
 
 from pathlib import Path
-
-from datasets import Dataset, load_dataset, load_from_disk
+from typing import TYPE_CHECKING
 
 from mic.data.errors import DataError
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 SAVED_MARKERS = ("state.json", "dataset_dict.json")
 """Files ``save_to_disk`` writes at the top of a single dataset / a dataset dict."""
@@ -28,6 +30,8 @@ def load_hf_dataset(name: str, split: str | None, default_split: str) -> Dataset
     Raises:
         DataError: when the dataset or split cannot be loaded, with the reason and the splits that exist.
     """
+    from datasets import Dataset, load_dataset, load_from_disk  # seconds to import: only when a dataset is read
+
     folder = Path(name).expanduser()
     chosen = split or default_split
     if any((folder / marker).is_file() for marker in SAVED_MARKERS):

@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from datasets import Dataset
+from typing import TYPE_CHECKING
 
 from mic.data.benchmarks import load_sick, load_stsb
 from mic.data.errors import DataError
@@ -27,6 +26,9 @@ from mic.data.files import FORMATS, is_sentence_file, read_sentence_lines, read_
 from mic.data.hub import load_hf_dataset
 from mic.data.scored import ScoredPairs
 from mic.data.table import KIND_COLUMNS, Table, scored_pairs, select_columns, text_column
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 BENCHMARKS: dict[str, Callable[[str, str | Path | None], ScoredPairs]] = {
     "stsb": load_stsb,
@@ -262,4 +264,6 @@ def load_training_dataset(
         }
     else:
         data = _labelled_columns(specs, kind, columns)
+    from datasets import Dataset  # seconds to import: only when a training set is built
+
     return Dataset.from_dict({name: values[:max_samples] for name, values in data.items()})

@@ -7,21 +7,24 @@ for the re-rank in one folder, through a backend (:mod:`mic.retrieval.backends`:
 collection):
 
     INDEX/meta.json     what the index is (schema ``mic-index/1``): the model (a local folder by its absolute
-                        path, so the index opens from any working directory) and its fingerprint, the dims,
-                        precision, kind and backend, the adapter and the calibrated shortlist depth when there
-                        are, the seconds of each build phase, the document ids in row order, the mic version
+                        path, so the index opens from any working directory) and its fingerprint as a torch
+                        model, the encoder backend that encoded the documents, the dims, precision, kind and
+                        backend, the adapter and the calibrated shortlist depth when there are, the seconds of
+                        each build phase, the document ids in row order, the mic version
     INDEX/adapter/      with ``adapt``: the adapter fitted on the documents (:class:`mic.adapt.Adapter`), applied
                         to documents and queries before anything is searched
+    INDEX/query_encoder the light query path of an ONNX backend (:mod:`mic.retrieval.light_encoder`), if any
     INDEX/...           the backend's files (``prefix.faiss`` + ``full.bin``, or a Qdrant Edge shard)
 
 The shortlist depth is calibrated at build time on the index itself (:mod:`mic.retrieval.calibration`) and
 used whenever a search does not set one; an index built before the calibration uses :data:`DEFAULT_SHORTLIST`.
 
 :func:`open_index` reads it back and checks it is whole; :meth:`SearchIndex.search` runs the funnel on query
-embeddings and :func:`search_texts` on query texts, encoded with the index's own model (a different model
-or embedding size is refused, naming both). The folder is written under a temporary name and renamed when
-complete, so an interrupted build leaves nothing at ``INDEX``; an existing folder is only replaced when
-``overwrite`` is set and it holds nothing but a mic index (:mod:`mic.staging`).
+embeddings and :func:`search_texts` on query texts, encoded with the index's own model on its encoder backend
+(a different model or embedding size is refused, naming both, and so is another backend unless allowed). The
+folder is written under a temporary name and renamed when complete, so an interrupted build leaves nothing at
+``INDEX``; an existing folder is only replaced when ``overwrite`` is set and it holds nothing but a mic index
+(:mod:`mic.staging`).
 """
 
 from __future__ import annotations
@@ -31,17 +34,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mic import __version__
-from mic.cache import cached_encode_chunks
 from mic.defaults import DEFAULT_BATCH_SIZE
-from mic.encoders import Encoder, absolute_spec, encoder_fingerprint, load_encoder
-from mic.progress import Progress
+from mic.encoder_backends import BACKENDS as ENCODER_BACKENDS
+from mic.encoder_backends import DEFAULT_BACKEND
 from mic.retrieval.backends import (
     BACKENDS,
     KINDS,
@@ -70,6 +72,7 @@ from mic.retrieval.defaults import (
     DEFAULT_TARGET_RECALL,
 )
 from mic.retrieval.errors import IndexFileError, RetrievalError
+from mic.retrieval.light_encoder import LightEncoder, write_light_encoder
 from mic.retrieval.search import Hits, prefix
 from mic.staging import OutputKind, check_output, staged_output
 
@@ -77,6 +80,7 @@ if TYPE_CHECKING:
     import torch
 
     from mic.adapt import Adapter
+    from mic.encoders import Encoder
 
 SCHEMA = "mic-index/1"
 SEARCH_SCHEMA = "mic-search/1"
@@ -130,7 +134,9 @@ class IndexMeta(BaseModel):
     mic_version: str
     backend: str
     model: str
-    fingerprint: str
+    fingerprint: str = Field(description="the model's as a torch model, whatever backend encoded the documents")
+    encoder_backend: str = DEFAULT_BACKEND
+    query_encoder: str | None = Field(None, description="subfolder of the light query path (ONNX backends)")
     full_dim: int
     dim: int
     precision: Precision
@@ -207,6 +213,7 @@ def build_index(
     target_recall: float = DEFAULT_TARGET_RECALL,
     seed: int = 0,
     report: Callable[[str], None] | None = None,
+    encoder_backend: str = DEFAULT_BACKEND,
 ) -> IndexMeta:
     """Encode ``corpus`` with ``model`` and store its ``dim``-prefix and full vectors as an index at ``out``.
 
@@ -231,7 +238,7 @@ def build_index(
             bar on a terminal and plain lines in a log, ``False`` nothing).
         cache_dir: the embedding cache (:mod:`mic.cache`, shared with ``mic eval`` and ``mic adapt``;
             ``None``: ``$MIC_CACHE_DIR``, else ``~/.cache/mic``): a corpus already encoded by the model is read
-            from it, so a new dim or precision does not encode it again.
+            from it, so a new dim or precision does not encode it again. ONNX exports are kept there too.
         adapt: fit the unsupervised adapter (:func:`mic.adapt.fit`, ``mic adapt``'s default settings) on the
             documents' embeddings, store it in ``out/adapter`` and index the adapted vectors; queries are adapted
             by :meth:`SearchIndex.search`.
@@ -241,11 +248,13 @@ def build_index(
             (:mod:`mic.retrieval.calibration`).
         target_recall: the recall@10 against exact full-dim search the calibrated depth must reach.
         seed: the seed of the calibration sample, the adapter's sample and its fit.
+        encoder_backend: ``torch``, ``onnx`` or ``onnx-int8`` (:mod:`mic.onnx`); with an ONNX backend the index
+            also stores its light query path (:mod:`mic.retrieval.light_encoder`) when the model allows.
         report: called with one plain line at the end of each phase (encode, fit, build, calibrate) and its time.
 
     Raises:
-        RetrievalError: for a bad option value, a ``dim`` outside the model, or fewer documents to fit the adapter
-            on than one batch.
+        RetrievalError: for a bad option value (``encoder_backend`` included), a ``dim`` outside the model, or
+            fewer documents to fit the adapter on than one batch.
         OutputError: for an ``out`` that may not be written or replaced (see :func:`mic.staging.check_output`).
         DataError: for a missing or empty corpus, a malformed line or a document without text (nothing is written).
         ModelError: when the model cannot be loaded.
@@ -253,6 +262,7 @@ def build_index(
     _choose(precision, PRECISIONS, "--precision")
     _choose(backend, BACKENDS, "--backend")
     _choose(rerank_precision, RERANK_PRECISIONS, "--rerank-precision")
+    _choose(encoder_backend, ENCODER_BACKENDS, "--encoder-backend")
     resolve_kind(kind, 0)
     if chunk_size < 1:
         raise RetrievalError(f"--chunk-size must be a positive number of documents, got {chunk_size}.")
@@ -261,7 +271,11 @@ def build_index(
     check_calibration(calibration_queries, target_recall)
     out = check_output(out, INDEX_OUTPUT, overwrite=overwrite, option="--out")  # before any encoding
     doc_ids = [document.id for document in iter_documents(corpus, data_dir)]  # validates every row first
-    encoder = load_encoder(model, data_dir=data_dir, device=device)
+    from mic.cache import cached_encode_chunks
+    from mic.encoders import absolute_spec, base_fingerprint, load_encoder
+    from mic.progress import Progress
+
+    encoder = load_encoder(model, data_dir=data_dir, device=device, backend=encoder_backend, cache_dir=cache_dir)
     full_dim = encoder.dim
     if not 1 <= dim <= full_dim:
         raise RetrievalError(f"--dim {dim} is outside 1..{full_dim}, the embedding size of {model}.")
@@ -328,7 +342,9 @@ def build_index(
             mic_version=__version__,
             backend=backend,
             model=absolute_spec(model),
-            fingerprint=encoder_fingerprint(encoder),
+            fingerprint=base_fingerprint(encoder),
+            encoder_backend=encoder.backend,
+            query_encoder=write_light_encoder(encoder, folder),
             full_dim=full_dim,
             dim=dim,
             precision=layout.precision,
@@ -380,6 +396,7 @@ def fit_index_adapter(
     """
     from mic.adapt import FitSettings, fit
     from mic.adapt.fit import resolve_fit_dims
+    from mic.encoders import base_fingerprint
 
     count = len(outputs)  # type: ignore[arg-type]
     rows = np.arange(count)
@@ -396,7 +413,7 @@ def fit_index_adapter(
         model_vectors(encoder, np.asarray(outputs)[rows]),
         sorted({*resolve_fit_dims(None, encoder.dim), dim}),
         base_model=model,
-        base_fingerprint=encoder_fingerprint(encoder),
+        base_fingerprint=base_fingerprint(encoder),
         show_progress_bar=show_progress_bar,
         **chosen,
     )
@@ -474,29 +491,70 @@ class QueryResult:
     hits: list[tuple[str, float]]
 
 
-def load_query_encoder(index: SearchIndex, model: str | None = None, device: str | None = None) -> Encoder:
-    """The encoder of ``index``'s queries: its own model, or ``model`` when that is the same model.
+class QueryEncoder(Protocol):
+    """What encodes queries: an :class:`~mic.encoders.Encoder`, or the index's
+    :class:`~mic.retrieval.light_encoder.LightEncoder`."""
+
+    @property
+    def backend(self) -> str: ...
+
+    def encode(self, sentences: Sequence[str], batch_size: int = 64) -> npt.ArrayLike: ...
+
+
+def load_query_encoder(
+    index: SearchIndex,
+    model: str | None = None,
+    device: str | None = None,
+    *,
+    encoder_backend: str | None = None,
+    allow_backend_mismatch: bool = False,
+) -> QueryEncoder:
+    """The encoder of ``index``'s queries: its own model (or ``model`` when that is the same) on its backend.
+
+    With neither ``model`` nor a ``device`` other than the CPU, an index that stored its light query path
+    (:mod:`mic.retrieval.light_encoder`) is queried through it, without loading torch.
+
+    Args:
+        index: the opened index.
+        model: the query model (default: the index's); it must be the index's model.
+        device: torch device of the query model.
+        encoder_backend: the query encoder's backend (default: the index's, ``meta.json``'s ``encoder_backend``).
+        allow_backend_mismatch: let queries be encoded by another backend than the index's documents.
 
     Raises:
-        RetrievalError: when ``model`` is not the model the index was built with (its fingerprint or width
-            differs), naming both.
+        RetrievalError: when ``model`` is not the model the index was built with (its fingerprint as a torch
+            model, or its width, differs), or when ``encoder_backend`` is unknown, or not the index's and the
+            mismatch is not allowed, naming both.
         ModelError: when the model cannot be loaded.
     """
-    name = model or index.meta.model
-    encoder = load_encoder(name, device=device)
-    fingerprint, width = encoder_fingerprint(encoder), encoder.dim
-    if (fingerprint, width) != (index.meta.fingerprint, index.meta.full_dim):
+    meta = index.meta
+    backend = encoder_backend or meta.encoder_backend
+    _choose(backend, ENCODER_BACKENDS, "--encoder-backend")
+    if backend != meta.encoder_backend and not allow_backend_mismatch:
         raise RetrievalError(
-            f"{index.path} was built with {index.meta.model} ({index.meta.full_dim} dims, fingerprint "
-            f"{index.meta.fingerprint}); the query model {name} is another ({width} dims, fingerprint {fingerprint}). "
-            f"Query with {index.meta.model}, or build an index with {name}."
+            f"{index.path} was encoded by the {meta.encoder_backend} encoder backend; these queries would be "
+            f"encoded by {backend}. Query with --encoder-backend {meta.encoder_backend}, or pass "
+            "--allow-backend-mismatch to mix them."
+        )
+    if model is None and backend == meta.encoder_backend and meta.query_encoder and device in (None, "cpu"):
+        return LightEncoder(index.path / meta.query_encoder)
+    from mic.encoders import base_fingerprint, load_encoder
+
+    name = model or meta.model
+    encoder = load_encoder(name, device=device, backend=backend)
+    fingerprint, width = base_fingerprint(encoder), encoder.dim
+    if (fingerprint, width) != (meta.fingerprint, meta.full_dim):
+        raise RetrievalError(
+            f"{index.path} was built with {meta.model} ({meta.full_dim} dims, fingerprint "
+            f"{meta.fingerprint}); the query model {name} is another ({width} dims, fingerprint {fingerprint}). "
+            f"Query with {meta.model}, or build an index with {name}."
         )
     return encoder
 
 
 def search_encoded(
     index: SearchIndex,
-    encoder: Encoder,
+    encoder: QueryEncoder,
     queries: Sequence[Document],
     *,
     k: int = DEFAULT_K,
@@ -513,7 +571,7 @@ def search_encoded(
     for query in queries:
         if not query.text.strip():
             raise RetrievalError(f"{query.origin}: query {query.id!r} has no text.")
-    embeddings = encoder.encode([query.text for query in queries], batch_size=batch_size).numpy()
+    embeddings = np.asarray(encoder.encode([query.text for query in queries], batch_size=batch_size))
     hits = index.search(embeddings, k, shortlist)
     return [
         QueryResult(
@@ -534,19 +592,24 @@ def search_texts(
     model: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     device: str | None = None,
+    encoder_backend: str | None = None,
+    allow_backend_mismatch: bool = False,
 ) -> list[QueryResult]:
     """Encode ``queries`` with the index's model (or ``model``, which must be the same) and run the funnel.
 
     ``shortlist``: ``None`` is the index's :meth:`SearchIndex.default_shortlist`.
 
-    Loads the model on every call; a caller that searches many times keeps :func:`load_query_encoder`'s encoder
+    Loads the encoder on every call (see :func:`load_query_encoder` for ``encoder_backend`` and
+    ``allow_backend_mismatch``); a caller that searches many times keeps :func:`load_query_encoder`'s encoder
     and calls :func:`search_encoded`.
 
     Raises:
-        RetrievalError: for a query without text, or a ``model`` that is not the index's (naming both).
+        RetrievalError: for a query without text, a ``model`` that is not the index's, or a backend mismatch not
+            allowed (naming both).
         ModelError: when the model cannot be loaded.
     """
-    encoder = load_query_encoder(index, model, device)
+    encoder = load_query_encoder(index, model, device, encoder_backend=encoder_backend,
+                                 allow_backend_mismatch=allow_backend_mismatch)  # fmt: skip
     return search_encoded(index, encoder, queries, k=k, shortlist=shortlist, batch_size=batch_size)
 
 
@@ -558,6 +621,7 @@ def results_to_dict(index: SearchIndex, results: Sequence[QueryResult], k: int, 
         "index": str(index.path),
         "model": meta.model,
         "fingerprint": meta.fingerprint,
+        "encoder_backend": meta.encoder_backend,
         "backend": meta.backend,
         "dim": meta.dim,
         "full_dim": meta.full_dim,

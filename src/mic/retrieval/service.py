@@ -40,12 +40,12 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from mic import __version__
-from mic.encoders import Encoder
 from mic.retrieval.backends import Kind, Precision
 from mic.retrieval.corpus import Document
 from mic.retrieval.defaults import DEFAULT_K
 from mic.retrieval.errors import RetrievalError
 from mic.retrieval.index import (
+    QueryEncoder,
     SearchIndex,
     load_query_encoder,
     open_index,
@@ -139,6 +139,7 @@ class Health(BaseModel):
     backend: str
     model: str
     fingerprint: str
+    encoder_backend: str
 
 
 class ErrorMessage(BaseModel):
@@ -147,21 +148,33 @@ class ErrorMessage(BaseModel):
     detail: str
 
 
-def create_app(index_path: str | Path, *, url: str | None = None, device: str | None = None) -> FastAPI:
+def create_app(
+    index_path: str | Path,
+    *,
+    url: str | None = None,
+    device: str | None = None,
+    encoder_backend: str | None = None,
+    allow_backend_mismatch: bool = False,
+) -> FastAPI:
     """The search service of the index at ``index_path``: opened, and its encoder loaded, before this returns.
 
     Args:
         index_path: an index folder written by :func:`mic.retrieval.index.build_index`.
         url: Qdrant server URL overriding the one a server index was built on.
         device: torch device of the query encoder.
+        encoder_backend: the query encoder's backend (default: the index's).
+        allow_backend_mismatch: let queries be encoded by another backend than the index's documents.
 
     Raises:
         IndexFileError: for a missing or damaged index.
+        RetrievalError: for a backend other than the index's without ``allow_backend_mismatch``.
         ModelError: when the index's model cannot be loaded.
     """
     index = open_index(index_path, url=url)
     try:
-        encoder = load_query_encoder(index, device=device)
+        encoder = load_query_encoder(
+            index, device=device, encoder_backend=encoder_backend, allow_backend_mismatch=allow_backend_mismatch
+        )
     except BaseException:
         index.close()
         raise
@@ -202,7 +215,7 @@ def create_app(index_path: str | Path, *, url: str | None = None, device: str | 
         meta = index.meta
         return Health(mic_version=__version__, index=str(index.path), documents=meta.count, dim=meta.dim,
                       full_dim=meta.full_dim, precision=meta.precision, kind=meta.kind, backend=meta.backend,
-                      model=meta.model, fingerprint=meta.fingerprint)  # fmt: skip
+                      model=meta.model, fingerprint=meta.fingerprint, encoder_backend=meta.encoder_backend)  # fmt: skip
 
     return app
 
@@ -212,7 +225,9 @@ def internal_error_message(error: Exception) -> str:
     return f"internal error: {type(error).__name__}: {error}"
 
 
-def run_search(index: SearchIndex, encoder: Encoder, request: SearchRequest, lock: threading.Lock) -> SearchResponse:
+def run_search(
+    index: SearchIndex, encoder: QueryEncoder, request: SearchRequest, lock: threading.Lock
+) -> SearchResponse:
     """Answer one validated request under ``lock``; a ``k`` beyond the index, or a query it refuses, is a 422."""
     documents = index.meta.count
     if request.k > documents:
