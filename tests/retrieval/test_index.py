@@ -135,7 +135,7 @@ def test_an_empty_corpus_is_refused_and_a_document_without_text_left_out(
     [
         ({"dim": 64}, r"--dim 64 is outside 1..32, the embedding size of"),
         ({"dim": 0}, r"--dim 0 is outside 1..32"),
-        ({"dim": 12, "precision": "binary"}, r"--dim 12 is not a multiple of 8"),
+        ({"dim": 12, "precision": "binary"}, r"--dim 12 is not a multiple of 8 \(allowed: 8, 16, 24, 32\)"),
         ({"dim": 8, "precision": "int4"}, r"--precision 'int4' is not one of float32, int8, binary"),
         ({"dim": 8, "kind": "ivf"}, r"--kind 'ivf' is not one of flat, hnsw, auto"),
         ({"dim": 8, "backend": "milvus"}, r"--backend 'milvus' is not one of faiss, qdrant"),
@@ -265,7 +265,8 @@ def test_cli_index_then_search_prints_hits_and_writes_json(tmp_path: Path, tiny_
     code, output = run("index", str(tiny_model_dir), str(corpus), "--dim", "16", "--precision", "binary",
                        "--out", str(tmp_path / "idx"))  # fmt: skip
     assert code == 0, output
-    assert "Indexed 60 documents" in output and "flat 16-dim binary prefixes on faiss" in output
+    assert "Indexed 60 documents" in output and "flat 16-dim binary prefixes (2 B/vector) on faiss" in output
+    assert json.loads((tmp_path / "idx" / "meta.json").read_text(encoding="utf-8"))["bytes_per_vector"] == 2
     queries = write(tmp_path / "queries.txt", "river bank\nboat rain\n")
     code, output = run("search", str(tmp_path / "idx"), "--queries", str(queries), "--k", "3", "--shortlist", "20",
                        "--json", str(tmp_path / "hits.json"))  # fmt: skip
@@ -294,6 +295,10 @@ def test_mic_index_warns_of_documents_without_text_and_goes_on(tmp_path: Path, t
         (["search", "{index}", "--query", "   "], "query 'query' has no text"),
         (["index", "{model}", "{missing}", "--dim", "8", "--out", "{out}"], "not found"),
         (["index", "{model}", "{corpus}", "--dim", "99", "--out", "{out}"], "--dim 99 is outside 1..32"),
+        (
+            ["index", "{model}", "{corpus}", "--dim", "12", "--precision", "binary", "--out", "{out}"],
+            "--dim 12 is not a multiple of 8 (allowed: 8, 16, 24, 32)",
+        ),
         (["index", "{model}", "{corpus}", "--dim", "8", "--out", ".", "--overwrite"], "--out '.' names no new folder"),
         (
             ["index", "{model}", "{corpus}", "--dim", "8", "--out", "{corpus}/idx"],
