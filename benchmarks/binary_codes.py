@@ -80,8 +80,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     command = shlex.join(["python", *sys.argv])
-    print(f"{command}\nseed {args.seed}; synthetic corpus {args.n} x {FULL} (seed {args.seed + 1}), "
-          f"held-out queries {args.queries} (seed {args.seed + 2}); threads {torch.get_num_threads()}", flush=True)  # fmt: skip
+    split = f"corpus seed {args.seed + 1}, {args.n} vectors; held-out queries seed {args.seed + 2}, {args.queries}"
+    print(f"{command}\nseed {args.seed}; {split}; threads {torch.get_num_threads()}", flush=True)
     corpus, queries = (
         synthetic(args.n, args.clusters, args.seed + 1),
         synthetic(args.queries, args.clusters, args.seed + 2),
