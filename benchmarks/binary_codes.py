@@ -1,13 +1,13 @@
 """Binary shortlists: recall@10 of the sign bits of a 128- or 256-dim prefix, stock vs adapter without/with ``bits``.
 
 The default model's SciFact corpus embeddings are not in the embedding cache here, so the corpus is synthetic:
-``--n`` correlated 384-dim vectors (``--clusters`` centres, variance decaying as ``k^-1/2``, a random rotation so
-no prefix is privileged, and a shared offset, as real sentence embeddings have). ``--queries`` more vectors
-from the same distribution are the held-out queries. The adapter (``mic.adapt.fit``, default settings, fitted
-on the corpus vectors) is fitted once without and once with ``bits``. Each vector set is indexed by the FAISS
-backend (``IndexBinaryFlat`` of the prefix's sign bits; for comparison at equal bytes an int8 prefix of the same
-bytes), searched alone (top 10 of the shortlist index) and as a k' = 100 shortlist re-ranked at full dim (the
-set's own float16 full vectors); recall@10 is against exact full-dim search of the stock vectors.
+``--n`` correlated 384-dim vectors (``--clusters`` centres, variance decaying as ``k^-1/2``, a random rotation so no
+prefix is privileged, and a shared offset, as real sentence embeddings have). ``--queries`` more vectors from the
+same distribution are the held-out queries. The adapter (``mic.adapt.fit``, default settings, fitted on the corpus
+vectors) is fitted without ``bits`` and with each ``--bits`` weight. Each vector set is indexed by the FAISS backend
+(``IndexBinaryFlat`` of the prefix's sign bits; for comparison at equal bytes an int8 prefix of the same bytes),
+searched alone (top 10 of the shortlist index) and as a k' = 100 shortlist re-ranked at full dim (the set's own
+float16 full vectors); recall@10 is against exact full-dim search of the stock vectors.
 
     OMP_NUM_THREADS=1 python benchmarks/binary_codes.py
 
@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20_000, help="corpus vectors")
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--clusters", type=int, default=500)
-    parser.add_argument("--bits", type=float, default=1.0, help="weight of the adapter's bits term when on")
+    parser.add_argument("--bits", type=float, nargs="+", default=[1.0, 10.0], help="weights of the bits term tried")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     command = shlex.join(["python", *sys.argv])
@@ -89,7 +89,10 @@ def main() -> None:
     exact = np.argsort(-(queries @ corpus.T), axis=1)[:, :K]
     sets: dict[str, tuple[np.ndarray, np.ndarray]] = {"stock": (corpus, queries)}
     fits: dict[str, dict] = {}
-    for name, settings in (("adapter", {}), ("adapter + bits", {"bits": args.bits})):
+    for name, settings in [
+        ("adapter", {}),
+        *((f"adapter + bits {weight:g}", {"bits": weight}) for weight in args.bits),
+    ]:
         start = time.perf_counter()
         adapter = fit(corpus, seed=args.seed, show_progress_bar=False, **settings)
         fits[name] = {"settings": settings, "seconds": round(time.perf_counter() - start, 1),
@@ -121,7 +124,7 @@ def main() -> None:
         f"{result['corpus']}; {result['queries']}. recall@10 against {result['reference']}: the prefix index searched "
         f"alone, and as a k'={SHORTLIST} shortlist re-ranked at full dim (float16). FAISS `IndexBinaryFlat` (Hamming) "
         "for binary, `IndexScalarQuantizer` 8-bit for int8; adapters: `mic.adapt.fit` defaults, fitted on the corpus, "
-        f"with `bits={args.bits}` or without. One thread.",
+        f"without or with `bits` = {', '.join(f'{weight:g}' for weight in args.bits)}. One thread.",
         f"Command: `{command}`; seed {args.seed}; commit {result['git_commit']}.",
         "",
         f"| vectors | {header} | fit s |",
