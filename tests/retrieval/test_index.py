@@ -253,6 +253,26 @@ def test_a_damaged_index_is_refused(index: Path, tmp_path: Path, damage, message
         open_index(folder)
 
 
+def edit_meta(folder: Path, **fields: object) -> None:
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    write(folder / "meta.json", json.dumps({**meta, **fields}))
+
+
+def test_bytes_per_vector_is_derived_and_checked_against_the_layout(index: Path, tmp_path: Path) -> None:
+    folder = copy_index(index, tmp_path)
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    assert meta["bytes_per_vector"] == 32  # 8 float32 dims
+    del meta["bytes_per_vector"]  # an index written before the field existed
+    write(folder / "meta.json", json.dumps(meta))
+    assert open_index(folder).meta.bytes_per_vector == 32
+    edit_meta(folder, bytes_per_vector=8)
+    with pytest.raises(IndexFileError, match=r"unreadable index metadata"):
+        open_index(folder)
+    edit_meta(folder, bytes_per_vector=None, precision="binary", dim=12)
+    with pytest.raises(IndexFileError, match=r"unreadable index metadata"):  # not a traceback
+        open_index(folder)
+
+
 def truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[:-7])
 
