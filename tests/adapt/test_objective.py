@@ -114,3 +114,18 @@ def test_an_adapted_teacher_makes_the_full_dim_terms_vanish() -> None:
     assert all(value.abs() < 1e-6 for value in adapted_terms.values())
     with pytest.raises(ValueError, match="teacher must be one of"):
         AdapterObjective([8], 32, teacher="ema")  # type: ignore[arg-type]
+
+
+def test_bits_term_is_off_by_default_and_logs_its_three_parts_by_name() -> None:
+    rows = torch.nn.functional.normalize(torch.randn(32, 32, generator=torch.Generator().manual_seed(5)), dim=-1)
+    assert not any(name.startswith("bits") for name in AdapterObjective([8, 16], 32)(rows, rows))
+    terms = AdapterObjective([8, 16], 32, pairwise=0, topk=0, bits=2.0)(rows, rows)
+    assert set(terms) == {"bits", "bits_balance", "bits_decorrelation"}
+    assert all(torch.isfinite(value) and value > 0 for value in terms.values())
+    halved = AdapterObjective([8, 16], 32, pairwise=0, topk=0, bits=1.0)(rows, rows)
+    torch.testing.assert_close(terms["bits"], 2 * halved["bits"])
+
+
+def test_bits_temperature_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="bits_temperature must be a finite number > 0, got 0"):
+        AdapterObjective([8], 32, bits=1.0, bits_temperature=0)

@@ -135,7 +135,7 @@ def test_an_empty_corpus_is_refused_and_a_document_without_text_left_out(
     [
         ({"dim": 64}, r"--dim 64 is outside 1..32, the embedding size of"),
         ({"dim": 0}, r"--dim 0 is outside 1..32"),
-        ({"dim": 12, "precision": "binary"}, r"--dim 12 is not a multiple of 8"),
+        ({"dim": 12, "precision": "binary"}, r"--dim 12 is not a multiple of 8 \(allowed: 8, 16, 24, 32\)"),
         ({"dim": 8, "precision": "int4"}, r"--precision 'int4' is not one of float32, int8, binary"),
         ({"dim": 8, "kind": "ivf"}, r"--kind 'ivf' is not one of flat, hnsw, auto"),
         ({"dim": 8, "backend": "milvus"}, r"--backend 'milvus' is not one of faiss, qdrant"),
@@ -253,6 +253,26 @@ def test_a_damaged_index_is_refused(index: Path, tmp_path: Path, damage, message
         open_index(folder)
 
 
+def edit_meta(folder: Path, **fields: object) -> None:
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    write(folder / "meta.json", json.dumps({**meta, **fields}))
+
+
+def test_bytes_per_vector_is_derived_and_checked_against_the_layout(index: Path, tmp_path: Path) -> None:
+    folder = copy_index(index, tmp_path)
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    assert meta["bytes_per_vector"] == 32  # 8 float32 dims
+    del meta["bytes_per_vector"]  # an index written before the field existed
+    write(folder / "meta.json", json.dumps(meta))
+    assert open_index(folder).meta.bytes_per_vector == 32
+    edit_meta(folder, bytes_per_vector=8)
+    with pytest.raises(IndexFileError, match=r"unreadable index metadata"):
+        open_index(folder)
+    edit_meta(folder, bytes_per_vector=None, precision="binary", dim=12)
+    with pytest.raises(IndexFileError, match=r"unreadable index metadata"):  # not a traceback
+        open_index(folder)
+
+
 def truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[:-7])
 
@@ -265,7 +285,8 @@ def test_cli_index_then_search_prints_hits_and_writes_json(tmp_path: Path, tiny_
     code, output = run("index", str(tiny_model_dir), str(corpus), "--dim", "16", "--precision", "binary",
                        "--out", str(tmp_path / "idx"))  # fmt: skip
     assert code == 0, output
-    assert "Indexed 60 documents" in output and "flat 16-dim binary prefixes on faiss" in output
+    assert "Indexed 60 documents" in output and "flat 16-dim binary prefixes (2 B/vector) on faiss" in output
+    assert json.loads((tmp_path / "idx" / "meta.json").read_text(encoding="utf-8"))["bytes_per_vector"] == 2
     queries = write(tmp_path / "queries.txt", "river bank\nboat rain\n")
     code, output = run("search", str(tmp_path / "idx"), "--queries", str(queries), "--k", "3", "--shortlist", "20",
                        "--json", str(tmp_path / "hits.json"))  # fmt: skip
@@ -294,6 +315,10 @@ def test_mic_index_warns_of_documents_without_text_and_goes_on(tmp_path: Path, t
         (["search", "{index}", "--query", "   "], "query 'query' has no text"),
         (["index", "{model}", "{missing}", "--dim", "8", "--out", "{out}"], "not found"),
         (["index", "{model}", "{corpus}", "--dim", "99", "--out", "{out}"], "--dim 99 is outside 1..32"),
+        (
+            ["index", "{model}", "{corpus}", "--dim", "12", "--precision", "binary", "--out", "{out}"],
+            "--dim 12 is not a multiple of 8 (allowed: 8, 16, 24, 32)",
+        ),
         (["index", "{model}", "{corpus}", "--dim", "8", "--out", ".", "--overwrite"], "--out '.' names no new folder"),
         (
             ["index", "{model}", "{corpus}", "--dim", "8", "--out", "{corpus}/idx"],

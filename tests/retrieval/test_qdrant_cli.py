@@ -31,7 +31,7 @@ def edge_index(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -
     code, output = run("index", tiny_model_dir, corpus, "--dim", "16", "--precision", "binary", "--kind", "hnsw",
                        "--backend", "qdrant", "--out", folder / "idx")  # fmt: skip
     assert code == 0, output
-    assert "hnsw 16-dim binary prefixes on qdrant" in output
+    assert "hnsw 16-dim binary prefixes (2 B/vector) on qdrant" in output
     return folder / "idx"
 
 

@@ -36,6 +36,8 @@ OBJECTIVE_FIELDS = (
     "sir",
     "scr",
     "scr_tolerance",
+    "bits",
+    "bits_temperature",
     "task",
     "teacher",
 )

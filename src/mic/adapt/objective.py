@@ -20,6 +20,11 @@ prefixes follow it instead of the frozen one; the ``m = D`` terms are then 0):
   and ``mean_{m<D} mean_{u≤m<v} max(0, |C_uv| − τ_corr)²`` (:func:`mic.geometry.soft_threshold_penalty`).
   SCR's variance floor is left out: the output is re-normalised, so a floor on its scale is met by scaling
   ``W`` and constrains nothing.
+- ``bits``: sign bits of every prefix keep the teacher's neighbours, for a binary shortlist (Hamming search of
+  the prefix's signs): :class:`~mic.losses.SignCodeRegularizer` on ``y`` against ``S(t)`` — relaxed codes
+  ``tanh(√m·norm(y_{:m})/τ_b)`` whose code similarities match the teacher's angular similarities
+  ``1 − 2·arccos(S(t))/π``, plus bit balance and bit decorrelation; logged as ``bits``, ``bits_balance`` and
+  ``bits_decorrelation``, each times the one weight.
 - ``task`` (supervised): CoSENT on scored pairs, MultipleNegativesRanking on (query, positive) pairs, the
   sentence-transformers losses evaluated on every prefix and averaged over ``𝓜``.
 
@@ -38,7 +43,12 @@ from torch import Tensor, nn
 
 from mic.dims import check_dims
 from mic.geometry import correlation, pairwise_cosine, soft_threshold_penalty
-from mic.losses import PrefixSelfDistillation, SoftCollapseRegularizer, SpectralIsotropyRegularizer
+from mic.losses import (
+    PrefixSelfDistillation,
+    SignCodeRegularizer,
+    SoftCollapseRegularizer,
+    SpectralIsotropyRegularizer,
+)
 from mic.losses.distill import similarity_agreement
 from mic.losses.validation import check_non_negative, check_positive
 
@@ -84,10 +94,11 @@ class AdapterObjective(nn.Module):
     Args:
         dims: ascending prefix dims; the full size ``dim`` is added when missing.
         dim: ``D``.
-        pairwise, topk, distill, sir, scr, task: the terms' weights (0 = off).
+        pairwise, topk, distill, sir, scr, bits, task: the terms' weights (0 = off).
         topk_k: ``k`` of the top-k term.
         distill_temperature: ``τ_d`` of the self-distillation.
         scr_tolerance: ``τ_corr`` of the SCR term.
+        bits_temperature: ``τ_b`` of the sign-code relaxation.
         teacher: ``"frozen"`` or ``"adapted"``, whose similarities the prefixes keep (see the module docstring).
         cosent_scale: ``1/τ`` of CoSENT; mnrl_scale: ``1/τ`` of MultipleNegativesRanking.
 
@@ -108,6 +119,8 @@ class AdapterObjective(nn.Module):
         sir: float = 0.0,
         scr: float = 0.0,
         scr_tolerance: float = 0.1,
+        bits: float = 0.0,
+        bits_temperature: float = 0.5,
         task: float = 1.0,
         teacher: Teacher = "frozen",
         cosent_scale: float = 20.0,
@@ -124,6 +137,7 @@ class AdapterObjective(nn.Module):
                 "distill": distill,
                 "sir": sir,
                 "scr": scr,
+                "bits": bits,
                 "task": task,
             }.items()
         }
@@ -142,6 +156,7 @@ class AdapterObjective(nn.Module):
         self.token_scr = SoftCollapseRegularizer(
             self.prefix_dims or (dim,), self.scr_tolerance, variance_floor_weight=0.0, gather_across_devices=False
         )
+        self.bits = SignCodeRegularizer(self.dims, check_positive(bits_temperature, "bits_temperature"))
         self.cosent = CoSENTLoss(None, scale=check_positive(cosent_scale, "cosent_scale"))  # type: ignore[arg-type]
         self.mnrl = MultipleNegativesRankingLoss(None, scale=check_positive(mnrl_scale, "mnrl_scale"))  # type: ignore[arg-type]
 
@@ -156,14 +171,18 @@ class AdapterObjective(nn.Module):
         terms: dict[str, Tensor] = {}
         weights = self.weights
         teacher = frozen if self.teacher == "frozen" else adapted.detach()
+        target = pairwise_cosine(teacher)  # shared by the agreement terms and the sign codes
         if weights["pairwise"] > 0 or weights["topk"] > 0 or weights["distill"] > 0:
-            prefixes, target = prefix_cosines(adapted, self.dims), pairwise_cosine(teacher)  # shared by all three
+            prefixes = prefix_cosines(adapted, self.dims)  # shared by all three
             if weights["pairwise"] > 0:
                 terms["pairwise"] = weights["pairwise"] * prefix_similarity_error(prefixes, target)
             if weights["topk"] > 0:
                 terms["topk"] = weights["topk"] * topk_similarity_error(prefixes, target, self.topk_k)
             if weights["distill"] > 0:
                 terms["distill"] = weights["distill"] * self.distill.from_cosines(prefixes, target)
+        if weights["bits"] > 0:
+            for name, value in self.bits(adapted, target).items():
+                terms["bits" if name == "agreement" else f"bits_{name}"] = weights["bits"] * value
         if weights["sir"] > 0:
             terms["sir"] = weights["sir"] * self.sir(adapted)
         if weights["scr"] > 0 and adapted_tokens is not None:

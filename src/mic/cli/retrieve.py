@@ -105,7 +105,8 @@ def index_command(
         fail(str(error))
     console.print(
         f"[green]Indexed[/] {meta.count} documents into {out}: {meta.kind} {meta.dim}-dim {meta.precision} "
-        f"prefixes on {meta.backend}, {meta.full_dim}-dim {meta.rerank_precision} vectors for the re-rank"
+        f"prefixes ({meta.bytes_per_vector} B/vector) on {meta.backend}, {meta.full_dim}-dim "
+        f"{meta.rerank_precision} vectors for the re-rank"
         + (", through the adapter fitted on them." if meta.adapter else "."),
         highlight=False,
     )

@@ -1,5 +1,13 @@
 """Batch statistics shared by the MIC losses and the geometry diagnostics."""
 
+from mic.geometry.codes import (
+    angular_similarity,
+    bit_balance,
+    bit_decorrelation,
+    code_agreement,
+    code_similarity,
+    soft_sign_codes,
+)
 from mic.geometry.prefix import PrefixGeometry, prefix_geometry
 from mic.geometry.stats import (
     DEAD_VARIANCE_RATIO,
@@ -24,6 +32,11 @@ __all__ = [
     "DEAD_VARIANCE_RATIO",
     "PrefixGeometry",
     "alignment",
+    "angular_similarity",
+    "bit_balance",
+    "bit_decorrelation",
+    "code_agreement",
+    "code_similarity",
     "correlation",
     "covariance",
     "dead_dimensions",
@@ -33,6 +46,7 @@ __all__ = [
     "masked_token_moments",
     "pairwise_cosine",
     "prefix_geometry",
+    "soft_sign_codes",
     "soft_threshold_penalty",
     "token_correlation",
     "token_correlation_sum",

@@ -8,9 +8,10 @@ collection):
 
     INDEX/meta.json     what the index is (schema ``mic-index/1``): the model (a local folder by its absolute
                         path, so the index opens from any working directory) and its fingerprint as a torch
-                        model, the encoder backend that encoded the documents, the dims, precision, kind and
-                        backend, the adapter and the calibrated shortlist depth when there are, the seconds of
-                        each build phase, the document ids in row order, the mic version
+                        model, the encoder backend that encoded the documents, the dims, precision (and bytes
+                        per vector of the shortlist codes), kind and backend, the adapter and the calibrated
+                        shortlist depth when there are, the seconds of each build phase, the document ids in row
+                        order, the mic version
     INDEX/adapter/      with ``adapt``: the adapter fitted on the documents (:class:`mic.adapt.Adapter`), applied
                         to documents and queries before anything is searched
     INDEX/query_encoder the light query path of an ONNX backend (:mod:`mic.retrieval.light_encoder`), if any
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mic import __version__
 from mic.defaults import DEFAULT_BATCH_SIZE
@@ -142,6 +143,9 @@ class IndexMeta(BaseModel):
     precision: Precision
     kind: Kind
     rerank_precision: RerankPrecision
+    bytes_per_vector: int | None = Field(
+        None, description="bytes of one document's prefix code in the shortlist index (derived from the layout)"
+    )
     normalisation: str = "unit length at every dim: prefixes and full vectors are re-normalised, scores are cosines"
     count: int
     backend_fields: dict[str, object]
@@ -153,6 +157,15 @@ class IndexMeta(BaseModel):
     @property
     def layout(self) -> Layout:
         return Layout(self.dim, self.full_dim, self.precision, self.kind, self.rerank_precision)
+
+    @model_validator(mode="after")
+    def _derive_bytes_per_vector(self) -> IndexMeta:
+        """Fill ``bytes_per_vector`` from the layout (an index written before the field existed has none)."""
+        derived = self.layout.prefix_bytes
+        if self.bytes_per_vector not in (None, derived):
+            raise ValueError(f"bytes_per_vector {self.bytes_per_vector} does not match the layout's {derived}")
+        self.bytes_per_vector = derived
+        return self
 
 
 def _choose(value: str, allowed: Sequence[str], option: str) -> None:
@@ -279,8 +292,6 @@ def build_index(
     full_dim = encoder.dim
     if not 1 <= dim <= full_dim:
         raise RetrievalError(f"--dim {dim} is outside 1..{full_dim}, the embedding size of {model}.")
-    if precision == "binary" and dim % 8:
-        raise RetrievalError(f"--precision binary packs 8 dims per byte; --dim {dim} is not a multiple of 8.")
     layout = Layout(dim, full_dim, precision, resolve_kind(kind, len(doc_ids)), rerank_precision)  # type: ignore[arg-type]
     options = {"url": url, "collection": collection} if backend == "qdrant" else {}
 

@@ -27,6 +27,8 @@ BACKENDS = ("faiss", "qdrant")
 KINDS = ("flat", "hnsw")
 PRECISIONS: tuple[Precision, ...] = ("float32", "int8", "binary")
 RERANK_PRECISIONS: tuple[RerankPrecision, ...] = ("float16", "int8")
+PRECISION_BITS: dict[str, int] = {"float32": 32, "int8": 8, "binary": 1}
+"""Bits of one prefix dim in the shortlist index, per precision (``binary``: the sign bit)."""
 HNSW_M = 16
 """HNSW graph degree: FAISS's usual setting and the one sentence-transformers' ``semantic_search_faiss`` uses."""
 
@@ -40,6 +42,20 @@ class Layout:
     precision: Precision
     kind: Kind
     rerank_precision: RerankPrecision
+
+    def __post_init__(self) -> None:
+        if self.precision == "binary" and self.dim % 8:
+            allowed = [str(dim) for dim in range(8, self.full_dim + 1, 8)]
+            listed = ", ".join(allowed if len(allowed) <= 4 else [*allowed[:3], "...", allowed[-1]])
+            raise RetrievalError(
+                f"--precision binary packs 8 dims per byte; --dim {self.dim} is not a multiple of 8 (allowed: "
+                f"{listed or f'none, the embedding has {self.full_dim} dims; use --precision float32 or int8'})."
+            )
+
+    @property
+    def prefix_bytes(self) -> int:
+        """Bytes of one document's code in the shortlist index: ``4d`` float32, ``d`` int8, ``d / 8`` binary."""
+        return self.dim * PRECISION_BITS[self.precision] // 8
 
 
 class Writer(Protocol):
