@@ -39,7 +39,9 @@ class FitSettings(StrictModel):
     scr: float = Field(0.0, ge=0, description="MIC SCR correlation term, sentence-level form")
     scr_tolerance: float = Field(MIC_DEFAULTS.tolerance, ge=0)
     bits: float = Field(
-        0.0, ge=0, description="sign bits of every prefix keep the frozen neighbours (binary shortlists; docs/method.md §4)"
+        0.0,
+        ge=0,
+        description="sign bits of every prefix keep the frozen neighbours (binary shortlists; docs/method.md §4)",
     )
     bits_temperature: float = Field(0.5, gt=0, description="τ of the tanh relaxation of the sign bits")
     task: float = Field(
