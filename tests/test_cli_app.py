@@ -76,7 +76,16 @@ def library_defaults() -> list[tuple[str, str, object]]:
             **defaults(run_compare, "data"),
             "tasks": ",".join(defaults(run_compare, "tasks")["tasks"]),
         },
-        "index": defaults(build_index, "precision", "kind", "backend", "rerank_precision", "chunk_size", "batch_size"),
+        "index": defaults(
+            build_index,
+            "precision",
+            "kind",
+            "backend",
+            "rerank_precision",
+            "chunk_size",
+            "batch_size",
+            "encoder_backend",
+        ),
         "search": defaults(search_texts, "k", "shortlist", "batch_size"),
     }
     return [(command, name, value) for command, values in expected.items() for name, value in values.items()]

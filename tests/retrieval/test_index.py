@@ -22,6 +22,7 @@ from mic.retrieval.backends.faiss import FaissWriter
 from mic.retrieval.corpus import Document, iter_documents, read_queries
 from mic.retrieval.errors import IndexFileError, RetrievalError
 from mic.retrieval.index import AUTO_HNSW_MIN_DOCUMENTS, build_index, open_index, resolve_kind, search_texts
+from mic.retrieval.light_encoder import LIGHT_ENCODER_FOLDER
 from mic.staging import OutputError
 
 TIE = 1e-3
@@ -53,6 +54,8 @@ def index(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, corpus
 
 
 def test_the_index_round_trips_and_searches_like_exact_search(index: Path, tiny_model_dir: Path, corpus: Path) -> None:
+    """The reference is the torch model (its fingerprint is the index's); the index's fp32 ONNX vectors differ from
+    its by far less than the float16 tie (cosine >= 0.999 in tests/test_onnx.py, 1.0000 on all-MiniLM-L6-v2)."""
     documents = list(iter_documents(str(corpus)))
     opened = open_index(index)
     meta = opened.meta
@@ -386,11 +389,23 @@ def test_an_index_built_with_a_relative_model_folder_searches_from_any_folder(
     assert "doc" in output
 
 
-def test_a_search_imports_only_what_the_query_path_needs(index: Path) -> None:
-    """``mic search`` loads the model and the index, not the evaluation runners, plotting, training or adapters."""
+def test_an_index_is_encoded_on_fp32_onnx_with_the_light_query_path_unless_told(index: Path) -> None:
+    meta = open_index(index).meta
+    assert (meta.encoder_backend, meta.query_encoder) == ("onnx", LIGHT_ENCODER_FOLDER)
+
+
+@pytest.mark.parametrize(("encoder_backend", "query_path"), [("torch", "sentence_transformers"),
+                                                              ("onnx", "mic.retrieval.light_encoder")])  # fmt: skip
+def test_a_search_imports_only_what_the_query_path_needs(
+    encoder_backend: str, query_path: str, tiny_model_dir: Path, corpus: Path, tmp_path: Path
+) -> None:
+    """``mic search`` loads the model (torch) or the light query path (ONNX) and the index, not the evaluation
+    runners, plotting, training or adapters."""
     import subprocess
     import sys
 
+    index = tmp_path / "idx"
+    build_index(str(tiny_model_dir), str(corpus), index, dim=8, encoder_backend=encoder_backend)
     script = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
@@ -401,7 +416,7 @@ def test_a_search_imports_only_what_the_query_path_needs(index: Path) -> None:
     )
     run_search = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     loaded = set(run_search.stdout.split())
-    assert "sentence_transformers" in loaded and "mic.retrieval.backends.faiss" in loaded
+    assert query_path in loaded and "mic.retrieval.backends.faiss" in loaded
     needless = {"matplotlib", "pytrec_eval", "mic.evaluation.analyze", "mic.evaluation.runner", "mic.training",
                 "mic.adapt", "mic.losses"}  # fmt: skip
     assert needless & loaded == set()

@@ -50,9 +50,10 @@ def index(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, corpus
 def test_the_adapter_in_the_index_is_mic_adapts(
     index: Path, tiny_model_dir: Path, corpus: Path, tmp_path: Path
 ) -> None:
-    config = AdaptConfig(model=str(tiny_model_dir), data=[str(corpus)], fit={**SETTINGS, "seed": 3})
-    reference = run_adapt(config, tmp_path / "adapted", show_progress_bar=False).adapter
     opened = open_index(index)
+    config = AdaptConfig(model=str(tiny_model_dir), data=[str(corpus)], fit={**SETTINGS, "seed": 3},
+                         encoder_backend=opened.meta.encoder_backend)  # fmt: skip
+    reference = run_adapt(config, tmp_path / "adapted", show_progress_bar=False).adapter
     assert opened.meta.adapter is not None and (opened.meta.adapter.rows, opened.meta.adapter.seed) == (200, 3)
     assert (index / ADAPTER_FOLDER / "adapter.json").is_file()
     vectors = torch.randn(50, 32, generator=torch.Generator().manual_seed(0))
@@ -61,7 +62,7 @@ def test_the_adapter_in_the_index_is_mic_adapts(
 
 def test_queries_are_adapted_before_the_funnel(index: Path, tiny_model_dir: Path, corpus: Path) -> None:
     opened = open_index(index)
-    encoder = load_encoder(str(tiny_model_dir))
+    encoder = load_encoder(str(tiny_model_dir), backend=opened.meta.encoder_backend)
     documents = corpus.read_text(encoding="utf-8").splitlines()
     queries = ["river bank money", "boat rain stone"]
     results = search_texts(opened, [Document(str(row), text, "-") for row, text in enumerate(queries)], k=5,

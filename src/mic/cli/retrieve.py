@@ -13,7 +13,6 @@ from mic.cli.common import (
     BatchSizeOption,
     DataDirOption,
     DeviceOption,
-    EncoderBackendOption,
     ModelArgument,
     QueryBackendOption,
     app,
@@ -26,6 +25,7 @@ from mic.retrieval.defaults import (
     DEFAULT_CALIBRATION_QUERIES,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_INDEX_BACKEND,
+    DEFAULT_INDEX_ENCODER_BACKEND,
     DEFAULT_K,
     DEFAULT_KIND,
     DEFAULT_PRECISION,
@@ -85,7 +85,9 @@ def index_command(
     data_dir: DataDirOption = None,
     batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     device: DeviceOption = None,
-    encoder_backend: EncoderBackendOption = None,
+    encoder_backend: Annotated[
+        str, typer.Option(help="encoder of documents and queries: torch, onnx or onnx-int8 (exported once, cached)")
+    ] = DEFAULT_INDEX_ENCODER_BACKEND,
 ) -> None:
     """Encode a corpus once and store its low-dim prefixes (shortlist) and full vectors (re-rank) as an index."""
     from mic.retrieval.index import build_index
@@ -99,8 +101,7 @@ def index_command(
                            batch_size=batch_size, data_dir=data_dir, device=device, overwrite=overwrite,
                            show_progress_bar=True, adapt=adapt, adapt_sample=adapt_sample,
                            target_recall=target_recall, calibration_queries=calibration_queries,
-                           report=report,
-                           **({"encoder_backend": encoder_backend} if encoder_backend else {}))  # fmt: skip
+                           report=report, encoder_backend=encoder_backend)  # fmt: skip
     except user_errors() as error:
         fail(str(error))
     console.print(

@@ -65,6 +65,7 @@ from mic.retrieval.defaults import (
     DEFAULT_CALIBRATION_QUERIES,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_INDEX_BACKEND,
+    DEFAULT_INDEX_ENCODER_BACKEND,
     DEFAULT_K,
     DEFAULT_KIND,
     DEFAULT_PRECISION,
@@ -226,7 +227,7 @@ def build_index(
     target_recall: float = DEFAULT_TARGET_RECALL,
     seed: int = 0,
     report: Callable[[str], None] | None = None,
-    encoder_backend: str = DEFAULT_BACKEND,
+    encoder_backend: str = DEFAULT_INDEX_ENCODER_BACKEND,
 ) -> IndexMeta:
     """Encode ``corpus`` with ``model`` and store its ``dim``-prefix and full vectors as an index at ``out``.
 
