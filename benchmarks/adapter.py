@@ -29,6 +29,7 @@ import torch
 
 from common.adapters import (
     FIT_DATA,
+    PCA,
     SEEDS,
     SPLITS,
     SUPERVISION,
@@ -142,7 +143,7 @@ def targets(results: dict, seconds: dict) -> list[tuple[str, str, bool]]:
     """(target, measured, met) rows of the adapter's targets, on test means over seeds."""
     mean = lambda method, task, dim: statistics.mean(results[method][task][str(dim)])  # noqa: E731
     rows = []
-    for baseline, margin in (("truncate", 2.0), ("pca", 1.0)):
+    for baseline, margin in (("truncate", 2.0), (PCA, 1.0)):
         for task in SPLITS["test"]:
             gains = [mean("adapter-unsup", task, d) - mean(baseline, task, d) for d in TARGET_DIMS]
             measured = " / ".join(f"{g:+.2f}" for g in gains)
@@ -244,7 +245,7 @@ def write_report(results: dict, seconds: dict, facts: dict, missing: dict, finet
         f"{task} test": {
             method: {dim: statistics.mean(by_task[task][str(dim)]) for dim in DIMS}
             for method, by_task in results.items()
-            if "+" not in method and "-no-" not in method and task in by_task
+            if (method == "adapter-unsup" or not method.startswith("adapter-unsup")) and task in by_task
         }
         for task in SPLITS["test"]
     }
