@@ -189,7 +189,9 @@ def write_report(results: dict, seconds: dict, facts: dict, missing: dict, finet
         "# `mic adapt` on frozen all-MiniLM-L6-v2",
         "",
         f"Command: `{facts['command']}`. Adapters: seeds {SEEDS}; fit on {', '.join(FIT_DATA)} "
-        f"({facts['rows']} texts); supervised adds {', '.join(SUPERVISION)}. Test splits: STS-B test, "
+        f"({facts['rows']} texts: the SciFact scores are fit-on-the-corpus numbers, the fit saw its documents but no "
+        "query or label; `benchmarks/adapter_protocols.py` separates the protocols); supervised adds "
+        f"{', '.join(SUPERVISION)}. Test splits: STS-B test, "
         "SICK test (Spearman x100), SciFact test queries (nDCG@10 x100). Defaults (dev-chosen): "
         f"`{json.dumps(FitSettings().model_dump(mode='json'))}`.",
         "",
