@@ -1,10 +1,10 @@
 """Every measured number README prints in its results sections comes from a committed results file.
 
-The results sections (:data:`RESULT_SECTIONS`) are README's ``## Results`` and ``## Make a frozen encoder elastic:
-mic adapt``, each up to the next heading of its level or above, with fenced code blocks (commands, configs) and
-arXiv ids left out. A number is anything with a decimal point (``64.51``, ``+2.05``,
-``−0.21``); it must appear, with the same digits after dropping its sign, in a file under
-``benchmarks/results/``: printed in a ``.md`` or ``.json`` file, or a JSON number rounded to as many decimals.
+The results sections (:data:`RESULT_SECTIONS`) are README's ``### Retrieval at every dim``, ``## Make a frozen encoder
+elastic: mic adapt`` and ``## Results``, each up to the next heading of its level or above, with fenced code blocks
+(commands, configs) and arXiv ids left out. A number is anything with a decimal point (``64.51``, ``+2.05``, ``−0.21``);
+it must appear, with the same digits after dropping its sign, in a file under ``benchmarks/results/``: printed in a
+``.md`` or ``.json`` file, or a JSON number rounded to as many decimals.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-RESULT_SECTIONS = ("## Results", "## Make a frozen encoder elastic: mic adapt")
+RESULT_SECTIONS = ("### Retrieval at every dim", "## Make a frozen encoder elastic: mic adapt", "## Results")
 ARXIV = re.compile(r"arXiv \S+")
 NUMBER = re.compile(r"(?<![\w.])[+\-−]?(\d+\.\d+)(?![\w.])")
 
@@ -30,11 +30,15 @@ def section(text: str, heading: str) -> str:
     return re.sub(r"^```.*?^```", "", body, flags=re.MULTILINE | re.DOTALL)
 
 
-def readme_numbers() -> list[str]:
-    """The unsigned numbers of README's results sections, in order."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    sections = [ARXIV.sub("", section(text, heading)) for heading in RESULT_SECTIONS]
+def section_numbers(text: str, headings: tuple[str, ...]) -> list[str]:
+    """The unsigned numbers of the sections ``headings`` of a Markdown ``text``, in order."""
+    sections = [ARXIV.sub("", section(text, heading)) for heading in headings]
     return [match for body in sections for match in NUMBER.findall(body)]
+
+
+def readme_numbers() -> list[str]:
+    """The numbers of README's results sections."""
+    return section_numbers((ROOT / "README.md").read_text(encoding="utf-8"), RESULT_SECTIONS)
 
 
 def json_numbers(value: object) -> Iterator[float]:
@@ -60,6 +64,11 @@ def committed_numbers() -> set[str]:
             for number in json_numbers(json.loads(text)):
                 found.update(f"{abs(number):.{places}f}" for places in range(1, 5))
     return found
+
+
+def test_numbers_are_read_from_prose_and_tables_not_code_or_arxiv_ids() -> None:
+    text = "\n## Results\nMIC +2.05, −0.21 (arXiv 2407.20243), v2\n```\nlr 0.001\n```\n| a | 64.51 |\n## Next\n9.99\n"
+    assert section_numbers(text, ("## Results",)) == ["2.05", "0.21", "64.51"]
 
 
 def test_sections_exist() -> None:
