@@ -29,7 +29,7 @@ from pathlib import Path
 
 from common import report
 from common.provenance import command_line
-from common.report import origin_lines, replace_block, write_json_and_markdown
+from common.report import origin_lines, pca_name, replace_block, write_json_and_markdown
 from common.results import collect, mean_by_dim, methods_on, mic_minus_mrl, seeds_on, shared_seeds
 from common.runs import NO_FINGERPRINT, ORIGIN_LABELS, OTHER_CODE
 from common.scoring import GEOMETRY_DATA, GEOMETRY_STATS, mean_std, metric_label
@@ -45,7 +45,7 @@ from common.settings import (
     TEST_TASKS,
     mic_defaults,
 )
-from common.training import run_one
+from common.training import pca_fit_sources, run_one
 from mic.evaluation.figures import plot_scores_vs_dim, plot_variance_profiles
 from mic.evaluation.report import markdown_table
 
@@ -112,13 +112,15 @@ def bar_check(results: dict) -> list[str]:
     ]
 
 
-def task_table(block: dict, task: str) -> str:
-    """Mean ± std over seeds per method and dim on one task, then MIC − MRL per shared seed."""
+def task_table(block: dict, task: str, setting: str) -> str:
+    """Mean ± std over seeds per method and dim on one task, then MIC − MRL per shared seed; the PCA baseline is
+    named by what it was fitted on (the setting's training data)."""
     rows = []
     for method in methods_on(block, task):
         per_dim = block["methods"][method][task]
         cells = [mean_std(list(per_dim[str(dim)].values())) for dim in DIMS]
-        rows.append([method, ",".join(seeds_on(block, method, task)), *cells])
+        name = pca_name(pca_fit_sources(setting)) if method == "pca" else method
+        rows.append([name, ",".join(seeds_on(block, method, task)), *cells])
     if {"mic", "mrl"} <= set(methods_on(block, task)):
         per_dim = [mic_minus_mrl(block, task, dim) for dim in DIMS]
         for i, seed in enumerate(shared_seeds(block, task)):
@@ -150,7 +152,12 @@ def markdown(results: dict, command: str) -> str:
     for setting, block in results["settings"].items():
         for task in TEST_TASKS:
             if methods_on(block, task):
-                lines += [f"## {setting} — {task} test ({metric_label(task)})", "", task_table(block, task), ""]
+                lines += [
+                    f"## {setting} — {task} test ({metric_label(task)})",
+                    "",
+                    task_table(block, task, setting),
+                    "",
+                ]
         for method, twin in block.get("identical_to", {}).items():
             lines += [
                 f"`{method}` trains exactly the config of `{twin}` (the tuned MIC already makes that choice): "

@@ -1,15 +1,15 @@
 """Retrieval quality at every dim: SciFact nDCG@10 and Recall@100 of exact and funnel search, per method.
 
-For the stock model (``truncation:default``: all-MiniLM-L6-v2 truncated), its PCA (``pca:default``, fitted on
-the sentences of ``--fit-data``, STS-B train by default) and every ``--model NAME=PATH`` (e.g. the MRL and MIC
-models of the head-to-head stsb-cosent recipe, seed 0), score SciFact ``--split`` (test) at d in
+For the stock model (``truncation:default``: all-MiniLM-L6-v2 truncated), its PCA (``pca:default``, fitted on the
+sentences of ``--fit-data``, STS-B train by default; reported as ``pca[FIT-DATA]``) and every ``--model NAME=PATH``
+(e.g. the MRL and MIC models of the head-to-head stsb-cosent recipe, seed 0), score SciFact ``--split`` (test) at d in
 {8, 16, 32, 64, 128, 256, 384}: exact cosine search over the whole corpus with the d-dim prefix, and the funnel
 (shortlist k' in {50, 100, 200} at d, re-ranked at full dim). Every number comes from
-``mic.evaluation.evaluate_encoder`` (the code behind ``mic eval --tasks scifact``); nothing is tuned. Corpus and
-query embeddings go through the embedding cache (``$MIC_CACHE_DIR``), so a rerun encodes nothing; each model's
-scores are cached in ``results/retrieval-quality-runs/KEY.json`` under the one run key (:mod:`common.runs`: the
-model's fingerprint, task, dims, seed, code and library versions); a model folder without ``mic_run.json`` (still
-training) is skipped and listed, so the script can be rerun later.
+``mic.evaluation.evaluate_encoder`` (the code behind ``mic eval --tasks scifact``); nothing is tuned. Corpus and query
+embeddings go through the embedding cache (``$MIC_CACHE_DIR``), so a rerun encodes nothing; each model's scores are
+cached in ``results/retrieval-quality-runs/KEY.json`` under the one run key (:mod:`common.runs`: the model's
+fingerprint, task, dims, seed, code and library versions); a model folder without ``mic_run.json`` (still training) is
+skipped and listed, so the script can be rerun later.
 
     OMP_NUM_THREADS=1 python benchmarks/retrieval_quality.py --data-dir ../shared/data \\
         --model mrl=output/mrl-stsb --model mic=output/mic-stsb
@@ -33,6 +33,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from common.provenance import command_line, run_provenance
+from common.report import pca_name
 from common.runs import cached, new_record, run_key, write_record
 from common.settings import DIMS, RESULTS
 from mic.cache import default_cache_dir
@@ -179,7 +180,10 @@ def main() -> None:
     )
     data = load_task(spec, args.data_dir)
     store = options.store()  # shared: truncation and pca encode the stock model's texts once
-    specs = {**BASELINES, **{name: str(path) for name, path in models.items() if run_info(path) is not None}}
+    baselines = {
+        pca_name(args.fit_data.split(",")) if name == "pca" else name: spec for name, spec in BASELINES.items()
+    }
+    specs = {**baselines, **{name: str(path) for name, path in models.items() if run_info(path) is not None}}
     skipped = {name: str(path) for name, path in models.items() if name not in specs}
     methods = {}
     for name, model in specs.items():

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from common.report import pca_name
 from common.runs import new_record, read_record, run_key, write_record
 from common.scoring import Scores, score_loaded
 from common.settings import DIMS, RESULTS
@@ -26,6 +27,8 @@ RUNS = RESULTS / "adapter-runs"
 TARGET_DIMS = [8, 16, 32]
 SEEDS = [0, 1, 2]
 FIT_DATA = ["stsb:train", "sick:train", "scifact"]
+PCA = pca_name(FIT_DATA)
+"""The PCA baseline's name: fitted on the adapters' fit texts (which include the evaluated SciFact corpus)."""
 SUPERVISION = ["stsb:train", "scifact:train"]
 SPLITS = {
     "dev": {"stsb": "stsb:dev", "sickr": "sick:trial", "scifact": "scifact:train"},
@@ -194,10 +197,10 @@ def fitted(
 
 
 def baselines(context: FitContext, pca: PCAProjection, tasks: dict) -> dict[str, Scores]:
-    """Truncation and PCA (fitted on the fit texts' embeddings) on ``tasks``."""
+    """Truncation and PCA (fitted on the fit texts' embeddings, named :data:`PCA`) on ``tasks``."""
     return {
         "truncate": score_mapped(context.base, None, tasks, context.store),
-        "pca": score_mapped(context.base, pca.apply, tasks, context.store),
+        PCA: score_mapped(context.base, pca.apply, tasks, context.store),
     }
 
 

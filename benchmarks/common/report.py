@@ -4,13 +4,18 @@ lines that say which runs are not from this code."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from common.runs import ORIGIN_LABELS, origin, produced_by
 from mic.staging import write_atomic
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def pca_name(sources: Sequence[str]) -> str:
+    """The one name a report gives a PCA baseline: what it was fitted on, e.g. ``pca[stsb:train+sick:train]``."""
+    return f"pca[{'+'.join(sources)}]"
 
 
 def write_json_and_markdown(path: Path, data: Mapping[str, object], markdown: str) -> None:

@@ -203,3 +203,8 @@ def test_overwrite_replaces_an_adapter_but_never_a_users_file_in_it(vectors: Pat
     code, output = run("adapt", "--embeddings", str(vectors), "--dims", "8", "--out", str(out), *FAST, "--overwrite")
     assert code == 2 and "is a mic adapter, but mic did not write notes.txt in it" in output, output
     assert (out / "notes.txt").read_text() == "mine" and Adapter.load(out).dims == (16, 32)
+
+
+def test_help_says_to_fit_on_the_corpus_you_search() -> None:
+    output = runner.invoke(app, ["adapt", "--help"], env={"COLUMNS": "400"}).output
+    assert "fit on the documents of the corpus you will search (--data YOUR_CORPUS; no queries or labels)" in output

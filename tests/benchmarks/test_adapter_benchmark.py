@@ -19,7 +19,7 @@ from mic.evaluation.sts import sts_scores
 
 
 def fake_results(gain: float) -> dict:
-    seeds = {"truncate": 1, "pca": 1, "mrl": 1, **{name: 3 for name in adapters.methods()}}
+    seeds = {"truncate": 1, adapters.PCA: 1, "mrl": 1, **{name: 3 for name in adapters.methods()}}
     return {
         method: {
             task: {str(dim): [50.0 + (gain if method.startswith("adapter") else 0.0)] * count for dim in benchmark.DIMS}
@@ -48,7 +48,7 @@ def test_report_has_its_shape_and_judges_targets(
     context = {"encode_seconds": {"fit_texts": 1.0, "test_texts": 2.0}, "rows": 5, "command": "test"}
     benchmark.write_report(fake_results(gain), seconds, context, {}, {})
     data = json.loads((tmp_path / "adapter.json").read_text())
-    assert {"truncate", "pca", "adapter-unsup", "adapter-sup"} <= set(data["methods"])
+    assert {"truncate", adapters.PCA, "adapter-unsup", "adapter-sup"} <= set(data["methods"])
     assert set(data["methods"]["adapter-unsup"]) == {"stsb", "sickr", "scifact"}
     assert set(data["methods"]["adapter-unsup"]["stsb"]) == {str(dim) for dim in benchmark.DIMS}
     assert len(data["methods"]["adapter-unsup"]["stsb"]["8"]) == 3

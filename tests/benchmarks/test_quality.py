@@ -386,3 +386,12 @@ def test_the_report_shows_mean_geometry_per_method_and_draws_the_variance_profil
     assert "## stsb-cosent — geometry at the end of training" in markdown
     assert "| mic | 0,1 | isotropy | 0.450 |" in markdown and "| mrl | 0,1 | isotropy | 0.200 |" in markdown
     assert (results / "geometry-stsb-cosent.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("setting", "name"), [("stsb-cosent", "pca[stsb:train]"), ("unsup-simcse", "pca[stsb:train+sick:train]")]
+)
+def test_the_pca_row_is_named_by_what_it_was_fitted_on(setting: str, name: str) -> None:
+    block = {"methods": {"pca": {"stsb": {str(dim): {"0": 50.0} for dim in settings.DIMS}}}}
+    table = quality.task_table(block, "stsb", setting)
+    assert f"| {name} |" in table and "| pca |" not in table

@@ -47,7 +47,11 @@ def adapt(
     seed: Annotated[int | None, typer.Option(help="random seed (sets fit.seed)")] = None,
     encoder_backend: EncoderBackendOption = None,
 ) -> None:
-    """Make a frozen encoder elastic: fit a post-hoc Matryoshka adapter on its cached embeddings."""
+    """Make a frozen encoder elastic: fit a post-hoc Matryoshka adapter on its cached embeddings.
+
+    For retrieval, fit on the documents of the corpus you will search (--data YOUR_CORPUS; no queries or labels):
+    fitted on other texts, it gains little over truncation on a corpus it never saw.
+    """
     from mic.adapt import AdaptConfig
     from mic.adapt.run import run_adapt, run_adapt_array, run_apply
     from mic.config import load_config

@@ -1,0 +1,38 @@
+"""The adapter-protocols report: every row says its protocol and what its fit saw, named by its fit texts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import adapter_protocols as benchmark
+
+
+def fake_record(method: str, fit_texts: list[str], corpora: list[str]) -> dict:
+    protocol, saw = benchmark.PROTOCOLS[method]
+    tasks = [*corpora, *benchmark.STS_TASKS]
+    scores = {task: {"8": 10.0, "256": 50.0} for task in tasks}
+    return {"encoder": "wordllama", "method": method, "protocol": protocol, "fit_saw": saw, "fit_texts": fit_texts,
+            "scores": scores}  # fmt: skip
+
+
+def test_rows_name_their_protocol_and_fit_texts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(benchmark, "RESULTS", tmp_path)
+    records = [
+        fake_record("truncate", [], benchmark.CORPORA),
+        fake_record("pca[sts+sick]", benchmark.OTHER_TEXTS, benchmark.CORPORA),
+        fake_record("adapter[sts+sick]", benchmark.OTHER_TEXTS, benchmark.CORPORA),
+        fake_record("adapter[corpus]", ["scifact"], ["scifact"]),
+        fake_record("pca[corpus]", ["cranfield"], ["cranfield"]),
+    ]
+    benchmark.write_report(records, "test")
+    markdown = (tmp_path / "adapter-protocols.md").read_text()
+    assert "| adapter[stsb:train+sick:train] | inductive |" in markdown
+    assert "| adapter[scifact] | transductive | the evaluated corpus's documents" in markdown
+    assert "| pca[cranfield] | transductive |" in markdown
+    assert "| pca[stsb:train+sick:train] | inductive |" in markdown
+    assert "## wordllama on cranfield" in markdown and "adapter[scifact]" not in markdown.split("on cranfield")[1]
+    data = json.loads((tmp_path / "adapter-protocols.json").read_text())
+    assert data["seed"] == 0 and {run["protocol"] for run in data["runs"]} == {"none", "inductive", "transductive"}
