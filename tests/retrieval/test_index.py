@@ -16,10 +16,11 @@ from typer.testing import CliRunner
 from mic import __version__
 from mic.cli import app
 from mic.data import DataError
+from mic.data.corpus import iter_documents
 from mic.encoders import encoder_fingerprint, load_encoder
 from mic.retrieval import exact_search
 from mic.retrieval.backends.faiss import FaissWriter
-from mic.retrieval.corpus import Document, iter_documents, read_queries
+from mic.retrieval.corpus import Document, read_queries
 from mic.retrieval.errors import IndexFileError, RetrievalError
 from mic.retrieval.index import AUTO_HNSW_MIN_DOCUMENTS, build_index, open_index, resolve_kind, search_texts
 from mic.retrieval.light_encoder import LIGHT_ENCODER_FOLDER

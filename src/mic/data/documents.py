@@ -33,11 +33,21 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Document:
-    """One document (or query): its id, its text, and where it was read (``file:line``, for messages)."""
+    """One document (or query): its id, its text, where it was read (``file:line``, for messages) and its title.
+
+    ``text`` is the title and body joined by :func:`document_text`; ``title`` is the stripped title alone
+    (empty when the row has none), so ``text`` minus the title is the body (:attr:`body`).
+    """
 
     id: str
     text: str
     origin: str
+    title: str = ""
+
+    @property
+    def body(self) -> str:
+        """The text without its title (``text`` starts with the title, see :func:`document_text`)."""
+        return self.text[len(self.title) :].strip()
 
 
 def document_text(text: str, title: object = None) -> str:
@@ -111,7 +121,8 @@ def iter_texts(path: Path, what: str) -> Iterator[Document]:
         if not joined:
             empty.append(identifier)
             continue
-        yield Document(identifier, joined, origin)
+        title = row.get(TITLE_FIELD)
+        yield Document(identifier, joined, origin, str(title).strip() if title else "")
     if len(empty) == len(seen):
         detail = f"all {len(empty)} {what} rows have no text" if empty else "the file is empty"
         raise DataError(f"{path}: {detail}; no {what} to read.")

@@ -42,6 +42,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mic import __version__
+from mic.data.corpus import iter_documents
 from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.encoder_backends import BACKENDS as ENCODER_BACKENDS
 from mic.encoder_backends import DEFAULT_BACKEND
@@ -60,7 +61,7 @@ from mic.retrieval.backends import (
     open_writer,
 )
 from mic.retrieval.calibration import Calibration, calibrate, check_calibration
-from mic.retrieval.corpus import Document, chunked, iter_documents
+from mic.retrieval.corpus import Document, chunked
 from mic.retrieval.defaults import (
     DEFAULT_CALIBRATION_QUERIES,
     DEFAULT_CHUNK_SIZE,
