@@ -16,6 +16,7 @@ from pydantic import Field, StrictFloat, field_validator
 
 import mic.config as config_file
 from mic.config import ConfigError, StrictModel
+from mic.data.pairing import PAIRINGS
 from mic.defaults import DEFAULT_MODEL
 from mic.dims import check_dims, default_dims
 from mic.losses.defaults import METHOD_MD_FORM, MIC_DEFAULTS
@@ -58,9 +59,13 @@ class DataConfig(StrictModel):
     """Where the training and dev data come from (see ``mic.data``)."""
 
     train: list[str] = Field(
-        default_factory=lambda: ["stsb:train"], description="sources: stsb:SPLIT, sick:SPLIT, FILE, hub name"
+        default_factory=lambda: ["stsb:train"],
+        description="sources: stsb:SPLIT, sick:SPLIT, FILE, hub name; kind corpus: scifact, BEIR folder, FILE",
     )
-    kind: Literal["scored", "pairs", "triplets", "unlabeled"] = "scored"
+    kind: Literal["scored", "pairs", "triplets", "unlabeled", "corpus"] = "scored"
+    pairing: Literal[PAIRINGS] = Field(  # type: ignore[valid-type]
+        "dropout", description="kind corpus: dropout (SimCSE), span (inverse cloze) or title (title-body)"
+    )
     dev: str | None = Field("stsb:dev", description="scored source evaluated at every dim during training")
     max_train_samples: int | None = Field(None, gt=0)
     data_dir: str | None = Field(None, description="folder with stsbenchmark/ and sick2014/ (else $MIC_DATA_DIR)")
@@ -72,6 +77,12 @@ class DataConfig(StrictModel):
         strict=False,
         description="[low, high] score scale of scored files/datasets (default: 0..5 SemEval, else inferred)",
     )
+
+    @field_validator("train", mode="before")
+    @classmethod
+    def _one_source(cls, train: object) -> object:
+        """A single source (``--set data.train=FILE``) is a list of one."""
+        return [train] if isinstance(train, str) else train
 
 
 class TrainConfig(StrictModel):

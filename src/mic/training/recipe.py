@@ -26,6 +26,7 @@ from torch import nn
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments, set_seed
 
 from mic.data import load_scored_pairs, load_training_dataset
+from mic.data.pairing import load_corpus_dataset
 from mic.losses import MICLoss, TeacherCheckpoint
 from mic.models import load_model
 from mic.progress import no_transformers_bars, progress_bars
@@ -161,7 +162,9 @@ def _check_data_for_loss(config: TrainConfig, columns: list[str]) -> None:
             f"base_loss {config.base_loss!r} needs scored pairs (data.kind: scored), got columns {columns}."
         )
     if config.base_loss == "mnrl" and scored:
-        raise TrainingError("base_loss 'mnrl' needs pairs, triplets or unlabeled sentences, not scored pairs.")
+        raise TrainingError(
+            "base_loss 'mnrl' needs pairs, triplets, unlabeled sentences or a corpus, not scored pairs."
+        )
 
 
 def _write_model_card_scores(model_dir: Path, dev_scores: dict[str, float], dev_name: str) -> None:
@@ -265,13 +268,24 @@ def _train(
         notify(note)
 
     columns = {"columns": config.data.columns, "score_range": config.data.score_range}
-    train_dataset = load_training_dataset(
-        config.data.train,
-        kind=config.data.kind,
-        data_dir=config.data.data_dir,
-        max_samples=config.data.max_train_samples,
-        **columns,
-    )
+    if config.data.kind == "corpus":
+        train_dataset, notes = load_corpus_dataset(
+            config.data.train,
+            config.data.pairing,
+            config.data.data_dir,
+            seed=config.seed,
+            max_samples=config.data.max_train_samples,
+        )
+        for corpus_note in notes:
+            notify(corpus_note)
+    else:
+        train_dataset = load_training_dataset(
+            config.data.train,
+            kind=config.data.kind,
+            data_dir=config.data.data_dir,
+            max_samples=config.data.max_train_samples,
+            **columns,
+        )
     _check_data_for_loss(config, train_dataset.column_names)
     if len(train_dataset) < config.batch_size:
         raise TrainingError(
