@@ -103,7 +103,7 @@ def corpus_pairs(documents: Iterable[Document], pairing: str, seed: int = 0) -> 
         )
     if without and pairing == "span":
         pairs.notes.append(
-            f"note: {without} of {counted(total, 'document')} have a single sentence, no span to draw; "
+            f"note: {without} of {counted(total, 'document')} had a single sentence and no span to draw; "
             "each is paired with itself (dropout)."
         )
     elif without:
