@@ -11,6 +11,8 @@ from mic.cli import app, common
 from mic.training import demo, recipe
 from mic.training.recipe import TrainResult
 
+CORPUS_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "mic-corpus.yaml"
+
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     result = CliRunner().invoke(app, list(args), env=env)
@@ -108,3 +110,31 @@ def test_demo_checks_its_output_folder_before_evaluating(tmp_path: Path, monkeyp
     (out / "mic_run.json").unlink()
     code, output = invoke("demo", "--data-dir", str(tmp_path), "--out", str(out), "--overwrite")
     assert code == 2 and "was not written by mic" in output
+
+
+@pytest.mark.parametrize("pairing", ["dropout", "span", "title"])
+def test_a_corpus_trains_end_to_end(tmp_path: Path, tiny_st_dir: Path, pairing: str) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    rows = [f'{{"_id": "{i}", "title": "Title {i}", "text": "Document {i} starts. It goes on {i}."}}' for i in range(8)]
+    corpus.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    settings = [
+        f"model={tiny_st_dir}",
+        "max_seq_length=32",
+        f"data.train={corpus}",
+        "data.dev=null",
+        "dims=[4,8,16,32]",
+        "batch_size=4",
+        "max_steps=2",
+        f"data.pairing={pairing}",
+        f"output_dir={out}",
+    ]
+    code, output = invoke("train", str(CORPUS_CONFIG), *(part for setting in settings for part in ("--set", setting)))
+    assert code == 0, output
+    saved = (out / "mic_config.yaml").read_text()
+    assert "kind: corpus" in saved and f"pairing: {pairing}" in saved and (out / "model.safetensors").is_file()
+
+
+def test_an_unknown_pairing_is_refused_naming_the_allowed_ones() -> None:
+    code, output = invoke("train", str(CORPUS_CONFIG), "--set", "data.pairing=ict")
+    assert code == 2 and "'data.pairing': must be one of 'dropout', 'span' or 'title' (got 'ict')" in output
