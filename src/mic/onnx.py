@@ -77,6 +77,21 @@ def import_onnxruntime(backend: str) -> ModuleType:
     return onnxruntime
 
 
+def cpu_device(device: str | None, backend: str) -> str:
+    """The device an ONNX ``backend``'s model is loaded on: the CPU, also when ``device`` is ``None`` (where
+    sentence-transformers would choose CUDA or MPS).
+
+    Raises:
+        ModelError: for a ``device`` other than the CPU, pointing to the torch backend.
+    """
+    if device is not None and device.split(":")[0] != "cpu":
+        raise ModelError(
+            f"Encoder backend {backend!r} runs on the CPU, not on --device {device}; "
+            "use --encoder-backend torch for that device."
+        )
+    return "cpu"
+
+
 class _TokenEmbeddings(torch.nn.Module):
     """The Hugging Face model as a function of positional tensors, returning ``(B, T, D)`` token states."""
 
