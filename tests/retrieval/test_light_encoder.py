@@ -184,3 +184,19 @@ def test_the_light_search_path_imports_no_torch(tiny_st_dir: Path, corpus: Path,
     assert result.returncode == 0, result.stderr
     assert "doc" in result.stdout  # it found documents
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_model_without_a_transformer_is_indexed_on_torch_unless_onnx_is_asked_for(
+    corpus: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    made = runner.invoke(app, ["index", "wordllama", str(corpus), "--dim", "64", "--out", str(tmp_path / "default")])
+    assert made.exit_code == 0, made.output
+    assert "wordllama has no transformer to export, so it is encoded on the torch encoder backend" in made.output
+    meta = json.loads((tmp_path / "default" / "meta.json").read_text())
+    assert (meta["encoder_backend"], meta["query_encoder"]) == ("torch", None)
+    asked = ["index", "wordllama", str(corpus), "--dim", "64", "--out", str(tmp_path / "onnx")]
+    refused = runner.invoke(app, [*asked, "--encoder-backend", "onnx"])
+    assert refused.exit_code == 2
+    assert "Encoder backend 'onnx' exports a transformer, but this model starts with StaticEmbedding" in refused.output
+    assert not (tmp_path / "onnx").exists()

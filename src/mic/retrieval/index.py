@@ -227,7 +227,7 @@ def build_index(
     target_recall: float = DEFAULT_TARGET_RECALL,
     seed: int = 0,
     report: Callable[[str], None] | None = None,
-    encoder_backend: str = DEFAULT_INDEX_ENCODER_BACKEND,
+    encoder_backend: str | None = None,
 ) -> IndexMeta:
     """Encode ``corpus`` with ``model`` and store its ``dim``-prefix and full vectors as an index at ``out``.
 
@@ -264,6 +264,8 @@ def build_index(
         seed: the seed of the calibration sample, the adapter's sample and its fit.
         encoder_backend: ``torch``, ``onnx`` or ``onnx-int8`` (:mod:`mic.onnx`); with an ONNX backend the index
             also stores its light query path (:mod:`mic.retrieval.light_encoder`) when the model allows.
+            ``None``: :data:`~mic.retrieval.defaults.DEFAULT_INDEX_ENCODER_BACKEND` for a transformer model,
+            ``torch`` for a model with no transformer to export (``wordllama``), said in a ``report`` line.
         report: called with one plain line at the end of each phase (encode, fit, build, calibrate) and its time.
 
     Raises:
@@ -276,7 +278,8 @@ def build_index(
     _choose(precision, PRECISIONS, "--precision")
     _choose(backend, BACKENDS, "--backend")
     _choose(rerank_precision, RERANK_PRECISIONS, "--rerank-precision")
-    _choose(encoder_backend, ENCODER_BACKENDS, "--encoder-backend")
+    if encoder_backend is not None:
+        _choose(encoder_backend, ENCODER_BACKENDS, "--encoder-backend")
     resolve_kind(kind, 0)
     if chunk_size < 1:
         raise RetrievalError(f"--chunk-size must be a positive number of documents, got {chunk_size}.")
@@ -287,9 +290,18 @@ def build_index(
     doc_ids = [document.id for document in iter_documents(corpus, data_dir)]  # validates every row first
     from mic.cache import cached_encode_chunks
     from mic.encoders import absolute_spec, base_fingerprint, load_encoder
+    from mic.onnx import NotATransformerError
     from mic.progress import Progress
 
-    encoder = load_encoder(model, data_dir=data_dir, device=device, backend=encoder_backend, cache_dir=cache_dir)
+    tell = report or (lambda line: None)
+    try:
+        encoder = load_encoder(model, data_dir=data_dir, device=device, cache_dir=cache_dir,
+                               backend=encoder_backend or DEFAULT_INDEX_ENCODER_BACKEND)  # fmt: skip
+    except NotATransformerError:
+        if encoder_backend is not None:
+            raise
+        tell(f"{model} has no transformer to export, so it is encoded on the torch encoder backend")
+        encoder = load_encoder(model, data_dir=data_dir, device=device, backend="torch", cache_dir=cache_dir)
     full_dim = encoder.dim
     if not 1 <= dim <= full_dim:
         raise RetrievalError(f"--dim {dim} is outside 1..{full_dim}, the embedding size of {model}.")
@@ -302,7 +314,6 @@ def build_index(
         )
 
     count = len(doc_ids)
-    tell = report or (lambda line: None)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     with Progress(count, "Encoding", "documents", show=show_progress_bar) as progress:
