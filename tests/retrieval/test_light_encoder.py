@@ -101,8 +101,9 @@ def test_an_onnx_index_records_its_backend_and_the_light_path_matches_the_full_o
         ("max", lambda: [Dense(32, 32, activation_function=None)], "right"),
         ("mean", lambda: [Normalize(), Dense(32, 32, bias=False, activation_function=None), Normalize()], "right"),
         ("cls", lambda: [Normalize()], "left"),
+        ("mean", lambda: [Dense(32, 32, use_residual=True), Normalize()], "right"),
     ],
-    ids=["cls-dense-tanh", "max-dense-identity", "mean-adapter", "cls-left-padding"],
+    ids=["cls-dense-tanh", "max-dense-identity", "mean-adapter", "cls-left-padding", "residual-dense"],
 )
 def test_the_light_path_applies_every_plain_head(
     tiny_model_dir: Path, corpus: Path, tmp_path: Path, mode: str, extra: object, padding_side: str
@@ -115,10 +116,20 @@ def test_the_light_path_applies_every_plain_head(
     assert cosine_rows(light.encode(QUERIES), full).min() >= 0.9999
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        lambda: LayerNorm(32),
+        lambda: Dense(32, 16, use_residual=True),
+        lambda: Dense(32, 32, module_output_name="token_embeddings"),
+        lambda: Dense(32, 32, module_input_name="token_embeddings"),
+    ],
+    ids=["layer-norm", "projected-residual", "another-output", "another-input"],
+)
 def test_a_module_the_light_path_cannot_run_leaves_queries_on_the_full_path(
-    tiny_model_dir: Path, corpus: Path, tmp_path: Path
+    tiny_model_dir: Path, corpus: Path, tmp_path: Path, extra: object
 ) -> None:
-    model = stacked_model(tiny_model_dir, tmp_path / "model", "mean", LayerNorm(32))
+    model = stacked_model(tiny_model_dir, tmp_path / "model", "mean", extra())  # type: ignore[operator]
     index = open_index(build(model, corpus, tmp_path / "index", "onnx"))
     assert index.meta.query_encoder is None
     assert not (index.path / LIGHT_ENCODER_FOLDER).exists()
