@@ -287,3 +287,21 @@ def test_an_unreachable_qdrant_server_is_one_line_naming_the_url() -> None:
 def _folder(path: Path) -> Path:
     path.mkdir()
     return path
+
+
+def test_a_qdrant_server_collection_is_removed_by_an_abort_after_finish(
+    tmp_path: Path, vectors: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """qdrant-client's local mode on disk stands in for the server: each ``connect`` opens it again."""
+    from qdrant_client import QdrantClient
+
+    import mic.retrieval.backends.qdrant as qdrant
+
+    monkeypatch.setattr(qdrant, "connect", lambda url: QdrantClient(path=str(tmp_path / "server")))
+    writer = QdrantWriter(layout(), "http://server:6333", "docs")
+    writer.add(vectors[1], [str(row) for row in range(len(vectors[1]))])
+    assert writer.finish() == {"collection": "docs", "url": "http://server:6333"}
+    writer.abort()
+    client = qdrant.connect("http://server:6333")
+    assert not client.collection_exists("docs")
+    client.close()

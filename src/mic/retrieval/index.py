@@ -334,53 +334,53 @@ def build_index(
     with staged_output(out, INDEX_OUTPUT, overwrite=overwrite, option="--out") as folder:
         started = time.perf_counter()
         writer = open_writer(backend, folder, layout, options, unit_vectors(encoder, outputs[quantizer_rows], adapter))
-        try:
+        try:  # until meta.json points to it, a server collection is removed by the writer's abort
             with Progress(count, "Indexing", "documents", show=show_progress_bar) as progress:
                 for start in range(0, count, chunk_size):
                     stop = min(start + chunk_size, count)
                     writer.add(vectors(start, stop), doc_ids[start:stop])
                     progress.update(stop - start)
             fields = writer.finish()
+            if adapter is not None:
+                adapter.save(folder / ADAPTER_FOLDER)
+            seconds["build"] = round(time.perf_counter() - started, 3)
+            tell(f"Built the {layout.kind} {dim}-dim {layout.precision} index in {seconds['build']:.1f} s")
+            started = time.perf_counter()
+            reader = open_reader(backend, folder, layout, count, fields, url)
+            try:
+                calibration = calibrate(
+                    reader.search, vectors, count, queries=calibration_queries, seed=seed, target_recall=target_recall
+                )
+            finally:
+                reader.close()
+            seconds["calibrate"] = round(time.perf_counter() - started, 3)
+            tell(
+                f"Calibrated the shortlist in {seconds['calibrate']:.1f} s: "
+                + (calibration.summary() if calibration else f"{count} documents, any shortlist is all of them")
+            )
+            meta = IndexMeta(
+                mic_version=__version__,
+                backend=backend,
+                model=absolute_spec(model),
+                fingerprint=base_fingerprint(encoder),
+                encoder_backend=encoder.backend,
+                query_encoder=write_light_encoder(encoder, folder),
+                full_dim=full_dim,
+                dim=dim,
+                precision=layout.precision,
+                kind=layout.kind,
+                rerank_precision=layout.rerank_precision,
+                count=len(doc_ids),
+                backend_fields=fields,
+                adapter=None if adapter is None else IndexAdapter(rows=adapter.info["rows"], seed=seed),
+                calibration=calibration,
+                build_seconds=seconds,
+                doc_ids=doc_ids,
+            )
+            (folder / META_FILE).write_text(meta.model_dump_json(by_alias=True, indent=1) + "\n", encoding="utf-8")
         except BaseException:
             writer.abort()
             raise
-        if adapter is not None:
-            adapter.save(folder / ADAPTER_FOLDER)
-        seconds["build"] = round(time.perf_counter() - started, 3)
-        tell(f"Built the {layout.kind} {dim}-dim {layout.precision} index in {seconds['build']:.1f} s")
-        started = time.perf_counter()
-        reader = open_reader(backend, folder, layout, count, fields, url)
-        try:
-            calibration = calibrate(
-                reader.search, vectors, count, queries=calibration_queries, seed=seed, target_recall=target_recall
-            )
-        finally:
-            reader.close()
-        seconds["calibrate"] = round(time.perf_counter() - started, 3)
-        tell(
-            f"Calibrated the shortlist in {seconds['calibrate']:.1f} s: "
-            + (calibration.summary() if calibration else f"{count} documents, any shortlist is all of them")
-        )
-        meta = IndexMeta(
-            mic_version=__version__,
-            backend=backend,
-            model=absolute_spec(model),
-            fingerprint=base_fingerprint(encoder),
-            encoder_backend=encoder.backend,
-            query_encoder=write_light_encoder(encoder, folder),
-            full_dim=full_dim,
-            dim=dim,
-            precision=layout.precision,
-            kind=layout.kind,
-            rerank_precision=layout.rerank_precision,
-            count=len(doc_ids),
-            backend_fields=fields,
-            adapter=None if adapter is None else IndexAdapter(rows=adapter.info["rows"], seed=seed),
-            calibration=calibration,
-            build_seconds=seconds,
-            doc_ids=doc_ids,
-        )
-        (folder / META_FILE).write_text(meta.model_dump_json(by_alias=True, indent=1) + "\n", encoding="utf-8")
     return meta
 
 

@@ -68,7 +68,7 @@ class Writer(Protocol):
         ...
 
     def abort(self) -> None:
-        """Release resources and remove anything written outside the index folder."""
+        """Release resources and remove anything written outside the index folder; also after :meth:`finish`."""
         ...
 
 

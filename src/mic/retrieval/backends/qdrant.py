@@ -109,11 +109,15 @@ class QdrantWriter:
         return {"collection": self.collection, "url": self.url}
 
     def abort(self) -> None:
-        try:  # the collection lives outside the temporary folder: remove the one we created, if the server answers
+        """Remove the collection this writer created (it lives outside the temporary folder), if the server
+        answers; also after :meth:`finish`, which closed the writer's own client."""
+        self.client.close()
+        client = connect(self.url)
+        try:
             with reachable(self.url):
-                self.client.delete_collection(self.collection)
+                client.delete_collection(self.collection)
         finally:
-            self.client.close()
+            client.close()
 
 
 class QdrantReader:
