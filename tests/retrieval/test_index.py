@@ -449,3 +449,21 @@ def test_a_search_imports_only_what_the_query_path_needs(
     needless = {"matplotlib", "pytrec_eval", "mic.evaluation.analyze", "mic.evaluation.runner", "mic.training",
                 "mic.adapt", "mic.losses"}  # fmt: skip
     assert needless & loaded == set()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"backend": "qdrant", "collection": "docs"}, r"--collection docs names a collection on a Qdrant server; give"),
+        ({"backend": "qdrant", "rerank_precision": "int8"}, r"--rerank-precision int8 is for the faiss backend"),
+    ],
+)
+def test_qdrant_options_that_do_not_fit_are_refused_before_the_model_loads(
+    tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch, options: dict[str, str], message: str
+) -> None:
+    import mic.encoders
+
+    monkeypatch.setattr(mic.encoders, "load_encoder", lambda *args, **kwargs: pytest.fail("loaded the model"))
+    with pytest.raises(RetrievalError, match=message):
+        build_index("default", str(corpus), tmp_path / "idx", dim=8, **options)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []

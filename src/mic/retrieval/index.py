@@ -56,6 +56,7 @@ from mic.retrieval.backends import (
     Precision,
     Reader,
     RerankPrecision,
+    check_options,
     open_reader,
     open_writer,
 )
@@ -280,6 +281,8 @@ def build_index(
     _choose(rerank_precision, RERANK_PRECISIONS, "--rerank-precision")
     if encoder_backend is not None:
         _choose(encoder_backend, ENCODER_BACKENDS, "--encoder-backend")
+    options = {"url": url, "collection": collection} if backend == "qdrant" else {}
+    check_options(backend, rerank_precision, options)
     resolve_kind(kind, 0)
     if chunk_size < 1:
         raise RetrievalError(f"--chunk-size must be a positive number of documents, got {chunk_size}.")
@@ -306,7 +309,6 @@ def build_index(
     if not 1 <= dim <= full_dim:
         raise RetrievalError(f"--dim {dim} is outside 1..{full_dim}, the embedding size of {model}.")
     layout = Layout(dim, full_dim, precision, resolve_kind(kind, len(doc_ids)), rerank_precision)  # type: ignore[arg-type]
-    options = {"url": url, "collection": collection} if backend == "qdrant" else {}
 
     def texts() -> Iterator[list[str]]:
         return (

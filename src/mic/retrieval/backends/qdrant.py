@@ -69,7 +69,7 @@ class QdrantWriter:
     """Creates the collection on the server and upserts each chunk's prefix and full vectors."""
 
     def __init__(self, layout: Layout, url: str, collection: str | None = None) -> None:
-        require_float16_rerank(layout)
+        require_float16_rerank(layout.rerank_precision)
         self.layout, self.url = layout, url
         self.collection = collection or f"mic-{uuid.uuid4().hex[:12]}"
         self.client = connect(url)
