@@ -211,3 +211,12 @@ def test_a_model_without_a_transformer_is_indexed_on_torch_unless_onnx_is_asked_
     assert refused.exit_code == 2
     assert "Encoder backend 'onnx' exports a transformer, but this model starts with StaticEmbedding" in refused.output
     assert not (tmp_path / "onnx").exists()
+
+
+def test_the_full_query_path_keeps_its_export_in_the_cache_dir_it_is_given(
+    tiny_st_dir: Path, corpus: Path, tmp_path: Path
+) -> None:
+    index = open_index(build(tiny_st_dir, corpus, tmp_path / "index", "onnx"))
+    encoder = load_query_encoder(index, model=str(tiny_st_dir), cache_dir=tmp_path / "cache")  # a model: full path
+    assert isinstance(encoder, Encoder)
+    assert [path.name for path in (tmp_path / "cache" / "onnx").iterdir()] == [encoder.model[0].model.path.name]

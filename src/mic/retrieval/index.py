@@ -523,7 +523,7 @@ class QueryEncoder(Protocol):
     @property
     def backend(self) -> str: ...
 
-    def encode(self, sentences: Sequence[str], batch_size: int = 64) -> npt.ArrayLike: ...
+    def encode(self, sentences: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> npt.ArrayLike: ...
 
 
 def load_query_encoder(
@@ -533,6 +533,7 @@ def load_query_encoder(
     *,
     encoder_backend: str | None = None,
     allow_backend_mismatch: bool = False,
+    cache_dir: str | Path | None = None,
 ) -> QueryEncoder:
     """The encoder of ``index``'s queries: its own model (or ``model`` when that is the same) on its backend.
 
@@ -545,6 +546,7 @@ def load_query_encoder(
         device: torch device of the query model.
         encoder_backend: the query encoder's backend (default: the index's, ``meta.json``'s ``encoder_backend``).
         allow_backend_mismatch: let queries be encoded by another backend than the index's documents.
+        cache_dir: where the full path's ONNX exports are kept (see :func:`mic.encoders.load_encoder`).
 
     Raises:
         RetrievalError: when ``model`` is not the model the index was built with (its fingerprint as a torch
@@ -566,7 +568,7 @@ def load_query_encoder(
     from mic.encoders import base_fingerprint, load_encoder
 
     name = model or meta.model
-    encoder = load_encoder(name, device=device, backend=backend)
+    encoder = load_encoder(name, device=device, backend=backend, cache_dir=cache_dir)
     fingerprint, width = base_fingerprint(encoder), encoder.dim
     if (fingerprint, width) != (meta.fingerprint, meta.full_dim):
         raise RetrievalError(
@@ -619,14 +621,15 @@ def search_texts(
     device: str | None = None,
     encoder_backend: str | None = None,
     allow_backend_mismatch: bool = False,
+    cache_dir: str | Path | None = None,
 ) -> list[QueryResult]:
     """Encode ``queries`` with the index's model (or ``model``, which must be the same) and run the funnel.
 
     ``shortlist``: ``None`` is the index's :meth:`SearchIndex.default_shortlist`.
 
-    Loads the encoder on every call (see :func:`load_query_encoder` for ``encoder_backend`` and
-    ``allow_backend_mismatch``); a caller that searches many times keeps :func:`load_query_encoder`'s encoder
-    and calls :func:`search_encoded`.
+    Loads the encoder on every call (see :func:`load_query_encoder` for ``encoder_backend``,
+    ``allow_backend_mismatch`` and ``cache_dir``); a caller that searches many times keeps
+    :func:`load_query_encoder`'s encoder and calls :func:`search_encoded`.
 
     Raises:
         RetrievalError: for a query without text, a ``model`` that is not the index's, or a backend mismatch not
@@ -634,7 +637,7 @@ def search_texts(
         ModelError: when the model cannot be loaded.
     """
     encoder = load_query_encoder(index, model, device, encoder_backend=encoder_backend,
-                                 allow_backend_mismatch=allow_backend_mismatch)  # fmt: skip
+                                 allow_backend_mismatch=allow_backend_mismatch, cache_dir=cache_dir)  # fmt: skip
     return search_encoded(index, encoder, queries, k=k, shortlist=shortlist, batch_size=batch_size)
 
 

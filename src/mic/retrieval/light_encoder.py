@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.retrieval.errors import IndexFileError
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ class LightEncoder:
     def backend(self) -> str:
         return self.spec.backend
 
-    def encode(self, sentences: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, sentences: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """``(N, D)`` float32 embeddings of ``sentences``, in order.
 
         Batched as sentence-transformers batches (longest first, by characters): dynamic int8 quantizes each
