@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
 
+import mic.encoders
 import mic.onnx
 from helpers import one_torch_thread  # noqa: F401  (autouse fixture)
 from mic.cache import EmbeddingStore
@@ -106,3 +107,28 @@ def test_token_statistics_ask_for_the_torch_backend(tiny_st_dir: Path, tmp_path:
     encoder = load_encoder(str(tiny_st_dir), backend="onnx", cache_dir=tmp_path)
     with pytest.raises(EvaluationError, match="need the torch backend, not onnx"):
         next(encoder.layer_batches(SENTENCES, layer=1))
+
+
+def test_an_onnx_backend_loads_the_model_on_the_cpu_when_no_device_is_given(
+    tiny_st_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    devices: list[str | None] = []
+    load_model = mic.encoders.load_model
+
+    def recording(name: str, device: str | None = None) -> SentenceTransformer:
+        devices.append(device)
+        return load_model(name, device=device)
+
+    monkeypatch.setattr(mic.encoders, "load_model", recording)  # sentence-transformers would pick CUDA or MPS
+    load_encoder(str(tiny_st_dir), backend="onnx", cache_dir=tmp_path)
+    load_encoder(str(tiny_st_dir))
+    assert devices == ["cpu", None]
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps", "cuda:1"])
+def test_an_onnx_backend_on_another_device_is_refused_before_loading(
+    tiny_st_dir: Path, monkeypatch: pytest.MonkeyPatch, device: str
+) -> None:
+    monkeypatch.setattr(mic.encoders, "load_model", lambda *args, **kwargs: pytest.fail("loaded the model"))
+    with pytest.raises(ModelError, match=f"--device {device};.*--encoder-backend torch"):
+        load_encoder(str(tiny_st_dir), backend="onnx", device=device)

@@ -32,7 +32,7 @@ import mic.dims as dims_module
 from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.errors import MICError
 from mic.models import DEFAULT_MODEL, ModelError, absolute_model_name, load_model, model_fingerprint
-from mic.onnx import DEFAULT_BACKEND, check_backend, model_backend, source_fingerprint, use_backend
+from mic.onnx import DEFAULT_BACKEND, check_backend, cpu_device, model_backend, source_fingerprint, use_backend
 
 PSEUDO_MODELS = ("truncation", "pca")
 ENCODE_BATCHES_PER_UPDATE = 8
@@ -299,17 +299,20 @@ def load_encoder(
         show_progress_bar: progress bar while fitting PCA.
         embed: how the PCA fit sentences are embedded, e.g. through an
             :class:`~mic.cache.EmbeddingStore` (default: :meth:`Encoder.encode`).
-        backend: ``torch``, ``onnx`` or ``onnx-int8`` (see :mod:`mic.onnx`); ONNX backends run on the CPU.
+        backend: ``torch``, ``onnx`` or ``onnx-int8`` (see :mod:`mic.onnx`); ONNX backends run on the CPU, so
+            their model is loaded there whatever device sentence-transformers would choose.
         cache_dir: where ONNX exports are kept (``None``: ``$MIC_CACHE_DIR``, else ``~/.cache/mic``).
 
     Raises:
-        ModelError: when the model cannot be loaded, for an unknown backend, or when the backend's package is
-            missing (naming what to install).
+        ModelError: when the model cannot be loaded, for an unknown backend, when the backend's package is
+            missing (naming what to install), or for an ONNX backend on a ``device`` other than the CPU.
         DataError: when the PCA fit sentences cannot be read.
         EvaluationError: when there are fewer fit sentences than dims.
     """
     kind, base = split_spec(spec)
     check_backend(backend)
+    if backend != DEFAULT_BACKEND:
+        device = cpu_device(device, backend)
     encoder = Encoder(spec, use_backend(load_model(base or DEFAULT_MODEL, device=device), backend, cache_dir))
     if kind == "pca":
         from mic.data import load_sentences

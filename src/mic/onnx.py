@@ -55,6 +55,10 @@ MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 EXPORT_EXAMPLE = ["an example", "a longer example sentence, so that the batch is padded"]
 
 
+class NotATransformerError(ModelError):
+    """A model whose first module is not a transformer (``wordllama``'s ``StaticEmbedding``): nothing to export."""
+
+
 def check_backend(backend: str) -> None:
     """Raises:
     ModelError: for a name that is not one of :data:`BACKENDS`."""
@@ -75,6 +79,21 @@ def import_onnxruntime(backend: str) -> ModuleType:
             f"Encoder backend {backend!r} needs onnxruntime: pip install onnxruntime onnx (or use the torch backend)."
         ) from None
     return onnxruntime
+
+
+def cpu_device(device: str | None, backend: str) -> str:
+    """The device an ONNX ``backend``'s model is loaded on: the CPU, also when ``device`` is ``None`` (where
+    sentence-transformers would choose CUDA or MPS).
+
+    Raises:
+        ModelError: for a ``device`` other than the CPU, pointing to the torch backend.
+    """
+    if device is not None and device.split(":")[0] != "cpu":
+        raise ModelError(
+            f"Encoder backend {backend!r} runs on the CPU, not on --device {device}; "
+            "use --encoder-backend torch for that device."
+        )
+    return "cpu"
 
 
 class _TokenEmbeddings(torch.nn.Module):
@@ -190,8 +209,8 @@ def use_backend(model: SentenceTransformer, backend: str, cache_dir: str | Path 
     """Run ``model``'s transformer on ``backend`` (in place; ``torch`` leaves it as it is) and return it.
 
     Raises:
-        ModelError: for an unknown backend, a model whose first module is not a transformer, or onnxruntime
-            missing (naming what to install).
+        ModelError: for an unknown backend or onnxruntime missing (naming what to install).
+        NotATransformerError: for a model whose first module is not a transformer.
     """
     check_backend(backend)
     if backend == "torch":
@@ -199,7 +218,7 @@ def use_backend(model: SentenceTransformer, backend: str, cache_dir: str | Path 
     import_onnxruntime(backend)
     transformer = model[0]
     if not isinstance(getattr(transformer, "model", None), torch.nn.Module) or not hasattr(transformer, "preprocess"):
-        raise ModelError(
+        raise NotATransformerError(
             f"Encoder backend {backend!r} exports a transformer, but this model starts with "
             f"{type(transformer).__name__}; use the torch backend."
         )

@@ -287,3 +287,69 @@ def test_an_unreachable_qdrant_server_is_one_line_naming_the_url() -> None:
 def _folder(path: Path) -> Path:
     path.mkdir()
     return path
+
+
+def test_a_qdrant_server_collection_is_removed_by_an_abort_after_finish(
+    tmp_path: Path, vectors: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """qdrant-client's local mode on disk stands in for the server: each ``connect`` opens it again."""
+    from qdrant_client import QdrantClient
+
+    import mic.retrieval.backends.qdrant as qdrant
+
+    monkeypatch.setattr(qdrant, "connect", lambda url: QdrantClient(path=str(tmp_path / "server")))
+    writer = QdrantWriter(layout(), "http://server:6333", "docs")
+    writer.add(vectors[1], [str(row) for row in range(len(vectors[1]))])
+    assert writer.finish() == {"collection": "docs", "url": "http://server:6333"}
+    writer.abort()
+    client = qdrant.connect("http://server:6333")
+    assert not client.collection_exists("docs")
+    client.close()
+
+
+class StatusClient:
+    """A stand-in for a Qdrant server's client: the collection's statuses in turn, the requests it was sent."""
+
+    def __init__(self, *statuses: str) -> None:
+        self.statuses = list(statuses)
+        self.updates: list[str] = []
+        self.requests: list[object] = []
+
+    def get_collection(self, collection: str) -> object:
+        from qdrant_client import models
+
+        return type("Info", (), {"status": models.CollectionStatus(self.statuses.pop(0))})()
+
+    def update_collection(self, collection: str, **changes: object) -> bool:
+        self.updates.append(collection)
+        return True
+
+    def query_batch_points(self, collection: str, requests: list[object]) -> list[object]:
+        self.requests.extend(requests)
+        return [type("Response", (), {"points": []})() for _ in requests]
+
+
+def test_finishing_a_qdrant_server_index_waits_until_the_server_has_indexed_it() -> None:
+    from mic.retrieval.backends.qdrant import wait_until_optimized
+
+    client = StatusClient("yellow", "grey", "yellow", "green", "green")
+    wait_until_optimized(client, "docs", "http://q:6333", poll=0)  # type: ignore[arg-type]
+    assert client.statuses == ["green"]  # it stopped at the first green
+    assert client.updates == ["docs"]  # a grey collection is asked to start optimizing
+    with pytest.raises(RetrievalError, match=r"'docs' at http://q:6333 failed to build its index \(status red\)"):
+        wait_until_optimized(StatusClient("yellow", "red"), "docs", "http://q:6333", poll=0)  # type: ignore[arg-type]
+    message = r"'docs' at http://q:6333 is still building its index \(status yellow\) after 0 s; build the index"
+    with pytest.raises(RetrievalError, match=message):
+        wait_until_optimized(StatusClient("yellow"), "docs", "http://q:6333", timeout=0)  # type: ignore[arg-type]
+
+
+def test_the_qdrant_server_shortlist_ranks_by_the_quantized_prefixes_as_edge_does(
+    vectors: tuple[np.ndarray, np.ndarray],
+) -> None:
+    reader = QdrantReader.__new__(QdrantReader)  # no server: only the requests are checked
+    reader.layout, reader.url, reader.collection = layout("int8"), "http://q:6333", "docs"
+    reader.client = client = StatusClient()  # type: ignore[assignment]
+    reader.search(vectors[0], K, 40)
+    params = [request.prefetch.params for request in client.requests]  # type: ignore[attr-defined]
+    assert len(params) == len(vectors[0])
+    assert {(chosen.hnsw_ef, chosen.quantization.rescore) for chosen in params} == {(40, False)}

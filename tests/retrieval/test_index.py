@@ -19,6 +19,7 @@ from mic.data import DataError
 from mic.data.corpus import iter_documents
 from mic.encoders import encoder_fingerprint, load_encoder
 from mic.retrieval import exact_search
+from mic.retrieval.backends import open_writer
 from mic.retrieval.backends.faiss import FaissWriter
 from mic.retrieval.corpus import Document, read_queries
 from mic.retrieval.errors import IndexFileError, RetrievalError
@@ -166,6 +167,34 @@ def test_an_interrupted_build_leaves_nothing(
     monkeypatch.setattr(FaissWriter, "add", fail_on_second_chunk)
     with pytest.raises(KeyboardInterrupt):
         build_index(str(tiny_model_dir), str(corpus), tmp_path / "idx", dim=8, chunk_size=25)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("failing", ["calibrate", "write_light_encoder"])
+def test_a_failure_after_the_writer_finished_still_aborts_it(
+    tmp_path: Path, tiny_model_dir: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """A Qdrant server collection lives outside the index folder: until meta.json points to it, the writer's
+    abort must remove it, also when calibration or the light query path fails after :meth:`finish`."""
+    import mic.retrieval.index as index_module
+
+    calls: list[str] = []
+
+    def recording(*args: object) -> FaissWriter:
+        writer = open_writer(*args)  # type: ignore[arg-type]
+        finish, abort = writer.finish, writer.abort
+        writer.finish = lambda: (calls.append("finish"), finish())[1]  # type: ignore[method-assign]
+        writer.abort = lambda: (calls.append("abort"), abort())[1]  # type: ignore[method-assign]
+        return writer  # type: ignore[return-value]
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(index_module, "open_writer", recording)
+    monkeypatch.setattr(index_module, failing, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(str(tiny_model_dir), str(corpus), tmp_path / "idx", dim=8, encoder_backend="onnx")
+    assert calls == ["finish", "abort"]
     assert list(tmp_path.iterdir()) == []
 
 
@@ -421,3 +450,21 @@ def test_a_search_imports_only_what_the_query_path_needs(
     needless = {"matplotlib", "pytrec_eval", "mic.evaluation.analyze", "mic.evaluation.runner", "mic.training",
                 "mic.adapt", "mic.losses"}  # fmt: skip
     assert needless & loaded == set()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"backend": "qdrant", "collection": "docs"}, r"--collection docs names a collection on a Qdrant server; give"),
+        ({"backend": "qdrant", "rerank_precision": "int8"}, r"--rerank-precision int8 is for the faiss backend"),
+    ],
+)
+def test_qdrant_options_that_do_not_fit_are_refused_before_the_model_loads(
+    tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch, options: dict[str, str], message: str
+) -> None:
+    import mic.encoders
+
+    monkeypatch.setattr(mic.encoders, "load_encoder", lambda *args, **kwargs: pytest.fail("loaded the model"))
+    with pytest.raises(RetrievalError, match=message):
+        build_index("default", str(corpus), tmp_path / "idx", dim=8, **options)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []

@@ -101,8 +101,9 @@ def test_an_onnx_index_records_its_backend_and_the_light_path_matches_the_full_o
         ("max", lambda: [Dense(32, 32, activation_function=None)], "right"),
         ("mean", lambda: [Normalize(), Dense(32, 32, bias=False, activation_function=None), Normalize()], "right"),
         ("cls", lambda: [Normalize()], "left"),
+        ("mean", lambda: [Dense(32, 32, use_residual=True), Normalize()], "right"),
     ],
-    ids=["cls-dense-tanh", "max-dense-identity", "mean-adapter", "cls-left-padding"],
+    ids=["cls-dense-tanh", "max-dense-identity", "mean-adapter", "cls-left-padding", "residual-dense"],
 )
 def test_the_light_path_applies_every_plain_head(
     tiny_model_dir: Path, corpus: Path, tmp_path: Path, mode: str, extra: object, padding_side: str
@@ -115,10 +116,20 @@ def test_the_light_path_applies_every_plain_head(
     assert cosine_rows(light.encode(QUERIES), full).min() >= 0.9999
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        lambda: LayerNorm(32),
+        lambda: Dense(32, 16, use_residual=True),
+        lambda: Dense(32, 32, module_output_name="token_embeddings"),
+        lambda: Dense(32, 32, module_input_name="token_embeddings"),
+    ],
+    ids=["layer-norm", "projected-residual", "another-output", "another-input"],
+)
 def test_a_module_the_light_path_cannot_run_leaves_queries_on_the_full_path(
-    tiny_model_dir: Path, corpus: Path, tmp_path: Path
+    tiny_model_dir: Path, corpus: Path, tmp_path: Path, extra: object
 ) -> None:
-    model = stacked_model(tiny_model_dir, tmp_path / "model", "mean", LayerNorm(32))
+    model = stacked_model(tiny_model_dir, tmp_path / "model", "mean", extra())  # type: ignore[operator]
     index = open_index(build(model, corpus, tmp_path / "index", "onnx"))
     assert index.meta.query_encoder is None
     assert not (index.path / LIGHT_ENCODER_FOLDER).exists()
@@ -184,3 +195,28 @@ def test_the_light_search_path_imports_no_torch(tiny_st_dir: Path, corpus: Path,
     assert result.returncode == 0, result.stderr
     assert "doc" in result.stdout  # it found documents
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_model_without_a_transformer_is_indexed_on_torch_unless_onnx_is_asked_for(
+    corpus: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    made = runner.invoke(app, ["index", "wordllama", str(corpus), "--dim", "64", "--out", str(tmp_path / "default")])
+    assert made.exit_code == 0, made.output
+    assert "wordllama has no transformer to export, so it is encoded on the torch encoder backend" in made.output
+    meta = json.loads((tmp_path / "default" / "meta.json").read_text())
+    assert (meta["encoder_backend"], meta["query_encoder"]) == ("torch", None)
+    asked = ["index", "wordllama", str(corpus), "--dim", "64", "--out", str(tmp_path / "onnx")]
+    refused = runner.invoke(app, [*asked, "--encoder-backend", "onnx"])
+    assert refused.exit_code == 2
+    assert "Encoder backend 'onnx' exports a transformer, but this model starts with StaticEmbedding" in refused.output
+    assert not (tmp_path / "onnx").exists()
+
+
+def test_the_full_query_path_keeps_its_export_in_the_cache_dir_it_is_given(
+    tiny_st_dir: Path, corpus: Path, tmp_path: Path
+) -> None:
+    index = open_index(build(tiny_st_dir, corpus, tmp_path / "index", "onnx"))
+    encoder = load_query_encoder(index, model=str(tiny_st_dir), cache_dir=tmp_path / "cache")  # a model: full path
+    assert isinstance(encoder, Encoder)
+    assert [path.name for path in (tmp_path / "cache" / "onnx").iterdir()] == [encoder.model[0].model.path.name]

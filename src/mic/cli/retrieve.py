@@ -86,8 +86,12 @@ def index_command(
     batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     device: DeviceOption = None,
     encoder_backend: Annotated[
-        str, typer.Option(help="encoder of documents and queries: torch, onnx or onnx-int8 (exported once, cached)")
-    ] = DEFAULT_INDEX_ENCODER_BACKEND,
+        str | None,
+        typer.Option(
+            help="encoder of documents and queries: torch, onnx or onnx-int8 (exported once, cached); default: "
+            f"{DEFAULT_INDEX_ENCODER_BACKEND} for a transformer model, torch for one with no transformer (wordllama)"
+        ),
+    ] = None,
 ) -> None:
     """Encode a corpus once and store its low-dim prefixes (shortlist) and full vectors (re-rank) as an index."""
     from mic.retrieval.index import build_index

@@ -11,10 +11,12 @@ DEFAULT_KIND = "auto"
 DEFAULT_INDEX_BACKEND = "faiss"
 """Where an index keeps its vectors: ``faiss`` (files in the index folder) or ``qdrant``."""
 DEFAULT_INDEX_ENCODER_BACKEND = "onnx"
-"""The encoder backend an index's documents and queries are encoded on: ``onnx`` (fp32), as
-benchmarks/results/encoder_speed.md measured it: cosine 1.0000 to ``torch``, the same STS-B at 32 and 384 dims,
-1.88x faster per query, and its index gets the light query path (``mic search`` without torch). Only indexes default
-to it; ``load_encoder``, ``mic eval`` and training keep :data:`mic.encoder_backends.DEFAULT_BACKEND`."""
+"""The encoder backend an index's documents and queries are encoded on when none is given (``encoder_backend=None``,
+the default of :func:`mic.retrieval.index.build_index` and ``mic index``): ``onnx`` (fp32) for a transformer model,
+as benchmarks/results/encoder_speed.md measured it: cosine 1.0000 to ``torch``, the same STS-B at 32 and 384 dims,
+1.88x faster per query, and its index gets the light query path (``mic search`` without torch). A model with no
+transformer to export (``wordllama``) is encoded on ``torch`` instead, with a note. Only indexes default to it;
+``load_encoder``, ``mic eval`` and training keep :data:`mic.encoder_backends.DEFAULT_BACKEND`."""
 DEFAULT_RERANK_PRECISION = "float16"
 """How the full vectors kept for the re-rank are stored: ``float16`` or ``int8``."""
 DEFAULT_CHUNK_SIZE = 10_000

@@ -57,6 +57,7 @@ from mic.retrieval.backends import (
     Precision,
     Reader,
     RerankPrecision,
+    check_options,
     open_reader,
     open_writer,
 )
@@ -228,7 +229,7 @@ def build_index(
     target_recall: float = DEFAULT_TARGET_RECALL,
     seed: int = 0,
     report: Callable[[str], None] | None = None,
-    encoder_backend: str = DEFAULT_INDEX_ENCODER_BACKEND,
+    encoder_backend: str | None = None,
 ) -> IndexMeta:
     """Encode ``corpus`` with ``model`` and store its ``dim``-prefix and full vectors as an index at ``out``.
 
@@ -265,6 +266,8 @@ def build_index(
         seed: the seed of the calibration sample, the adapter's sample and its fit.
         encoder_backend: ``torch``, ``onnx`` or ``onnx-int8`` (:mod:`mic.onnx`); with an ONNX backend the index
             also stores its light query path (:mod:`mic.retrieval.light_encoder`) when the model allows.
+            ``None``: :data:`~mic.retrieval.defaults.DEFAULT_INDEX_ENCODER_BACKEND` for a transformer model,
+            ``torch`` for a model with no transformer to export (``wordllama``), said in a ``report`` line.
         report: called with one plain line at the end of each phase (encode, fit, build, calibrate) and its time.
 
     Raises:
@@ -277,7 +280,10 @@ def build_index(
     _choose(precision, PRECISIONS, "--precision")
     _choose(backend, BACKENDS, "--backend")
     _choose(rerank_precision, RERANK_PRECISIONS, "--rerank-precision")
-    _choose(encoder_backend, ENCODER_BACKENDS, "--encoder-backend")
+    if encoder_backend is not None:
+        _choose(encoder_backend, ENCODER_BACKENDS, "--encoder-backend")
+    options = {"url": url, "collection": collection} if backend == "qdrant" else {}
+    check_options(backend, rerank_precision, options)
     resolve_kind(kind, 0)
     if chunk_size < 1:
         raise RetrievalError(f"--chunk-size must be a positive number of documents, got {chunk_size}.")
@@ -288,14 +294,22 @@ def build_index(
     doc_ids = [document.id for document in iter_documents(corpus, data_dir)]  # validates every row first
     from mic.cache import cached_encode_chunks
     from mic.encoders import absolute_spec, base_fingerprint, load_encoder
+    from mic.onnx import NotATransformerError
     from mic.progress import Progress
 
-    encoder = load_encoder(model, data_dir=data_dir, device=device, backend=encoder_backend, cache_dir=cache_dir)
+    tell = report or (lambda line: None)
+    try:
+        encoder = load_encoder(model, data_dir=data_dir, device=device, cache_dir=cache_dir,
+                               backend=encoder_backend or DEFAULT_INDEX_ENCODER_BACKEND)  # fmt: skip
+    except NotATransformerError:
+        if encoder_backend is not None:
+            raise
+        tell(f"{model} has no transformer to export, so it is encoded on the torch encoder backend")
+        encoder = load_encoder(model, data_dir=data_dir, device=device, backend="torch", cache_dir=cache_dir)
     full_dim = encoder.dim
     if not 1 <= dim <= full_dim:
         raise RetrievalError(f"--dim {dim} is outside 1..{full_dim}, the embedding size of {model}.")
     layout = Layout(dim, full_dim, precision, resolve_kind(kind, len(doc_ids)), rerank_precision)  # type: ignore[arg-type]
-    options = {"url": url, "collection": collection} if backend == "qdrant" else {}
 
     def texts() -> Iterator[list[str]]:
         return (
@@ -303,7 +317,6 @@ def build_index(
         )
 
     count = len(doc_ids)
-    tell = report or (lambda line: None)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     with Progress(count, "Encoding", "documents", show=show_progress_bar) as progress:
@@ -324,53 +337,53 @@ def build_index(
     with staged_output(out, INDEX_OUTPUT, overwrite=overwrite, option="--out") as folder:
         started = time.perf_counter()
         writer = open_writer(backend, folder, layout, options, unit_vectors(encoder, outputs[quantizer_rows], adapter))
-        try:
+        try:  # until meta.json points to it, a server collection is removed by the writer's abort
             with Progress(count, "Indexing", "documents", show=show_progress_bar) as progress:
                 for start in range(0, count, chunk_size):
                     stop = min(start + chunk_size, count)
                     writer.add(vectors(start, stop), doc_ids[start:stop])
                     progress.update(stop - start)
             fields = writer.finish()
+            if adapter is not None:
+                adapter.save(folder / ADAPTER_FOLDER)
+            seconds["build"] = round(time.perf_counter() - started, 3)
+            tell(f"Built the {layout.kind} {dim}-dim {layout.precision} index in {seconds['build']:.1f} s")
+            started = time.perf_counter()
+            reader = open_reader(backend, folder, layout, count, fields, url)
+            try:
+                calibration = calibrate(
+                    reader.search, vectors, count, queries=calibration_queries, seed=seed, target_recall=target_recall
+                )
+            finally:
+                reader.close()
+            seconds["calibrate"] = round(time.perf_counter() - started, 3)
+            tell(
+                f"Calibrated the shortlist in {seconds['calibrate']:.1f} s: "
+                + (calibration.summary() if calibration else f"{count} documents, any shortlist is all of them")
+            )
+            meta = IndexMeta(
+                mic_version=__version__,
+                backend=backend,
+                model=absolute_spec(model),
+                fingerprint=base_fingerprint(encoder),
+                encoder_backend=encoder.backend,
+                query_encoder=write_light_encoder(encoder, folder),
+                full_dim=full_dim,
+                dim=dim,
+                precision=layout.precision,
+                kind=layout.kind,
+                rerank_precision=layout.rerank_precision,
+                count=len(doc_ids),
+                backend_fields=fields,
+                adapter=None if adapter is None else IndexAdapter(rows=adapter.info["rows"], seed=seed),
+                calibration=calibration,
+                build_seconds=seconds,
+                doc_ids=doc_ids,
+            )
+            (folder / META_FILE).write_text(meta.model_dump_json(by_alias=True, indent=1) + "\n", encoding="utf-8")
         except BaseException:
             writer.abort()
             raise
-        if adapter is not None:
-            adapter.save(folder / ADAPTER_FOLDER)
-        seconds["build"] = round(time.perf_counter() - started, 3)
-        tell(f"Built the {layout.kind} {dim}-dim {layout.precision} index in {seconds['build']:.1f} s")
-        started = time.perf_counter()
-        reader = open_reader(backend, folder, layout, count, fields, url)
-        try:
-            calibration = calibrate(
-                reader.search, vectors, count, queries=calibration_queries, seed=seed, target_recall=target_recall
-            )
-        finally:
-            reader.close()
-        seconds["calibrate"] = round(time.perf_counter() - started, 3)
-        tell(
-            f"Calibrated the shortlist in {seconds['calibrate']:.1f} s: "
-            + (calibration.summary() if calibration else f"{count} documents, any shortlist is all of them")
-        )
-        meta = IndexMeta(
-            mic_version=__version__,
-            backend=backend,
-            model=absolute_spec(model),
-            fingerprint=base_fingerprint(encoder),
-            encoder_backend=encoder.backend,
-            query_encoder=write_light_encoder(encoder, folder),
-            full_dim=full_dim,
-            dim=dim,
-            precision=layout.precision,
-            kind=layout.kind,
-            rerank_precision=layout.rerank_precision,
-            count=len(doc_ids),
-            backend_fields=fields,
-            adapter=None if adapter is None else IndexAdapter(rows=adapter.info["rows"], seed=seed),
-            calibration=calibration,
-            build_seconds=seconds,
-            doc_ids=doc_ids,
-        )
-        (folder / META_FILE).write_text(meta.model_dump_json(by_alias=True, indent=1) + "\n", encoding="utf-8")
     return meta
 
 
@@ -511,7 +524,7 @@ class QueryEncoder(Protocol):
     @property
     def backend(self) -> str: ...
 
-    def encode(self, sentences: Sequence[str], batch_size: int = 64) -> npt.ArrayLike: ...
+    def encode(self, sentences: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> npt.ArrayLike: ...
 
 
 def load_query_encoder(
@@ -521,6 +534,7 @@ def load_query_encoder(
     *,
     encoder_backend: str | None = None,
     allow_backend_mismatch: bool = False,
+    cache_dir: str | Path | None = None,
 ) -> QueryEncoder:
     """The encoder of ``index``'s queries: its own model (or ``model`` when that is the same) on its backend.
 
@@ -533,6 +547,7 @@ def load_query_encoder(
         device: torch device of the query model.
         encoder_backend: the query encoder's backend (default: the index's, ``meta.json``'s ``encoder_backend``).
         allow_backend_mismatch: let queries be encoded by another backend than the index's documents.
+        cache_dir: where the full path's ONNX exports are kept (see :func:`mic.encoders.load_encoder`).
 
     Raises:
         RetrievalError: when ``model`` is not the model the index was built with (its fingerprint as a torch
@@ -554,7 +569,7 @@ def load_query_encoder(
     from mic.encoders import base_fingerprint, load_encoder
 
     name = model or meta.model
-    encoder = load_encoder(name, device=device, backend=backend)
+    encoder = load_encoder(name, device=device, backend=backend, cache_dir=cache_dir)
     fingerprint, width = base_fingerprint(encoder), encoder.dim
     if (fingerprint, width) != (meta.fingerprint, meta.full_dim):
         raise RetrievalError(
@@ -607,14 +622,15 @@ def search_texts(
     device: str | None = None,
     encoder_backend: str | None = None,
     allow_backend_mismatch: bool = False,
+    cache_dir: str | Path | None = None,
 ) -> list[QueryResult]:
     """Encode ``queries`` with the index's model (or ``model``, which must be the same) and run the funnel.
 
     ``shortlist``: ``None`` is the index's :meth:`SearchIndex.default_shortlist`.
 
-    Loads the encoder on every call (see :func:`load_query_encoder` for ``encoder_backend`` and
-    ``allow_backend_mismatch``); a caller that searches many times keeps :func:`load_query_encoder`'s encoder
-    and calls :func:`search_encoded`.
+    Loads the encoder on every call (see :func:`load_query_encoder` for ``encoder_backend``,
+    ``allow_backend_mismatch`` and ``cache_dir``); a caller that searches many times keeps
+    :func:`load_query_encoder`'s encoder and calls :func:`search_encoded`.
 
     Raises:
         RetrievalError: for a query without text, a ``model`` that is not the index's, or a backend mismatch not
@@ -622,7 +638,7 @@ def search_texts(
         ModelError: when the model cannot be loaded.
     """
     encoder = load_query_encoder(index, model, device, encoder_backend=encoder_backend,
-                                 allow_backend_mismatch=allow_backend_mismatch)  # fmt: skip
+                                 allow_backend_mismatch=allow_backend_mismatch, cache_dir=cache_dir)  # fmt: skip
     return search_encoded(index, encoder, queries, k=k, shortlist=shortlist, batch_size=batch_size)
 
 

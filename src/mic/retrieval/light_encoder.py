@@ -11,9 +11,11 @@ what a query needs beside it, in ``INDEX/query_encoder/``:
 
 :class:`LightEncoder` runs them: tokenise (pad to the longest in the batch, truncate at ``max_seq_length``),
 the transformer, then the steps in order. Only plain steps are stored: ``Pooling`` with one mode of
-:data:`POOLING_MODES`, ``Dense`` with an activation of :data:`ACTIVATIONS` (the adapter ``mic adapt`` appends
-is such a layer) and ``Normalize``. Any other module, a PCA rotation, a default prompt or a slow tokenizer
-makes :func:`write_light_encoder` store nothing, and queries take the full path (the model itself).
+:data:`POOLING_MODES`, ``Dense`` with an activation of :data:`ACTIVATIONS` on the sentence embedding, optionally
+with sentence-transformers' residual ``x + f(Wx + b)`` when it keeps the width (the adapter ``mic adapt`` appends,
+``residual_layer`` included, is such a layer) and ``Normalize``. Any other module, a PCA rotation, a default
+prompt or a slow tokenizer makes :func:`write_light_encoder` store nothing, and queries take the full path (the
+model itself).
 
 This module imports no torch at module level; :func:`write_light_encoder` reads the model it is given.
 """
@@ -29,9 +31,12 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.retrieval.errors import IndexFileError
 
 if TYPE_CHECKING:
+    from sentence_transformers.base.modules import Dense
+
     from mic.encoders import Encoder
 
 LIGHT_ENCODER_FOLDER = "query_encoder"
@@ -45,13 +50,15 @@ ACTIVATIONS = {"torch.nn.modules.linear.Identity": "identity", "torch.nn.modules
 
 
 class Step(BaseModel):
-    """One step after the transformer: ``pool`` (with ``mode``), ``dense`` (``activation``) or ``normalize``."""
+    """One step after the transformer: ``pool`` (with ``mode``), ``dense`` (``activation``, and ``residual``: its
+    input added to its output) or ``normalize``."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["pool", "dense", "normalize"]
     mode: Literal["mean", "cls", "max"] | None = None
     activation: Literal["identity", "tanh"] | None = None
+    residual: bool = False
 
 
 class LightSpec(BaseModel):
@@ -82,8 +89,9 @@ def light_steps(encoder: Encoder) -> tuple[list[Step], list[tuple[np.ndarray, np
     for module in modules:
         if isinstance(module, Pooling) and not steps and module.pooling_mode in POOLING_MODES:
             steps.append(Step(kind="pool", mode=module.pooling_mode))
-        elif isinstance(module, Dense) and module.get_config_dict()["activation_function"] in ACTIVATIONS:
-            steps.append(Step(kind="dense", activation=ACTIVATIONS[module.get_config_dict()["activation_function"]]))
+        elif isinstance(module, Dense) and plain_dense(module):
+            activation = ACTIVATIONS[module.get_config_dict()["activation_function"]]
+            steps.append(Step(kind="dense", activation=activation, residual=module.use_residual))
             linear = module.linear
             weight = linear.weight.detach().cpu().float().numpy()
             bias = linear.bias.detach().cpu().float().numpy() if linear.bias is not None else np.zeros(len(weight))
@@ -93,6 +101,16 @@ def light_steps(encoder: Encoder) -> tuple[list[Step], list[tuple[np.ndarray, np
         else:
             return None
     return steps, weights
+
+
+def plain_dense(module: Dense) -> bool:
+    """Whether the light path computes ``module`` exactly: an activation of :data:`ACTIVATIONS`, the sentence
+    embedding in and out, and no residual or one that keeps the width (no projection of its own)."""
+    return (
+        module.get_config_dict()["activation_function"] in ACTIVATIONS
+        and module.module_input_name == module.module_output_name == "sentence_embedding"
+        and (not module.use_residual or module.in_features == module.out_features)
+    )
 
 
 def write_light_encoder(encoder: Encoder, folder: Path) -> str | None:
@@ -175,7 +193,7 @@ class LightEncoder:
     def backend(self) -> str:
         return self.spec.backend
 
-    def encode(self, sentences: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, sentences: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """``(N, D)`` float32 embeddings of ``sentences``, in order.
 
         Batched as sentence-transformers batches (longest first, by characters): dynamic int8 quantizes each
@@ -207,8 +225,9 @@ class LightEncoder:
                 vectors = pool(hidden, mask, step.mode or "mean")
             elif step.kind == "dense":
                 weight, bias = next(dense)
-                vectors = vectors @ weight.T + bias
-                vectors = np.tanh(vectors) if step.activation == "tanh" else vectors
+                output = vectors @ weight.T + bias
+                output = np.tanh(output) if step.activation == "tanh" else output
+                vectors = output + vectors if step.residual else output
             else:
                 vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return np.asarray(vectors, dtype=np.float32)

@@ -8,7 +8,7 @@ them by the full-dim cosine. A writer receives the corpus chunk by chunk, so no 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from mic.retrieval.backends.qdrant_layout import require_float16_rerank
 from mic.retrieval.errors import IndexFileError, RetrievalError
 from mic.retrieval.search import Hits
 
@@ -68,7 +69,7 @@ class Writer(Protocol):
         ...
 
     def abort(self) -> None:
-        """Release resources and remove anything written outside the index folder."""
+        """Release resources and remove anything written outside the index folder; also after :meth:`finish`."""
         ...
 
 
@@ -82,6 +83,25 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
+def check_options(backend: str, rerank_precision: str, options: Mapping[str, object]) -> None:
+    """Refuse writer options that do not fit ``backend``; :func:`mic.retrieval.index.build_index` asks before it
+    encodes anything.
+
+    Raises:
+        RetrievalError: for Qdrant, a re-rank precision other than float16, or ``options["collection"]`` without
+            ``options["url"]``.
+    """
+    if backend != "qdrant":
+        return
+    require_float16_rerank(rerank_precision)
+    collection = options.get("collection")
+    if collection is not None and not options.get("url"):
+        raise RetrievalError(
+            f"--collection {collection} names a collection on a Qdrant server; give its --url, or leave "
+            "--collection out for an embedded Qdrant Edge index."
+        )
+
+
 def open_writer(backend: str, folder: Path, layout: Layout, options: dict[str, object], sample: Array) -> Writer:
     """A writer of ``backend`` that stores into ``folder`` (the temporary index folder).
 
@@ -91,19 +111,15 @@ def open_writer(backend: str, folder: Path, layout: Layout, options: dict[str, o
     without it a Qdrant Edge shard in ``folder``.
 
     Raises:
-        RetrievalError: for a collection name without a server URL.
+        RetrievalError: for options that do not fit the backend (:func:`check_options`).
     """
+    check_options(backend, layout.rerank_precision, options)
     if backend == "qdrant":
         url, collection = options.get("url"), options.get("collection")
         if url:
             from mic.retrieval.backends.qdrant import QdrantWriter
 
             return QdrantWriter(layout, str(url), None if collection is None else str(collection))
-        if collection is not None:
-            raise RetrievalError(
-                f"--collection {collection} names a collection on a Qdrant server; give its --url, or leave "
-                "--collection out for an embedded Qdrant Edge index."
-            )
         from mic.retrieval.backends.qdrant_edge import EdgeWriter
 
         return EdgeWriter(folder, layout)

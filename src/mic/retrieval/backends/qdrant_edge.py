@@ -142,7 +142,7 @@ class EdgeWriter:
     def __init__(
         self, folder: Path, layout: Layout, *, build_threads: int = 0, search_threads: int | None = None
     ) -> None:
-        require_float16_rerank(layout)
+        require_float16_rerank(layout.rerank_precision)
         self.layout, self.path = layout, folder / SHARD_FOLDER
         with engine_errors(self.path):
             self.shard = edge.EdgeShard.create(str(self.path), shard_config(layout, build_threads, search_threads))

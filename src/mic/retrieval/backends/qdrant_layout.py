@@ -12,7 +12,6 @@ from typing import Protocol
 
 import numpy as np
 
-from mic.retrieval.backends import Layout
 from mic.retrieval.errors import RetrievalError
 from mic.retrieval.search import Hits
 
@@ -30,15 +29,15 @@ class ScoredPoint(Protocol):
     def score(self) -> float: ...
 
 
-def require_float16_rerank(layout: Layout) -> None:
+def require_float16_rerank(rerank_precision: str) -> None:
     """Refuse a re-rank precision Qdrant does not store (its full vectors are float16).
 
     Raises:
         RetrievalError: for ``rerank_precision`` other than ``float16``.
     """
-    if layout.rerank_precision != "float16":
+    if rerank_precision != "float16":
         raise RetrievalError(
-            f"the qdrant backend keeps full vectors as float16; --rerank-precision {layout.rerank_precision} "
+            f"the qdrant backend keeps full vectors as float16; --rerank-precision {rerank_precision} "
             "is for the faiss backend."
         )
 
