@@ -11,7 +11,7 @@ import json
 from common.settings import RESULTS
 
 SETTINGS = ["unsup-simcse", "stsb-cosent"]
-ABLATIONS = ["mic", "mic-no-sd", "mic-no-scr", "mic-no-varfloor", "mic-last-layer"]
+ABLATIONS = ["mic", "mic-paper", "mic-no-sd", "mic-no-scr", "mic-no-varfloor", "mic-last-layer"]
 LOW_DIMS = ["8", "16", "32"]
 FULL_DIM = "384"
 
