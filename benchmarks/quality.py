@@ -112,6 +112,11 @@ def bar_check(results: dict) -> list[str]:
     ]
 
 
+def method_label(method: str, setting: str) -> str:
+    """A method's name in the tables; the PCA baseline is named by what it was fitted on (the setting's data)."""
+    return pca_name(pca_fit_sources(setting)) if method == "pca" else method
+
+
 def task_table(block: dict, task: str, setting: str) -> str:
     """Mean ± std over seeds per method and dim on one task, then MIC − MRL per shared seed; the PCA baseline is
     named by what it was fitted on (the setting's training data)."""
@@ -119,8 +124,7 @@ def task_table(block: dict, task: str, setting: str) -> str:
     for method in methods_on(block, task):
         per_dim = block["methods"][method][task]
         cells = [mean_std(list(per_dim[str(dim)].values())) for dim in DIMS]
-        name = pca_name(pca_fit_sources(setting)) if method == "pca" else method
-        rows.append([name, ",".join(seeds_on(block, method, task)), *cells])
+        rows.append([method_label(method, setting), ",".join(seeds_on(block, method, task)), *cells])
     if {"mic", "mrl"} <= set(methods_on(block, task)):
         per_dim = [mic_minus_mrl(block, task, dim) for dim in DIMS]
         for i, seed in enumerate(shared_seeds(block, task)):
@@ -221,7 +225,8 @@ def readme_table(results: dict) -> str:
             rows = []
             for method in methods_on(block, task):
                 means = mean_by_dim(block, method, task)
-                rows.append([method, str(len(seeds_on(block, method, task))), *(f"{means[dim]:.2f}" for dim in DIMS)])
+                count = str(len(seeds_on(block, method, task)))
+                rows.append([method_label(method, setting), count, *(f"{means[dim]:.2f}" for dim in DIMS)])
             lines += [f"**{setting}, {task} test** ({metric_label(task)}, mean over seeds)", ""]
             lines += [markdown_table(["method", "seeds", *map(str, DIMS)], rows), ""]
         for kind in (NO_FINGERPRINT, OTHER_CODE):
