@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 
+from common.provenance import git_dirty
 from common.settings import RESULTS
+from mic.provenance import git_commit
 
 SETTINGS = ["unsup-simcse", "stsb-cosent"]
 ABLATIONS = ["mic", "mic-paper", "mic-no-sd", "mic-no-scr", "mic-no-varfloor", "mic-last-layer"]
@@ -37,7 +39,8 @@ def main() -> None:
     lines = [
         "# MIC's ablations: MIC − MRL, seed 0, test (8 / 16 / 32 dims, then 384)",
         "",
-        "From `benchmarks/results/runs/SETTING/METHOD/seed-0.json` (`python benchmarks/ablations.py`).",
+        "From `benchmarks/results/runs/SETTING/METHOD/seed-0.json` (`python benchmarks/ablations.py`); "
+        f"written at commit {git_commit()} (uncommitted changes: {git_dirty()}).",
         "",
         "| setting | run | STS-B | SICK-R | SciFact, worst dim |",
         "|---|---|---|---|---|",
