@@ -20,12 +20,19 @@ from mic.provenance import git_commit, package_versions
 CODE_ROOT = Path(mic.__file__).resolve().parent
 
 
+NOT_IN_RUNS = ("cli/", "__main__.py")
+"""Parts of the package no benchmark run executes (the command line): changing them changes no run."""
+
+
 @functools.cache
 def code_fingerprint(root: Path = CODE_ROOT) -> str:
-    """A hash of every ``.py`` file under ``root`` (the ``mic`` package: the code that trains and scores a run),
-    by relative path and content, so any change to that code, committed or not, gives another fingerprint."""
+    """A hash of every ``.py`` file under ``root`` (the ``mic`` package: the code that trains and scores a run)
+    but :data:`NOT_IN_RUNS`, by relative path and content, so any change to that code, committed or not, gives
+    another fingerprint."""
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
+        if path.relative_to(root).as_posix().startswith(NOT_IN_RUNS):
+            continue
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())

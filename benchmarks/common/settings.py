@@ -25,6 +25,8 @@ DIMS = default_dims(384)
 """The benchmarks' model is 384-d (all-MiniLM-L6-v2); its dims are mic's default list."""
 TEST_TASKS = {"stsb": "stsb:test", "sickr": "sick:test", "scifact": "scifact:test"}
 DEV_TASKS = {"stsb": "stsb:dev", "sickr": "sick:trial"}
+RETRIEVAL_DEV_TASKS = {"scifact_train": "scifact:train"}
+"""The retrieval settings' dev split: SciFact's train queries (qrels/train.tsv) over its corpus, never test."""
 TEST_SPLITS = {
     "stsb": "STS-B test (sts-test.csv)",
     "sickr": "SICK test (SICK_test_annotated.txt)",
@@ -55,6 +57,7 @@ SETTINGS: dict[str, Setting] = {
     "unsup-simcse": Setting(SETTINGS_DIR / "unsup-simcse.yaml", CONFIGS / "mic-simcse.yaml"),
     "unsup-simcse-paper": Setting(SETTINGS_DIR / "unsup-simcse-paper.yaml", CONFIGS / "mic-simcse.yaml"),
     "stsb-cosent": Setting(SETTINGS_DIR / "stsb-cosent.yaml", CONFIGS / "mic-stsb.yaml"),
+    "scifact-corpus": Setting(SETTINGS_DIR / "scifact-corpus.yaml", CONFIGS / "mic-corpus.yaml"),
 }
 # --quick: the paper's setting at half the steps, so truncate/mrl/mic finish in under 15 minutes on 2 CPU cores
 # (the full 500 steps take about 16). Its own setting name keeps its runs apart from the full ones.

@@ -91,7 +91,11 @@ class TrainConfig(StrictModel):
     model: str = Field(
         DEFAULT_MODEL, description="'default' (offline all-MiniLM-L6-v2), 'wordllama', a local path or a hub id"
     )
-    max_seq_length: int = Field(128, gt=0)
+    max_seq_length: int = Field(
+        128,
+        gt=0,
+        description="tokens per text while training; the saved model keeps the base model's own limit for inference",
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     loss: Literal["mic", "mrl", "2d", "plain"] = "mic"
     base_loss: Literal["mnrl", "cosent", "angle"] = "cosent"
