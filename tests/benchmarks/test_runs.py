@@ -35,7 +35,11 @@ def test_the_code_fingerprint_follows_every_python_file(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("still not code")
     assert provenance.code_fingerprint.__wrapped__(tmp_path) == before
     module.write_text("x = 2\n")
-    assert provenance.code_fingerprint.__wrapped__(tmp_path) != before
+    changed = provenance.code_fingerprint.__wrapped__(tmp_path)
+    assert changed != before
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "cli" / "app.py").write_text("the command line: no run executes it\n")
+    assert provenance.code_fingerprint.__wrapped__(tmp_path) == changed
 
 
 def test_a_record_carries_commit_dirty_flag_code_versions_threads_and_machine() -> None:

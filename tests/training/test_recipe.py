@@ -68,7 +68,7 @@ def write_config(tmp_path: Path, model_dir: Path, train_file: Path, **fields: ob
 
 
 def test_train_writes_a_loadable_elastic_model(tmp_path: Path, tiny_st_dir: Path, scored_file: Path) -> None:
-    config = load_config(write_config(tmp_path, tiny_st_dir, scored_file))
+    config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, max_seq_length=16))
     result = train(config)
     assert result.global_step == 6 and not result.interrupted
     out = Path(config.output_dir)
@@ -79,7 +79,11 @@ def test_train_writes_a_loadable_elastic_model(tmp_path: Path, tiny_st_dir: Path
     assert load_config(out / "mic_config.yaml") == config
     card = (out / "README.md").read_text()
     assert "Dev scores per dimension" in card and "truncate_dim" in card
-    vectors = SentenceTransformer(str(out), truncate_dim=8).encode(["a short sentence", "another one"])
+    trained = SentenceTransformer(str(out), truncate_dim=8)
+    assert trained.max_seq_length == SentenceTransformer(str(tiny_st_dir)).max_seq_length == 32, (
+        "max_seq_length is the training length: the saved model reads as many tokens as the base model"
+    )
+    vectors = trained.encode(["a short sentence", "another one"])
     assert vectors.shape == (2, 8)
 
 
