@@ -25,7 +25,8 @@ def collect(folder: Path) -> dict:
 
     Shaped ``{"settings": {S: {"methods": {M: {TASK: {DIM: {SEED: score}}}}, "train_seconds": {M: [...]},
     "identical_to": {M: M'}, "stale": ["M seed N", ...], "origins": {ORIGIN: ["M seed N", ...]},
-    "geometry": {M: {SEED: geometry(...)}}}}, "compute_seconds": ...}``.
+    "geometry": {M: {SEED: geometry(...)}}, "retrieval": {M: {SEED: retrieval_extras(...)}}}},
+    "compute_seconds": ...}``.
     """
     settings: dict = {}
     compute_seconds = 0.0
@@ -46,8 +47,9 @@ def collect(folder: Path) -> dict:
             for dim, score in per_dim.items():
                 per_task.setdefault(task, {}).setdefault(dim, {})[str(record["seed"])] = score
         block["train_seconds"].setdefault(record["method"], []).append(record["train_seconds"])
-        if record.get("geometry"):
-            block.setdefault("geometry", {}).setdefault(record["method"], {})[str(record["seed"])] = record["geometry"]
+        for part in ("geometry", "retrieval"):
+            if record.get(part):
+                block.setdefault(part, {}).setdefault(record["method"], {})[str(record["seed"])] = record[part]
         if "identical_to" in record:
             block.setdefault("identical_to", {})[record["method"]] = record["identical_to"]
     return {"settings": settings, "compute_seconds": round(compute_seconds, 1)}

@@ -37,11 +37,13 @@ TEST_SPLITS = {
 @dataclass(frozen=True)
 class Setting:
     """A benchmark setting: a partial training config file, ``key=value`` overrides on it (e.g. a shorter
-    budget), and the ready config whose ``mic:`` block is MIC's tuned weights there."""
+    budget), the ready config whose ``mic:`` block is MIC's tuned weights there, and whether each run also records
+    :func:`common.retrieval_extras.retrieval_extras` (SciFact test with the corpus adapter, funnel, binary codes)."""
 
     config: Path
     tuned_mic: Path
     overrides: tuple[str, ...] = ()
+    retrieval_extras: bool = False
 
     def load(self, overrides: Sequence[str] = ()) -> TrainConfig:
         """The setting's training config with ``overrides`` on top (later ones win; dotted keys reach nested
@@ -57,7 +59,7 @@ SETTINGS: dict[str, Setting] = {
     "unsup-simcse": Setting(SETTINGS_DIR / "unsup-simcse.yaml", CONFIGS / "mic-simcse.yaml"),
     "unsup-simcse-paper": Setting(SETTINGS_DIR / "unsup-simcse-paper.yaml", CONFIGS / "mic-simcse.yaml"),
     "stsb-cosent": Setting(SETTINGS_DIR / "stsb-cosent.yaml", CONFIGS / "mic-stsb.yaml"),
-    "scifact-corpus": Setting(SETTINGS_DIR / "scifact-corpus.yaml", CONFIGS / "mic-corpus.yaml"),
+    "scifact-corpus": Setting(SETTINGS_DIR / "scifact-corpus.yaml", CONFIGS / "mic-corpus.yaml", retrieval_extras=True),
 }
 # --quick: the paper's setting at half the steps, so truncate/mrl/mic finish in under 15 minutes on 2 CPU cores
 # (the full 500 steps take about 16). Its own setting name keeps its runs apart from the full ones.

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from common.provenance import command_line
+from common.retrieval_extras import retrieval_extras
 from common.runs import new_record, read_record, run_key, write_record
 from common.scoring import evaluate, geometry
 from common.settings import METHODS, SETTINGS, mic_defaults, run_config, training_key
@@ -52,17 +53,20 @@ def same_run(cached: dict | None, config: TrainConfig | None) -> bool:
     return training_key(then) == training_key(config.model_dump(mode="json"))
 
 
-def reusable(cached: dict | None, key: str, tasks: Mapping[str, str]) -> bool:
-    """Whether a cached record stands for this run: the same run key and scored on every task (the models are
-    not kept, so a task added since means training again)."""
-    return cached is not None and cached.get("key") == key and tasks.keys() <= cached["scores"].keys()
+def reusable(cached: dict | None, key: str, tasks: Mapping[str, str], extras: bool = False) -> bool:
+    """Whether a cached record stands for this run: the same run key, scored on every task and, with ``extras``,
+    holding the retrieval extras (the models are not kept, so a task added since means training again)."""
+    if cached is None or cached.get("key") != key or not tasks.keys() <= cached["scores"].keys():
+        return False
+    return not extras or cached.get("retrieval") is not None
 
 
-def identical_run(cache: Path, key: str, tasks: Mapping[str, str]) -> dict | None:
-    """A finished run of another method, same setting and seed, with the run key ``key`` and scored on ``tasks``."""
+def identical_run(cache: Path, key: str, tasks: Mapping[str, str], extras: bool = False) -> dict | None:
+    """A finished run of another method, same setting and seed, with the run key ``key``, scored on ``tasks`` and
+    holding the retrieval extras when ``extras``."""
     for sibling in sorted(cache.parent.parent.glob(f"*/{cache.name}")):
         record = read_record(sibling)
-        if sibling != cache and "identical_to" not in record and reusable(record, key, tasks):
+        if sibling != cache and "identical_to" not in record and reusable(record, key, tasks, extras):
             return record
     return None
 
@@ -78,20 +82,23 @@ def run_one(
     analyze: bool = False,
 ) -> dict:
     """Train (unless a pseudo-model) and evaluate one (setting, method, seed); cache the record at ``cache``, with
-    :func:`~common.scoring.geometry` of a trained model when ``analyze``.
+    :func:`~common.scoring.geometry` of a trained model when ``analyze`` and, in a setting that asks for them, the
+    :func:`~common.retrieval_extras.retrieval_extras` under ``"retrieval"`` (computed before the model is deleted).
 
-    A cached record is reused only under the same run key (config, seed, code, versions) and if scored on every
-    task; a sibling method's record under the same key is reused as this method's; otherwise the run is redone.
+    A cached record is reused only under the same run key (config, seed, code, versions), if scored on every
+    task and holding the extras its setting asks for; a sibling method's record under the same key is reused as
+    this method's; otherwise the run is redone.
     """
     model_dir = cache.parent / f"{cache.stem}-model"
     config = None if METHODS[method] is None else run_config(setting, method, seed, data_dir, model_dir, mic)
     key = method_key(setting, method, seed, config)
+    extras = SETTINGS[setting].retrieval_extras
     cached = read_record(cache)
-    if reusable(cached, key, tasks):
+    if reusable(cached, key, tasks, extras):
         return cached
-    twin = None if config is None else identical_run(cache, key, tasks)
+    twin = None if config is None else identical_run(cache, key, tasks, extras)
     if cached is not None and twin is None:
-        print(f"  {cache} is from other code or config, or lacks a task: rerunning", flush=True)
+        print(f"  {cache} is from other code or config, or lacks a task or the retrieval extras: rerunning", flush=True)
     if twin is not None:  # e.g. an ablation that switches off a term the dev sweep already switched off
         print(f"  same training config as {twin['method']}: reusing its scores", flush=True)
         record = {**twin, "method": method, "identical_to": twin["method"], "total_seconds": 0.0}
@@ -120,6 +127,7 @@ def run_one(
         "total_seconds": round(time.perf_counter() - start, 1),
         "config": config.model_dump(mode="json") if config is not None else None,
         "pca_fit": fit_sources,
+        **({"retrieval": retrieval_extras(encoder, data_dir)} if extras else {}),
     }
     record = new_record(key, command_line(), fields)
     write_record(cache, record)
