@@ -40,6 +40,7 @@ from common.settings import (
     METHODS,
     MULTI_SEED,
     RESULTS,
+    RETRIEVAL_DEV_TASKS,
     SETTINGS,
     TEST_SPLITS,
     TEST_TASKS,
@@ -281,12 +282,14 @@ def main() -> None:
     if not args.report:
         for setting in args.settings:
             mic = mic_defaults(setting)
+            # a retrieval setting is also scored on its dev queries, where its choices are made
+            tasks = {**TEST_TASKS, **(RETRIEVAL_DEV_TASKS if SETTINGS[setting].retrieval_extras else {})}
             for method in args.methods:
                 seeds = args.seeds if method in MULTI_SEED else args.seeds[:1]
                 for seed in seeds:
                     cache = folder / "runs" / setting / method / f"seed-{seed}.json"
                     print(f"[{setting}] {method} seed {seed}", flush=True)
-                    run_one(setting, method, seed, args.data_dir, TEST_TASKS, mic, cache, analyze=True)
+                    run_one(setting, method, seed, args.data_dir, tasks, mic, cache, analyze=True)
                     write_reports(command, folder)
     results = write_reports(command, folder)
     print((folder / "quality.md").read_text())

@@ -80,6 +80,7 @@ METHODS: dict[str, dict | None] = {
     "mic-no-varfloor": {"loss": "mic", "mic": {"variance_floor_weight": 0.0}},
     "mic-last-layer": {"loss": "mic", "mic": {"layers": "last"}},
     "mic-no-sd": {"loss": "mic", "mic": {"distill_weight": 0.0}},
+    "mic-distill-1": {"loss": "mic", "mic": {"distill_weight": 1.0}},  # a candidate for a retrieval setting's dev
 }
 MULTI_SEED = {"mrl", "mic"}
 
