@@ -309,11 +309,8 @@ def load_encoder(
         DataError: when the PCA fit sentences cannot be read.
         EvaluationError: when there are fewer fit sentences than dims.
     """
-    kind, base = split_spec(spec)
-    check_backend(backend)
-    if backend != DEFAULT_BACKEND:
-        device = cpu_device(device, backend)
-    encoder = Encoder(spec, use_backend(load_model(base or DEFAULT_MODEL, device=device), backend, cache_dir))
+    kind, _ = split_spec(spec)
+    encoder = Encoder(spec, backend_model(spec, backend, device, cache_dir))
     if kind == "pca":
         from mic.data import load_sentences
 
@@ -325,6 +322,30 @@ def load_encoder(
         )
         encoder.projection = fit_pca(embeddings)
     return encoder
+
+
+def backend_model(
+    spec: str, backend: str = DEFAULT_BACKEND, device: str | None = None, cache_dir: str | Path | None = None
+) -> SentenceTransformer:
+    """The model of ``spec`` (its base model for a pseudo-model) running on ``backend`` (see :func:`load_encoder`).
+
+    Raises:
+        ModelError: as :func:`load_encoder` does.
+    """
+    _, base = split_spec(spec)
+    check_backend(backend)
+    if backend != DEFAULT_BACKEND:
+        device = cpu_device(device, backend)
+    return use_backend(load_model(base or DEFAULT_MODEL, device=device), backend, cache_dir)
+
+
+def on_backend(encoder: Encoder, backend: str, cache_dir: str | Path | None = None) -> Encoder:
+    """``encoder`` (its model and PCA rotation) on another ``backend``: its model is loaded again, on the CPU.
+
+    Raises:
+        ModelError: as :func:`load_encoder` does.
+    """
+    return Encoder(encoder.name, backend_model(encoder.name, backend, "cpu", cache_dir), encoder.projection)
 
 
 def resolve_dims(dims: Sequence[int] | None, full_dim: int, model: str = "the model") -> list[int]:

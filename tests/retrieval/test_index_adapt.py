@@ -6,6 +6,7 @@ index holds the adapted documents and adapts every query before the funnel.
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+import mic.adapt
 from mic.adapt import AdaptConfig
 from mic.adapt.run import run_adapt
 from mic.cli import app
@@ -21,7 +23,7 @@ from mic.encoders import load_encoder
 from mic.retrieval import exact_search
 from mic.retrieval.corpus import Document
 from mic.retrieval.errors import IndexFileError
-from mic.retrieval.index import ADAPTER_FOLDER, build_index, open_index, search_texts
+from mic.retrieval.index import ADAPTER_FOLDER, adapter_rows, build_index, open_index, search_texts
 
 SETTINGS = {"steps": 20, "batch_size": 64}
 """A short fit: the comparison is exact, however long the fit."""
@@ -78,6 +80,50 @@ def test_a_sample_fits_the_adapter_on_that_many_documents(tmp_path: Path, tiny_m
     meta = build_index(str(tiny_model_dir), str(corpus), tmp_path / "idx", dim=8, adapt=True, adapt_sample=80,
                        adapt_settings=SETTINGS)  # fmt: skip
     assert meta.adapter is not None and meta.adapter.rows == 80 and "fit" in meta.build_seconds
+
+
+@pytest.fixture
+def fit_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """The arguments of every :func:`mic.adapt.fit` call, which still fits."""
+    calls: list[dict[str, object]] = []
+    real = mic.adapt.fit
+
+    def recording(embeddings: torch.Tensor, dims: list[int], **options: object) -> mic.adapt.Adapter:
+        calls.append({"embeddings": embeddings, **options})
+        return real(embeddings, dims, **options)
+
+    monkeypatch.setattr(mic.adapt, "fit", recording)
+    return calls
+
+
+def test_an_int8_index_fits_its_adapter_to_the_fp32_encoding_of_the_sample(
+    tmp_path: Path, tiny_model_dir: Path, corpus: Path, fit_calls: list[dict[str, object]]
+) -> None:
+    lines: list[str] = []
+    meta = build_index(str(tiny_model_dir), str(corpus), tmp_path / "idx", dim=8, adapt=True, adapt_sample=80,
+                       adapt_settings=SETTINGS, seed=3, encoder_backend="onnx-int8", report=lines.append)  # fmt: skip
+    (call,) = fit_calls
+    documents = corpus.read_text(encoding="utf-8").splitlines()
+    sample = [documents[row] for row in adapter_rows(len(documents), 80, 3, SETTINGS)]
+    fp32 = load_encoder(str(tiny_model_dir), backend="onnx").encode(sample)
+    torch.testing.assert_close(torch.as_tensor(call["teacher_embeddings"]), fp32, rtol=0, atol=1e-5)
+    assert not torch.allclose(torch.as_tensor(call["embeddings"]), fp32, atol=1e-5)  # the int8 vectors are fitted
+    assert meta.adapter is not None and (meta.adapter.rows, meta.adapter.teacher) == (80, "onnx")
+    assert json.loads((tmp_path / "idx" / "meta.json").read_text())["adapter"]["teacher"] == "onnx"
+    assert "teacher" in meta.build_seconds
+    assert any(line.startswith("Encoded the adapter's 80 documents in fp32 on onnx, its teacher") for line in lines)
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_an_fp32_index_fits_its_adapter_to_its_own_vectors(
+    backend: str, tmp_path: Path, tiny_model_dir: Path, corpus: Path, fit_calls: list[dict[str, object]]
+) -> None:
+    meta = build_index(str(tiny_model_dir), str(corpus), tmp_path / "idx", dim=8, adapt=True,
+                       adapt_settings=SETTINGS, encoder_backend=backend)  # fmt: skip
+    (call,) = fit_calls
+    assert call["teacher_embeddings"] is None
+    assert meta.adapter is not None and meta.adapter.teacher == "self" and "teacher" not in meta.build_seconds
+    assert json.loads((tmp_path / "idx" / "meta.json").read_text())["adapter"]["teacher"] == "self"
 
 
 def test_a_damaged_adapter_is_refused(tmp_path: Path, tiny_model_dir: Path, corpus: Path) -> None:

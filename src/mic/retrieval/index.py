@@ -45,7 +45,7 @@ from mic import __version__
 from mic.data.corpus import iter_documents
 from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.encoder_backends import BACKENDS as ENCODER_BACKENDS
-from mic.encoder_backends import DEFAULT_BACKEND
+from mic.encoder_backends import DEFAULT_BACKEND, FULL_PRECISION
 from mic.retrieval.backends import (
     BACKENDS,
     KINDS,
@@ -95,6 +95,7 @@ CALIBRATION_SAMPLE = 50_000
 """Documents the int8 quantizers are trained on (per-dim min/max): evenly spaced over the whole corpus, so the
 ranges do not depend on ``chunk_size`` or on which documents come first (77 MB of vectors at 384 dims)."""
 ADAPTER_FOLDER = "adapter"
+SELF_TEACHER = "self"
 AUTO_HNSW_MIN_DOCUMENTS = 250_000
 """``kind="auto"`` builds HNSW from this many documents on, flat (exact) below.
 
@@ -120,6 +121,10 @@ class IndexAdapter(BaseModel):
         folder: its folder inside the index (:meth:`mic.adapt.Adapter.save`).
         rows: documents it was fitted on (all of them, or a seeded sample).
         seed: the seed of the sample and of the fit.
+        teacher: whose full embeddings of those documents its prefixes were fitted to keep: ``self`` (the index's
+            own encoder's) or the fp32 backend that encoded them again for an int8 index
+            (:data:`mic.encoder_backends.FULL_PRECISION`: ``onnx``), so that the adapter also corrects the
+            quantization error.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -127,6 +132,7 @@ class IndexAdapter(BaseModel):
     folder: str = ADAPTER_FOLDER
     rows: int
     seed: int
+    teacher: str = SELF_TEACHER
 
 
 class IndexMeta(BaseModel):
@@ -257,7 +263,8 @@ def build_index(
             from it, so a new dim or precision does not encode it again. ONNX exports are kept there too.
         adapt: fit the unsupervised adapter (:func:`mic.adapt.fit`, ``mic adapt``'s default settings) on the
             documents' embeddings, store it in ``out/adapter`` and index the adapted vectors; queries are adapted
-            by :meth:`SearchIndex.search`.
+            by :meth:`SearchIndex.search`. On ``onnx-int8`` its teacher is the fp32 (``onnx``) encoding of the fit
+            documents (through the embedding cache), so it also corrects the quantization error.
         adapt_sample: fit the adapter on this many documents (a seeded sample; ``None``: all of them).
         adapt_settings: fields of :class:`mic.adapt.FitSettings` other than ``mic adapt``'s defaults (``steps``...).
         calibration_queries: documents sampled as queries to calibrate the shortlist depth
@@ -268,7 +275,8 @@ def build_index(
             also stores its light query path (:mod:`mic.retrieval.light_encoder`) when the model allows.
             ``None``: :data:`~mic.retrieval.defaults.DEFAULT_INDEX_ENCODER_BACKEND` for a transformer model,
             ``torch`` for a model with no transformer to export (``wordllama``), said in a ``report`` line.
-        report: called with one plain line at the end of each phase (encode, fit, build, calibrate) and its time.
+        report: called with one plain line at the end of each phase (encode, teacher for an int8 adapter, fit,
+            build, calibrate) and its time.
 
     Raises:
         RetrievalError: for a bad option value (``encoder_backend`` included), a ``dim`` outside the model, or
@@ -293,7 +301,7 @@ def build_index(
     out = check_output(out, INDEX_OUTPUT, overwrite=overwrite, option="--out")  # before any encoding
     doc_ids = [document.id for document in iter_documents(corpus, data_dir)]  # validates every row first
     from mic.cache import cached_encode_chunks
-    from mic.encoders import absolute_spec, base_fingerprint, load_encoder
+    from mic.encoders import absolute_spec, base_fingerprint, load_encoder, on_backend
     from mic.onnx import NotATransformerError
     from mic.progress import Progress
 
@@ -324,9 +332,33 @@ def build_index(
     seconds["encode"] = round(time.perf_counter() - started, 3)
     tell(f"Encoded {count} documents (or read them from the cache) in {seconds['encode']:.1f} s")
     adapter = None
+    teacher_backend = FULL_PRECISION.get(encoder.backend)
     if adapt:
+        rows = adapter_rows(count, adapt_sample, seed, adapt_settings)
+        teacher = None
+        if teacher_backend is not None:
+            started = time.perf_counter()
+            teacher_encoder = on_backend(encoder, teacher_backend, cache_dir)
+
+            def sample_texts() -> Iterator[list[str]]:
+                picked = np.zeros(count, dtype=bool)
+                picked[rows] = True
+                documents = (document for row, document in enumerate(iter_documents(corpus, data_dir)) if picked[row])
+                return ([document.text for document in chunk] for chunk in chunked(documents, chunk_size))
+
+            with Progress(len(rows), f"Encoding the adapter's teacher ({teacher_backend})", "documents",
+                          show=show_progress_bar) as progress:  # fmt: skip
+                teacher_outputs = cached_encode_chunks(teacher_encoder, sample_texts, len(rows), cache_dir,
+                                                       batch_size=batch_size, on_rows=progress.update)  # fmt: skip
+            teacher = model_vectors(teacher_encoder, teacher_outputs)
+            seconds["teacher"] = round(time.perf_counter() - started, 3)
+            tell(
+                f"Encoded the adapter's {len(rows)} documents in fp32 on {teacher_backend}, its teacher "
+                f"(or read them from the cache) in {seconds['teacher']:.1f} s"
+            )
         started = time.perf_counter()
-        adapter = fit_index_adapter(encoder, outputs, model, dim, adapt_sample, seed, adapt_settings, show_progress_bar)
+        adapter = fit_index_adapter(encoder, outputs, rows, model, dim, seed, adapt_settings, show_progress_bar,
+                                    teacher)  # fmt: skip
         seconds["fit"] = round(time.perf_counter() - started, 3)
         tell(f"Fitted the adapter on {adapter.info['rows']} documents in {seconds['fit']:.1f} s")
 
@@ -375,7 +407,9 @@ def build_index(
                 rerank_precision=layout.rerank_precision,
                 count=len(doc_ids),
                 backend_fields=fields,
-                adapter=None if adapter is None else IndexAdapter(rows=adapter.info["rows"], seed=seed),
+                adapter=None
+                if adapter is None
+                else IndexAdapter(rows=adapter.info["rows"], seed=seed, teacher=teacher_backend or SELF_TEACHER),
                 calibration=calibration,
                 build_seconds=seconds,
                 doc_ids=doc_ids,
@@ -403,45 +437,55 @@ def unit_vectors(encoder: Encoder, outputs: npt.ArrayLike, adapter: Adapter | No
     return prefix(rows.numpy(), rows.shape[1])
 
 
-def fit_index_adapter(
-    encoder: Encoder,
-    outputs: npt.ArrayLike,
-    model: str,
-    dim: int,
-    sample: int | None,
-    seed: int,
-    settings: Mapping[str, object] | None,
-    show_progress_bar: bool | None,
-) -> Adapter:
-    """``mic adapt``'s unsupervised fit on the documents' model vectors (all, or a seeded sample of ``sample``).
-
-    The prefix dims are ``mic adapt``'s default ones and the index's ``dim``.
+def adapter_rows(count: int, sample: int | None, seed: int, settings: Mapping[str, object] | None) -> np.ndarray:
+    """The sorted rows of ``count`` documents the index's adapter is fitted on: all, or a seeded sample of ``sample``.
 
     Raises:
-        RetrievalError: when fewer documents than one fit batch are left to fit on.
+        RetrievalError: when they are fewer than one fit batch (``settings``' ``batch_size`` or the default).
     """
-    from mic.adapt import FitSettings, fit
-    from mic.adapt.fit import resolve_fit_dims
-    from mic.encoders import base_fingerprint
+    from mic.adapt import FitSettings
 
-    count = len(outputs)  # type: ignore[arg-type]
     rows = np.arange(count)
     if sample is not None and sample < count:
         rows = np.sort(np.random.default_rng(seed).choice(count, sample, replace=False))
-    chosen = {"seed": seed, **(settings or {})}
-    batch = chosen.get("batch_size", FitSettings.model_fields["batch_size"].default)
+    batch = (settings or {}).get("batch_size", FitSettings.model_fields["batch_size"].default)
     if isinstance(batch, int) and len(rows) < batch:
         raise RetrievalError(
             f"--adapt fits the adapter on batches of {batch} documents, but it has {len(rows)} to fit on; "
             f"index more documents{' or raise --adapt-sample' if sample is not None else ''}, or leave out --adapt."
         )
+    return rows
+
+
+def fit_index_adapter(
+    encoder: Encoder,
+    outputs: npt.ArrayLike,
+    rows: np.ndarray,
+    model: str,
+    dim: int,
+    seed: int,
+    settings: Mapping[str, object] | None,
+    show_progress_bar: bool | None,
+    teacher: torch.Tensor | None = None,
+) -> Adapter:
+    """``mic adapt``'s unsupervised fit on the model vectors of the documents' ``rows`` (:func:`adapter_rows`).
+
+    The prefix dims are ``mic adapt``'s default ones and the index's ``dim``; ``teacher`` (the same documents'
+    vectors from another encoding, row for row, e.g. fp32 for an int8 encoder) is the one whose similarities the
+    prefixes keep (``None``: the documents' own vectors).
+    """
+    from mic.adapt import fit
+    from mic.adapt.fit import resolve_fit_dims
+    from mic.encoders import base_fingerprint
+
     return fit(
         model_vectors(encoder, np.asarray(outputs)[rows]),
         sorted({*resolve_fit_dims(None, encoder.dim), dim}),
+        teacher_embeddings=teacher,
         base_model=model,
         base_fingerprint=base_fingerprint(encoder),
         show_progress_bar=show_progress_bar,
-        **chosen,
+        **{"seed": seed, **(settings or {})},
     )
 
 
