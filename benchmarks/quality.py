@@ -277,7 +277,8 @@ def main() -> None:
         args.settings, args.methods, args.seeds = ["unsup-simcse-quick"], ["truncate", "mrl", "mic"], [0]
     folder = args.results_dir
     print(f"command: {command}\nseeds: {args.seeds} (one seed, the first, for {sorted(set(METHODS) - MULTI_SEED)})")
-    print(f"scored on: {', '.join(TEST_SPLITS.values())}; MIC tuned on dev only ({', '.join(DEV_TASKS.values())})")
+    dev = ", ".join([*DEV_TASKS.values(), *(f"{spec} for retrieval settings" for spec in RETRIEVAL_DEV_TASKS.values())])
+    print(f"scored on: {', '.join(TEST_SPLITS.values())}; MIC tuned on dev only ({dev})")
     start = time.perf_counter()
     if not args.report:
         for setting in args.settings:
