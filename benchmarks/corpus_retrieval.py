@@ -33,7 +33,7 @@ from mic.evaluation.figures import plot_scores_vs_dim
 from mic.evaluation.report import markdown_table
 
 SETTING = "scifact-corpus"
-METHODS = ["truncate", "mrl", "mic", "mic-no-sd", "mic-no-scr"]
+METHODS = ["truncate", "mrl", "mic", "mic-distill-1", "mic-no-sd", "mic-no-scr"]
 LABELS = {"truncate": "stock", "mrl": "MRL", "mic": "MIC"}
 STS_TASKS = {"stsb": "STS-B test", "sickr": "SICK-R test"}
 TARGET_DIMS = (16, 32)
