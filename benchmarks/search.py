@@ -426,7 +426,8 @@ def main() -> None:
     parser.add_argument("--peer-n", type=int, default=200_000, help="resampled vectors of the head-to-head")
     parser.add_argument(
         "--layouts",
-        default="flat:binary:128,flat:binary:256,flat:int8:32,flat:int8:64,hnsw:int8:32,hnsw:int8:64,hnsw:binary:256",
+        default="flat:float32:32,flat:int8:32,flat:int8:64,flat:binary:128,flat:binary:256,"
+        "hnsw:float32:32,hnsw:int8:32,hnsw:int8:64,hnsw:binary:256",
         help="funnel layouts KIND:PRECISION:DIM",
     )
     parser.add_argument(
