@@ -15,22 +15,24 @@ Model: all-MiniLM-L6-v2 (``default``). Everything runs on one thread (``OMP_NUM_
    SciFact's fp32 document vectors drawn with replacement plus corpus-shaped noise; the real test queries):
    the exact reference, every funnel layout (:class:`common.funnel.FunnelGrid`, float16 full vectors in memory for
    the re-rank) and every peer, built from the same chunks and timed one query at a time on one thread, in a fresh
-   random order every round (:func:`common.timing.alternate`). QPS and bytes per vector; recall@10 against exact
-   search on the resampled corpus. A funnel variant with the adapter adds the adapter's mean time per query; the
-   encoder backend changes quality, not search time. ``--peer-n`` is below ``--n`` because building every peer at
-   1M on one core (FAISS HNSW over 384-d float32 and IVF-PQ with 4,096 lists, about 12 minutes here) would double
-   the run.
+   random order every round (:func:`common.timing.alternate`). QPS (one core's throughput: 1 / the mean CPU
+   seconds per query, :data:`CLOCK`; the machine is shared, so wall time also counts waits for a core) and p50/p99
+   in CPU and wall milliseconds; bytes per vector; recall@10 against exact search on the resampled corpus. A funnel
+   variant with the adapter adds the adapter's mean time per query; the encoder backend changes quality, not search
+   time. ``--peer-n`` is below ``--n`` because building every peer at 1M on one core (FAISS HNSW over 384-d float32
+   and IVF-PQ with 4,096 lists, about 12 minutes here) would double the run.
 3. **End to end at scale**: the funnels of ``--scale-layouts`` over ``--n`` resampled vectors, each query's text
    encoded by the query encoder ``mic search`` would load for that index (:func:`load_query_encoder`: the light
    ONNX path for ``onnx-int8``, the torch model for ``torch``), mapped by the adapter, shortlisted and re-ranked:
-   p50/p99 and the time of each part.
+   p50/p99 (wall and CPU) and the CPU time of each part.
 4. **Through the API and ``mic serve``**: the ``onnx-int8`` SciFact index (with its adapter) queried one query at a
    time through :func:`search_encoded`, and over HTTP by ``mic serve`` in a subprocess on 127.0.0.1 with 1 and
    ``--clients`` concurrent clients (:mod:`common.serve_load`).
-5. **Build**: each encoder backend's docs/s on the first ``--encode-sample`` SciFact documents (the backends take
-   turns on chunks of them) and its cosine to the cached torch vectors of the same documents; each SciFact
-   index's build split into encode, fit, build and calibrate (encode reads the embedding cache when the corpus was
-   encoded before, and says so); the build docs/s of each backend from its encoder's rate plus the measured rest.
+5. **Build**: each encoder backend's docs per CPU second on the first ``--encode-sample`` SciFact documents (the
+   backends take turns on chunks of them) and its cosine to the cached torch vectors of the same documents; each
+   SciFact index's build split into encode, fit, build and calibrate (encode reads the embedding cache when the
+   corpus was encoded before, and says so); the build docs/s of each backend from its encoder's rate plus the
+   measured rest.
 
 The top-level ``"target"`` checks the issue's four targets on these numbers (:mod:`common.search_report`).
 
@@ -73,7 +75,7 @@ from common.search_report import (
 )
 from common.serve_load import serve_latency
 from common.settings import DIMS, RESULTS
-from common.timing import alternate, funnel_summary, latency_summary, take_turns
+from common.timing import alternate, latency_summary, take_turns
 from mic.adapt import Adapter
 from mic.cache import cached_encode, embedding_entry
 from mic.data import load_beir
@@ -112,6 +114,9 @@ WHY_TWO_SIZES = (
 )
 """Why the head-to-head runs at ``--peer-n`` rather than ``--n`` (measured at 100k on this machine, one thread:
 HNSW 20 s, IVF-PQ with 2,048 lists 48 s to train and 5 s to add)."""
+CLOCK = time.process_time
+"""What the timings count: the CPU seconds of this process (every search and encoder runs on its one thread). The
+machine is shared with other jobs, so wall time also counts the waits for a core; latencies are given in both."""
 ENCODE_CHUNK = 50
 """Documents per turn when the encoder backends take turns on the sample."""
 
@@ -168,16 +173,43 @@ def ndcg(hits: Hits, data) -> float:
 
 
 def mean_ms(action: Callable[[int], object], count: int) -> float:
-    """Mean milliseconds of ``action(i)`` over ``i`` in ``range(count)``."""
-    start = time.perf_counter()
+    """Mean :data:`CLOCK` milliseconds of ``action(i)`` over ``i`` in ``range(count)``."""
+    start = CLOCK()
     for position in range(count):
         action(position)
-    return 1e3 * (time.perf_counter() - start) / count
+    return 1e3 * (CLOCK() - start) / count
+
+
+def timed(action: Callable[[], object]) -> tuple[float, float]:
+    """``(CPU seconds, wall seconds)`` of ``action()``."""
+    cpu, wall = CLOCK(), time.perf_counter()
+    action()
+    return CLOCK() - cpu, time.perf_counter() - wall
+
+
+def timed_summary(measured: Sequence[Sequence[float]], parts: Sequence[str]) -> dict[str, float]:
+    """The summary of queries timed one at a time, each as the CPU seconds of every one of ``parts`` and then the
+    wall seconds of the whole: QPS (one core's throughput, 1 / mean CPU seconds), p50/p99 in CPU and in wall
+    milliseconds, wall QPS, and the mean CPU milliseconds of each part."""
+    array = np.asarray(measured, dtype=np.float64)
+    cpu = latency_summary(array[:, :-1].sum(axis=1).tolist())
+    wall = latency_summary(array[:, -1].tolist())
+    return {
+        "qps": cpu["qps"],
+        "cpu_p50_ms": cpu["p50_ms"],
+        "cpu_p99_ms": cpu["p99_ms"],
+        "p50_ms": wall["p50_ms"],
+        "p99_ms": wall["p99_ms"],
+        "wall_qps": wall["qps"],
+        "timed_queries": cpu["timed_queries"],
+        **{f"{part}_ms": 1e3 * float(array[:, column].mean()) for column, part in enumerate(parts)},
+    }
 
 
 def encoder_rates(encoders: dict[str, Encoder], texts: Sequence[str], reference: np.ndarray) -> dict[str, dict]:
-    """Docs/s of each backend on ``texts``, the backends taking turns on chunks of :data:`ENCODE_CHUNK`, and the
-    cosine of its vectors to ``reference`` (the cached torch vectors of the same texts)."""
+    """Docs per CPU second of each backend on ``texts``, the backends taking turns on chunks of
+    :data:`ENCODE_CHUNK`, and the cosine of its vectors to ``reference`` (the cached torch vectors of the same
+    texts)."""
     chunks = [list(texts[start : start + ENCODE_CHUNK]) for start in range(0, len(texts), ENCODE_CHUNK)]
     outputs: dict[str, list[np.ndarray]] = {backend: [] for backend in encoders}
     for encoder in encoders.values():
@@ -190,6 +222,7 @@ def encoder_rates(encoders: dict[str, Encoder], texts: Sequence[str], reference:
             for backend in encoders
         },
         len(chunks),
+        clock=CLOCK,
     )
     rates = {}
     for backend in encoders:
@@ -212,24 +245,21 @@ def query_encoder(index_path: Path) -> QueryEncoder:
 
 def api_latency(index_path: Path, queries: list[Document]) -> dict:
     """One query at a time through :func:`search_encoded` on the index (its calibrated default shortlist): the
-    latency summary, then the mean of the encode and of the search alone on the same queries."""
+    latency summary (:func:`timed_summary`), then the mean CPU milliseconds of the encode and of the search alone
+    on the same queries."""
     index = open_index(index_path)
     try:
         encoder = load_query_encoder(index)
         for query in queries[:5]:
             search_encoded(index, encoder, [query], k=K)
-        total = []
-        for query in queries:
-            start = time.perf_counter()
-            search_encoded(index, encoder, [query], k=K)
-            total.append(time.perf_counter() - start)
+        total = [timed(lambda query=query: search_encoded(index, encoder, [query], k=K)) for query in queries]
         embeddings = [np.asarray(encoder.encode([query.text])) for query in queries]
         encode_ms = mean_ms(lambda row: encoder.encode([queries[row].text]), len(queries))
         search_ms = mean_ms(lambda row: index.search(embeddings[row], K), len(queries))
         return {
             "encoder": type(encoder).__name__,
             "shortlist": index.default_shortlist(K),
-            **latency_summary(total),
+            **timed_summary(total, ["total"]),
             "encode_ms": encode_ms,
             "search_ms": search_ms,
         }
@@ -264,7 +294,7 @@ def head_to_head(
     """Every funnel layout and every peer over ``--peer-n`` resampled vectors: the head-to-head rows (one per MIC
     variant and config, per peer config, and the reference) and what was built."""
     count = args.peer_n
-    grid = FunnelGrid(layouts, count, args.build_threads)
+    grid = FunnelGrid(layouts, count, args.build_threads, clock=CLOCK)
     calibration = next(resampled_chunks(stock.documents, 10_000, args.noise, args.seed + 1, 10_000))
     peers: dict[str, PeerIndex] = peer_indexes(sweep, count, calibration, args.seed)
     peer_build = dict.fromkeys(peers, 0.0)
@@ -283,11 +313,12 @@ def head_to_head(
     exact = grid.reference.search(stock.queries, K)[1]
 
     def search(contender: Config | PeerConfig, batch: np.ndarray) -> tuple[float, ...]:
+        """CPU seconds of the parts (prefix and re-rank, or the peer's whole search), then the wall seconds."""
         if isinstance(contender, Config):
-            return grid.search(contender, batch)[1:]
-        start = time.perf_counter()
-        peers[searched[contender]].search(batch, contender.setting)
-        return (time.perf_counter() - start,)
+            start = time.perf_counter()
+            parts = grid.search(contender, batch)[1:]
+            return (*parts, time.perf_counter() - start)
+        return timed(lambda: peers[searched[contender]].search(batch, contender.setting))
 
     recall = {config: recall_at_k(grid.search(config, stock.queries)[0], exact) for config in configs}
     recall.update(
@@ -311,7 +342,7 @@ def head_to_head(
         "family": "exact",
         "variant": "torch",
         "config": REFERENCE,
-        **funnel_summary(timings[configs[0]]),
+        **timed_summary(timings[configs[0]], ["prefix", "rerank"]),
         "bytes_per_vector": grid.bytes_per_vector(None),
         "rescore_bytes_per_vector": 0.0,
         "build_s": grid.build[REFERENCE],
@@ -321,19 +352,17 @@ def head_to_head(
     }
     for variant, scores in quality.items():
         for config in configs[1:]:
-            summary = funnel_summary(timings[config])
+            summary = timed_summary(timings[config], ["prefix", "rerank"])
             extra = adapter_ms.get(variant, 0.0)
             rows[f"mic[{variant}] {config.name}"] = {
                 "family": "mic",
                 "variant": variant,
                 "config": config.name,
+                **summary,
+                **{key: summary[key] + extra for key in ("cpu_p50_ms", "cpu_p99_ms", "p50_ms", "p99_ms")},
                 "qps": 1.0 / (1.0 / summary["qps"] + extra / 1e3),
-                "p50_ms": summary["p50_ms"] + extra,
-                "p99_ms": summary["p99_ms"] + extra,
-                "prefix_ms": summary["prefix_ms"],
-                "rerank_ms": summary["rerank_ms"],
+                "wall_qps": 1.0 / (1.0 / summary["wall_qps"] + extra / 1e3),
                 "adapter_ms": extra,
-                "timed_queries": summary["timed_queries"],
                 "bytes_per_vector": grid.bytes_per_vector(config.layout),
                 "rescore_bytes_per_vector": 2.0 * FULL_DIM,
                 "build_s": grid.build[config.layout],
@@ -348,7 +377,7 @@ def head_to_head(
             "variant": "torch",
             "config": config.name,
             "params": index.params,
-            **latency_summary([seconds for (seconds,) in timings[config]]),
+            **timed_summary(timings[config], ["search"]),
             "bytes_per_vector": index.bytes() / count,
             "rescore_bytes_per_vector": index.rescore_bytes() / count,
             "build_s": peer_build[key],
@@ -370,7 +399,7 @@ def end_to_end_at_scale(
 ) -> tuple[dict[str, dict], dict]:
     """Each variant's whole query path (encode the text, adapter, prefix search, re-rank) over ``--n`` resampled
     vectors, per scale layout and shortlist."""
-    grid = FunnelGrid(layouts, args.n, args.build_threads)
+    grid = FunnelGrid(layouts, args.n, args.build_threads, clock=CLOCK)
     started = time.perf_counter()
     for chunk in resampled_chunks(stock.documents, args.n, args.noise, args.seed, args.chunk):
         grid.add(chunk)
@@ -380,16 +409,17 @@ def end_to_end_at_scale(
     recall = {config: recall_at_k(grid.search(config, stock.queries)[0], exact) for config in configs}
 
     def path(contender: tuple[str, Config], batch: np.ndarray) -> tuple[float, ...]:
+        """CPU seconds of each part (encode, adapter, prefix, re-rank), then the wall seconds of the whole."""
         variant = variants[contender[0]]
-        start = time.perf_counter()
+        wall, start = time.perf_counter(), CLOCK()
         embedding = np.asarray(encoders[variant.backend].encode([texts[int(batch[0, 0])]]))
-        encoded = time.perf_counter()
+        encoded = CLOCK()
         if variant.adapter is not None:
             embedding = variant.adapter.transform(embedding).numpy()
         query = unit(embedding)
-        mapped = time.perf_counter()
+        mapped = CLOCK()
         _, prefix_s, rerank_s = grid.search(contender[1], query)
-        return encoded - start, mapped - encoded, prefix_s, rerank_s
+        return encoded - start, mapped - encoded, prefix_s, rerank_s, time.perf_counter() - wall
 
     contenders = [(name, config) for name in variants for config in configs]
     positions = np.arange(len(texts), dtype=np.float32)[:, None]
@@ -398,16 +428,11 @@ def end_to_end_at_scale(
     )
     rows = {}
     for name, config in contenders:
-        parts = np.asarray(timings[(name, config)])
         scores = quality[name][config.name]
         rows[f"mic[{name}] {config.name}"] = {
             "variant": name,
             "config": config.name,
-            **latency_summary(parts.sum(axis=1).tolist()),
-            **{
-                f"{part}_ms": 1e3 * float(parts[:, column].mean())
-                for column, part in enumerate(("encode", "adapter", "prefix", "rerank"))
-            },
+            **timed_summary(timings[(name, config)], ["encode", "adapter", "prefix", "rerank"]),
             "recall_at_10": recall[config] if name == "torch" else None,
             "scifact_ndcg10": scores[0],
             "scifact_recall_at_10": scores[1],
