@@ -464,7 +464,7 @@ def service_lines(results: Mapping) -> list[str]:
         "",
     ]
     lines += table(
-        ["clients", "requests", "failures", "p50 ms", "p99 ms", "requests/s"],
+        ["clients", "requests", "failures", "wall p50 ms", "wall p99 ms", "requests/s", "server CPU ms/request"],
         [
             [
                 round_["clients"],
@@ -473,6 +473,7 @@ def service_lines(results: Mapping) -> list[str]:
                 round_.get("p50_ms"),
                 round_.get("p99_ms"),
                 round_["requests_per_s"],
+                round_["server_cpu_ms_per_request"],
             ]
             for round_ in serve["rounds"]
         ],

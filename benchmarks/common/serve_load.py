@@ -3,7 +3,9 @@
 :func:`serve_latency` starts ``python -m mic serve INDEX --host 127.0.0.1 --port 0`` as a subprocess (the ``mic``
 package this process imports, on one thread, offline), waits until it listens, then for each client count sends
 every client's queries one after another (``POST /search``, ``{"query": TEXT, "k": 10}``) from that many threads
-at once, each with its own keep-alive connection. Everything is bounded: the start-up, each request and each
+at once, each with its own keep-alive connection. Latency is wall time at the clients; the server's CPU seconds
+over the round (``psutil``), divided by the requests answered, say what a request costs the server on a machine
+where the wall time also counts waits for a core. Everything is bounded: the start-up, each request and each
 round have a timeout, and the server is always stopped (SIGTERM, then SIGKILL) before it returns.
 """
 
@@ -19,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import psutil
 
 import mic
 from common.funnel import K
@@ -66,9 +69,16 @@ def stop(process: subprocess.Popen) -> None:
             process.wait(STOP_TIMEOUT_S)
 
 
-def client_round(url: str, texts: Sequence[str], clients: int, per_client: int, timeout: float) -> dict:
+def cpu_seconds(process: psutil.Process) -> float:
+    """The user + system CPU seconds ``process`` has used so far."""
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def client_round(url: str, texts: Sequence[str], clients: int, per_client: int, timeout: float, server: int) -> dict:
     """``clients`` threads at once, each sending ``per_client`` queries in turn until ``timeout`` seconds pass:
-    the latency summary of the answered requests, their throughput and the failures."""
+    the latency summary of the answered requests, their throughput, the failures, and the CPU milliseconds the
+    server (process ``server``) spent per answered request."""
     deadline = time.monotonic() + timeout
 
     def client(number: int) -> tuple[list[float], int]:
@@ -90,16 +100,18 @@ def client_round(url: str, texts: Sequence[str], clients: int, per_client: int, 
                     failures += 1
         return seconds, failures
 
-    start = time.perf_counter()
+    server_process = psutil.Process(server)
+    start, server_start = time.perf_counter(), cpu_seconds(server_process)
     with ThreadPoolExecutor(clients) as pool:
         outcomes = list(pool.map(client, range(clients)))
-    wall = time.perf_counter() - start
+    wall, server_cpu = time.perf_counter() - start, cpu_seconds(server_process) - server_start
     seconds = [value for values, _ in outcomes for value in values]
     return {
         "clients": clients,
         "requests": len(seconds),
         "failures": sum(failures for _, failures in outcomes),
         "requests_per_s": len(seconds) / wall,
+        "server_cpu_ms_per_request": 1e3 * server_cpu / max(len(seconds), 1),
         **(latency_summary(seconds) if seconds else {}),
     }
 
@@ -127,7 +139,7 @@ def serve_latency(
         with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S) as session:
             for text in texts[:WARMUP_REQUESTS]:
                 session.post("/search", json={"query": text, "k": K}).raise_for_status()
-        rounds = [client_round(url, texts, count, per_client, round_timeout) for count in client_counts]
+        rounds = [client_round(url, texts, count, per_client, round_timeout, process.pid) for count in client_counts]
     finally:
         stop(process)
     return {"startup_s": startup, "rounds": rounds}
