@@ -36,7 +36,7 @@ Model: all-MiniLM-L6-v2 (``default``). Everything runs on one thread (``OMP_NUM_
 
 The top-level ``"target"`` checks the issue's four targets on these numbers (:mod:`common.search_report`).
 
-    OMP_NUM_THREADS=1 python benchmarks/search.py --data-dir ../shared/data            # ~30 min on 2 busy cores
+    OMP_NUM_THREADS=1 python benchmarks/search.py --data-dir ../shared/data    # 15 min on a free core, 30+ busy
     OMP_NUM_THREADS=1 python benchmarks/search.py --data-dir ../shared/data --quick --out /tmp/search
 
 writes ``search.json`` (top-level ``"target"``), ``search.md`` and ``search.png`` into ``--out`` (default
