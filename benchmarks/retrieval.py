@@ -57,8 +57,8 @@ from common.funnel import (
     DIMS,
     SHORTLISTS,
     Config,
+    FunnelGrid,
     K,
-    index_bytes,
     layout,
     recall_at_k,
     resampled_chunks,
@@ -71,9 +71,8 @@ from common.timing import alternate, funnel_summary
 from mic.cache import cached_encode
 from mic.data import load_beir
 from mic.evaluation import load_encoder
-from mic.retrieval import prefix, rerank
+from mic.retrieval import prefix
 from mic.retrieval.backends import PRECISIONS
-from mic.retrieval.backends.faiss import index_input, new_prefix_index, shortlist_rows
 from mic.retrieval.backends.qdrant_edge import engine_version
 from mic.staging import write_atomic
 
@@ -128,64 +127,37 @@ def main() -> None:
 
     crossover_sizes = [size for size in map(int, filter(None, args.crossover.split(","))) if size < args.n]
     keep32 = max(crossover_sizes, default=0)
-    reference = faiss.IndexFlatIP(FULL_DIM)
-    full = np.empty((args.n, FULL_DIM), dtype=np.float16)
     prefixes32 = np.empty((keep32, CROSSOVER_DIM), dtype=np.float32)
-    indexes = {item: new_prefix_index(item) for item in layouts}
-    build = dict.fromkeys([REFERENCE, *layouts], 0.0)
-    row = 0
+    grid = FunnelGrid(layouts, args.n, args.build_threads)
     for chunk in resampled_chunks(documents, args.n, args.noise, args.seed, args.chunk):
-        start = time.perf_counter()
-        reference.add(chunk)
-        build[REFERENCE] += time.perf_counter() - start
-        full[row : row + len(chunk)] = chunk
+        row = grid.count
         if row < keep32:
             prefixes32[row : row + len(chunk)] = prefix(chunk, CROSSOVER_DIM)[: keep32 - row]
-        for item, index in indexes.items():
-            faiss.omp_set_num_threads(args.build_threads if item.kind == "hnsw" else 1)
-            start = time.perf_counter()
-            if not index.is_trained:
-                index.train(chunk)
-            index.add(index_input(chunk, item))
-            build[item] += time.perf_counter() - start
-        faiss.omp_set_num_threads(1)
+        grid.add(chunk)
         edge.add(chunk)
-        row += len(chunk)
-        print(f"built {row:,}/{args.n:,} ({time.perf_counter() - started:.0f} s)", flush=True)
+        print(f"built {grid.count:,}/{args.n:,} ({time.perf_counter() - started:.0f} s)", flush=True)
 
     edge_shards = edge.finish()
     configs = [Config(None, K)] + [Config(item, size) for item in layouts for size in SHORTLISTS]
-    exact = reference.search(queries, K)[1]
-
-    def run(config: Config, batch: np.ndarray) -> tuple[np.ndarray, float, float]:
-        start = time.perf_counter()
-        if config.layout is None:
-            rows = reference.search(batch, K)[1]
-            return rows, time.perf_counter() - start, 0.0
-        candidates = shortlist_rows(indexes[config.layout], config.layout, batch, config.shortlist)
-        middle = time.perf_counter()
-        rows = rerank(batch, full, candidates, K).indices
-        return rows, middle - start, time.perf_counter() - middle
-
-    recall = {config.name: recall_at_k(run(config, queries)[0], exact) for config in configs}
+    exact = grid.reference.search(queries, K)[1]
+    recall = {config.name: recall_at_k(grid.search(config, queries)[0], exact) for config in configs}
     print(f"recall done ({time.perf_counter() - started:.0f} s)", flush=True)
 
-    timings = alternate(configs, lambda config, query: run(config, query)[1:], queries, args.rounds,
+    timings = alternate(configs, lambda config, query: grid.search(config, query)[1:], queries, args.rounds,
                         args.timed_queries, args.seed)  # fmt: skip
 
     rows: dict[str, dict] = {}
     for config in configs:
         item = config.layout
         summary = funnel_summary(timings[config])
-        index = reference if item is None else indexes[item]
         rows[config.name] = {
             "kind": "flat" if item is None else item.kind,
             "dim": FULL_DIM if item is None else item.dim,
             "precision": "float32" if item is None else item.precision,
             "shortlist": None if item is None else config.shortlist,
             **summary,
-            "bytes_per_vector": index_bytes(index) / args.n,
-            "build_s": build[REFERENCE if item is None else item],
+            "bytes_per_vector": grid.bytes_per_vector(item),
+            "build_s": grid.build[REFERENCE if item is None else item],
             "recall_at_10": recall[config.name],
             "ndcg10": ndcg[config.name][0],
             "scifact_recall_at_10": ndcg[config.name][1],
@@ -221,7 +193,7 @@ def main() -> None:
         "seconds": None,
     }
     shutil.rmtree(shard_root)
-    full_size = full_size_row(args.n, indexes, rows, build, queries)
+    full_size = full_size_row(args.n, grid.indexes, rows, grid.build, queries)
     if full_size is not None:  # the full-size point of the flat vs HNSW sweep, from the main grid's indexes
         results["crossover"].append(full_size)
     results["target"] = choose_target(rows)

@@ -1,10 +1,12 @@
-"""The grid of ``benchmarks/retrieval.py``: the timed configurations, the resampled corpus, index sizes, recall
-against the exact search, and SciFact quality of every funnel through the library's own FAISS index files."""
+"""The funnel grid of ``benchmarks/retrieval.py`` and ``benchmarks/search.py``: the timed configurations, the
+resampled corpus, the prefix indexes built over it (:class:`FunnelGrid`), index sizes, recall against the exact
+search, and SciFact quality of every funnel through the library's own FAISS index files."""
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +15,9 @@ import numpy as np
 
 from common.funnel_report import FULL_DIM, REFERENCE
 from mic.evaluation.retrieval import hits_to_run, run_metrics
-from mic.retrieval import exact_search, prefix
+from mic.retrieval import Hits, exact_search, prefix, rerank
 from mic.retrieval.backends import Layout
-from mic.retrieval.backends.faiss import FaissReader, FaissWriter
+from mic.retrieval.backends.faiss import FaissReader, FaissWriter, index_input, new_prefix_index, shortlist_rows
 
 DIMS = (16, 32, 64)
 SHORTLISTS = (100, 200, 500, 1000)
@@ -53,6 +55,60 @@ def resampled_chunks(documents: np.ndarray, count: int, noise: float, seed: int,
         yield prefix(rows + noise * rng.standard_normal((size, FULL_DIM)).astype(np.float32) @ root.T, FULL_DIM)
 
 
+class FunnelGrid:
+    """The flat 384-d float32 reference and a prefix index per layout over one corpus added chunk by chunk, re-ranked
+    from its float16 full vectors held in memory; ``build`` holds the seconds each index took to build (the
+    reference under :data:`REFERENCE`).
+
+    HNSW graphs are built on ``build_threads`` OpenMP threads, everything else on one. Builds are timed in wall
+    seconds, searches by ``clock`` (``time.process_time``: the CPU seconds of the process, without the waits for a
+    core on a shared machine).
+    """
+
+    def __init__(
+        self, layouts: Sequence[Layout], count: int, build_threads: int, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
+        self.reference = faiss.IndexFlatIP(FULL_DIM)
+        self.indexes = {item: new_prefix_index(item) for item in layouts}
+        self.full = np.empty((count, FULL_DIM), dtype=np.float16)
+        self.build: dict[Layout | str, float] = dict.fromkeys([REFERENCE, *layouts], 0.0)
+        self.build_threads = build_threads
+        self.clock = clock
+        self.count = 0
+
+    def add(self, chunk: np.ndarray) -> None:
+        """Add ``(n, 384)`` unit vectors to the reference, the full vectors and every prefix index."""
+        start = time.perf_counter()
+        self.reference.add(chunk)
+        self.build[REFERENCE] += time.perf_counter() - start
+        self.full[self.count : self.count + len(chunk)] = chunk
+        for item, index in self.indexes.items():
+            faiss.omp_set_num_threads(self.build_threads if item.kind == "hnsw" else 1)
+            start = time.perf_counter()
+            if not index.is_trained:
+                index.train(chunk)
+            index.add(index_input(chunk, item))
+            self.build[item] += time.perf_counter() - start
+        faiss.omp_set_num_threads(1)
+        self.count += len(chunk)
+
+    def search(self, config: Config, batch: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """``(rows (Q, K), prefix seconds, re-rank seconds)`` of ``config`` for ``(Q, 384)`` unit queries, by the
+        grid's clock; the reference's whole search counts as its prefix part."""
+        start = self.clock()
+        if config.layout is None:
+            rows = self.reference.search(batch, K)[1]
+            return rows, self.clock() - start, 0.0
+        candidates = shortlist_rows(self.indexes[config.layout], config.layout, batch, config.shortlist)
+        middle = self.clock()
+        rows = rerank(batch, self.full, candidates, K).indices
+        return rows, middle - start, self.clock() - middle
+
+    def bytes_per_vector(self, item: Layout | None) -> float:
+        """Serialized bytes per vector of a layout's prefix index (``None``: the reference)."""
+        return index_bytes(self.reference if item is None else self.indexes[item]) / self.count
+
+
 def index_bytes(index: faiss.Index | faiss.IndexBinary) -> int:
     """Serialized size of a FAISS index: what it takes on disk and, to within a few bytes, in memory."""
     if isinstance(index, faiss.IndexBinary):
@@ -71,15 +127,18 @@ def recall_at_k(found: np.ndarray, exact: np.ndarray) -> float:
 
 
 def scifact_quality(
-    layouts: list[Layout], documents: np.ndarray, queries: np.ndarray, data
+    layouts: list[Layout], documents: np.ndarray, queries: np.ndarray, data, exact: Hits | None = None
 ) -> dict[str, tuple[float, float]]:
     """``(nDCG@10 x100, recall@10 vs exact 384-d)`` on SciFact test of the reference and of every (layout, shortlist).
 
     The funnels run through the library's own FAISS index files (:class:`FaissWriter`, :class:`FaissReader`).
+    ``exact``: the hits recall is measured against (default: the exact 384-d search of these ``documents``, which
+    is also the reference row).
     """
     reference = exact_search(queries, documents, FULL_DIM, K)
+    exact = reference if exact is None else exact
     ndcg = run_metrics(hits_to_run(reference, data.query_ids, data.doc_ids), data.qrels)["ndcg@10"]
-    scores = {REFERENCE: (ndcg, 1.0)}
+    scores = {REFERENCE: (ndcg, recall_at_k(reference.indices, exact.indices))}
     for item in layouts:
         with tempfile.TemporaryDirectory() as folder:
             writer = FaissWriter(Path(folder), item, documents)
@@ -88,5 +147,5 @@ def scifact_quality(
             for shortlist in SHORTLISTS:
                 hits = reader.search(queries, K, shortlist)
                 ndcg = run_metrics(hits_to_run(hits, data.query_ids, data.doc_ids), data.qrels)["ndcg@10"]
-                scores[Config(item, shortlist).name] = (ndcg, recall_at_k(hits.indices, reference.indices))
+                scores[Config(item, shortlist).name] = (ndcg, recall_at_k(hits.indices, exact.indices))
     return scores

@@ -14,15 +14,17 @@ import numpy as np
 Contender = TypeVar("Contender", bound=Hashable)
 
 
-def take_turns(contenders: Mapping[str, Callable[[int], object]], runs: int) -> dict[str, list[float]]:
-    """Seconds of ``contender(run)`` for each run, the contenders taking turns in their order on even runs and the
-    reverse on odd ones, so neither always goes first."""
+def take_turns(
+    contenders: Mapping[str, Callable[[int], object]], runs: int, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, list[float]]:
+    """Seconds of ``contender(run)`` by ``clock`` for each run, the contenders taking turns in their order on even
+    runs and the reverse on odd ones, so neither always goes first."""
     seconds: dict[str, list[float]] = {name: [] for name in contenders}
     for run in range(runs):
         for name in list(contenders) if run % 2 == 0 else list(reversed(contenders)):
-            start = time.perf_counter()
+            start = clock()
             contenders[name](run)
-            seconds[name].append(time.perf_counter() - start)
+            seconds[name].append(clock() - start)
     return seconds
 
 
