@@ -261,7 +261,8 @@ def _train(
     work_dir = folders.work_dir
     model = load_model(config.model)
     inference_length = model.max_seq_length  # the saved model keeps it: config.max_seq_length is for training
-    if math.isfinite(model.max_seq_length):  # a static-embedding model (wordllama) reads whole texts
+    truncates = math.isfinite(inference_length)  # a static-embedding model (wordllama) reads whole texts
+    if truncates:
         model.max_seq_length = config.max_seq_length
     dims, note = dims_for_model(config, model.get_embedding_dimension())
     config = config.model_copy(update={"dims": dims})
@@ -372,7 +373,8 @@ def _train(
     if not main:
         return TrainResult(output_dir, step, interrupted=False, seconds=seconds)
     dev_scores = _final_dev_scores(evaluator, model, step)
-    model.max_seq_length = inference_length
+    if truncates:
+        model.max_seq_length = inference_length
     with staged_output(output_dir, MODEL_OUTPUT, overwrite=overwrite, option=OPTION) as staging:
         with no_transformers_bars():
             model.save(str(staging))
