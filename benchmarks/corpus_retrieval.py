@@ -28,12 +28,25 @@ from common.results import collect, seeds_on
 from common.retrieval_extras import ADAPTER_FIT
 from common.runs import NO_FINGERPRINT, OTHER_CODE
 from common.scoring import mean_std
-from common.settings import DIMS, RESULTS, TEST_SPLITS
+from common.settings import DIMS, RESULTS, RETRIEVAL_DEV_TASKS, SELECTION_DIMS, TEST_SPLITS, selection_score
 from mic.evaluation.figures import plot_scores_vs_dim
 from mic.evaluation.report import markdown_table
 
 SETTING = "scifact-corpus"
 METHODS = ["truncate", "mrl", "mic", "mic-distill-1", "mic-no-sd", "mic-no-scr"]
+CANDIDATES = ["mic", "mic-distill-1", "mic-no-sd", "mic-no-scr"]
+"""MIC's variants in this setting (``mic``: configs/mic-corpus.yaml), chosen among on the train queries."""
+DEV_SEED = "0"
+"""The seed the variants are compared on (the ablations have one seed)."""
+TERMS = {"self-distillation": "mic-no-sd", "SCR": "mic-no-scr"}
+"""Each of MIC's terms here and the ablation that trains without it: MIC − ablation is what the term moved."""
+TERM_TASKS = {
+    "scifact": "SciFact test nDCG@10",
+    "scifact_train": "SciFact train queries nDCG@10",
+    "stsb": "STS-B test Spearman",
+}
+TERM_GEOMETRY = "token_correlation_mean_abs"
+"""The geometry statistic SCR acts on (``mic analyze``: mean |corr| of prefix and residual in the tokens)."""
 LABELS = {"truncate": "stock", "mrl": "MRL", "mic": "MIC"}
 STS_TASKS = {"stsb": "STS-B test", "sickr": "SICK-R test"}
 TARGET_DIMS = (16, 32)
@@ -128,6 +141,101 @@ def target(summaries: Mapping[str, dict]) -> dict:
     }
 
 
+def dev_selection(block: Mapping[str, dict]) -> dict:
+    """The dev rule (:func:`common.settings.selection_score`) over MRL and MIC's variants at :data:`DEV_SEED` on the
+    train queries: each one's score, the variant it picks, and whether it is the head-to-head's ``mic``."""
+    (task,) = RETRIEVAL_DEV_TASKS
+    scores = {
+        method: {dim: by_seed[DEV_SEED] for dim, by_seed in block["methods"][method][task].items()}
+        for method in ["mrl", *CANDIDATES]
+        if DEV_SEED in block["methods"].get(method, {}).get(task, {}).get(str(DIMS[-1]), {})
+    }
+    rule = {method: round(selection_score(by_dim), 4) for method, by_dim in scores.items()}
+    ran = [method for method in CANDIDATES if method in rule]
+    chosen = max(ran, key=rule.__getitem__) if ran else None
+    return {
+        "task": RETRIEVAL_DEV_TASKS[task],
+        "seed": int(DEV_SEED),
+        "selection_dims": list(SELECTION_DIMS),
+        "scores": scores,
+        "rule": rule,
+        "chosen": chosen,
+        "missing": [method for method in CANDIDATES if method not in rule],
+        "chosen_is_mic": chosen == "mic",
+    }
+
+
+def term_effects(block: Mapping[str, dict]) -> dict:
+    """What each MIC term moved at :data:`DEV_SEED`: MIC − the ablation without it, per task and dim, and in the
+    token-level prefix/residual correlation SCR acts on (``{term: {task: {dim: difference}}}``)."""
+
+    def at_seed(method: str, task: str) -> dict[str, float] | None:
+        by_dim = block["methods"].get(method, {}).get(task, {})
+        if not by_dim or any(DEV_SEED not in by_seed for by_seed in by_dim.values()):
+            return None
+        return {dim: by_seed[DEV_SEED] for dim, by_seed in by_dim.items()}
+
+    effects: dict = {}
+    for term, ablation in TERMS.items():
+        entry: dict = {"ablation": ablation}
+        for task in TERM_TASKS:
+            mic, without = at_seed("mic", task), at_seed(ablation, task)
+            if mic and without:
+                entry[task] = {dim: round(mic[dim] - without[dim], 4) for dim in mic}
+        geometry = block.get("geometry", {})
+        if DEV_SEED in geometry.get("mic", {}) and DEV_SEED in geometry.get(ablation, {}):
+            mic, without = (geometry[method][DEV_SEED]["prefixes"] for method in ("mic", ablation))
+            entry[TERM_GEOMETRY] = {
+                dim: round(mic[dim][TERM_GEOMETRY] - without[dim][TERM_GEOMETRY], 4)
+                for dim in mic
+                if mic[dim][TERM_GEOMETRY] is not None and without.get(dim, {}).get(TERM_GEOMETRY) is not None
+            }
+        effects[term] = entry
+    return effects
+
+
+def dev_lines(selection: Mapping, effects: Mapping[str, dict]) -> list[str]:
+    """The report's dev-selection and term sections."""
+    dims = [str(dim) for dim in SELECTION_DIMS]
+    title = f"MIC's variants on the train queries ({selection['task']}, seed {selection['seed']}, nDCG@10 x100)"
+    rows = [
+        [label(method), *(f"{by_dim[dim]:.2f}" for dim in dims), f"{selection['rule'][method]:.2f}"]
+        for method, by_dim in selection["scores"].items()
+    ]
+    chosen = label(selection["chosen"]) if selection["chosen"] else "none run yet"
+    missing = f" (not run at this code: {', '.join(selection['missing'])})" if selection["missing"] else ""
+    verdict = (
+        "the head-to-head's MIC is this variant."
+        if selection["chosen_is_mic"]
+        else "the head-to-head's MIC (configs/mic-corpus.yaml) is not; seeds 1–2 of the chosen one were not run."
+    )
+    lines = [
+        "",
+        f"## {title}: the dev rule is the best mean at {'/'.join(dims)} dims",
+        "",
+        markdown_table(["model", *dims, "rule"], rows),
+        "",
+        f"Chosen: **{chosen}**{missing}; {verdict}",
+        "",
+        f"## What each term moved: MIC − the ablation without it, seed {DEV_SEED}",
+        "",
+    ]
+    measures = {**TERM_TASKS, TERM_GEOMETRY: "mean |corr| prefix/residual (tokens)"}
+    digits = {TERM_GEOMETRY: 4}
+    rows = [
+        [
+            term,
+            name,
+            *(f"{entry[key][str(dim)]:+.{digits.get(key, 2)}f}" if str(dim) in entry[key] else "—" for dim in DIMS),
+        ]
+        for term, entry in effects.items()
+        for key, name in measures.items()
+        if key in entry
+    ]
+    lines.append(markdown_table(["term", "measure", *map(str, DIMS)], rows) if rows else "No ablation run yet.")
+    return lines
+
+
 def cell(entry: Mapping[str, float | None]) -> str:
     """``mean ± std`` of a summary, or the mean alone for one seed."""
     return f"{entry['mean']:.2f}" if entry["std"] is None else f"{entry['mean']:.2f} ± {entry['std']:.2f}"
@@ -141,7 +249,13 @@ def rows_by_dim(summaries: Mapping[str, dict], pick: str, metric: str) -> list[l
     ]
 
 
-def markdown(summaries: Mapping[str, dict], block: Mapping[str, dict], goal: dict, command: str) -> str:
+def markdown(
+    summaries: Mapping[str, dict],
+    block: Mapping[str, dict],
+    goal: dict,
+    dev: tuple[dict, dict],
+    command: str,
+) -> str:
     """The report: targets, retrieval at every dim (plain and adapted), funnel, binary codes, STS."""
     lines = [
         f"# Trained on the corpus: {SETTING} on {TEST_SPLITS['scifact']}",
@@ -163,6 +277,7 @@ def markdown(summaries: Mapping[str, dict], block: Mapping[str, dict], goal: dic
             target_rows.append([COMPARISONS[name], dim, *means, difference, f"≥ {check['required']:+.2f}", met])
     header = ["comparison", "dim", "MIC", "reference", "difference", "required", "met"]
     lines.append(markdown_table(header, target_rows))
+    lines += dev_lines(*dev)
     dims = [str(dim) for dim in DIMS]
     for metric in ("ndcg@10", "recall@100"):
         lines += ["", f"## {metric} x100 at every dim (mean ± std over seeds)", ""]
@@ -217,6 +332,7 @@ def write_report(folder: Path, command: str) -> dict:
     extras = block.get("retrieval", {})
     summaries = tables({method: extras[method] for method in METHODS if method in extras})
     goal = target(summaries)
+    selection, effects = dev_selection(block), term_effects(block)
     sts = {
         task: {method: {dim: summary(list(by_seed.values())) for dim, by_seed in block["methods"][method][task].items()}
                for method in METHODS if task in block["methods"].get(method, {})}
@@ -227,13 +343,15 @@ def write_report(folder: Path, command: str) -> dict:
         "split": TEST_SPLITS["scifact"],
         "adapter_fit": ADAPTER_FIT,
         "target": goal,
+        "dev_selection": selection,
+        "term_effects": effects,
         "retrieval": summaries,
         "sts": sts,
         "origins": block.get("origins", {}),
         "stale": block.get("stale", []),
         "provenance": run_provenance(command),
     }
-    text = markdown(summaries, block, goal, command)
+    text = markdown(summaries, block, goal, (selection, effects), command)
     write_json_and_markdown(folder / "corpus-retrieval.json", data, text)
     if summaries:
         plot(summaries, folder / "corpus-retrieval.png")

@@ -16,18 +16,16 @@ writes ``benchmarks/results/pairing-sweep.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import statistics
 
 from common.provenance import command_line
 from common.report import record_origin_lines, write_json_and_markdown
 from common.runs import read_record
-from common.settings import RESULTS, RETRIEVAL_DEV_TASKS, SETTINGS
+from common.settings import RESULTS, RETRIEVAL_DEV_TASKS, SELECTION_DIMS, SETTINGS, selection_score
 from common.training import run_one
 from mic.data.pairing import PAIRINGS
 from mic.evaluation.report import markdown_table
 
 SETTING = "scifact-corpus"
-SELECTION_DIMS = (16, 32)
 FOLDER = RESULTS / "sweep" / f"{SETTING}-pairing"
 SUMMARY = RESULTS / "pairing-sweep.json"
 
@@ -39,12 +37,6 @@ def candidate(name: str) -> str:
         return SETTING
     SETTINGS[f"{SETTING}-{name}"] = SETTINGS[SETTING].with_overrides(f"data.pairing={name}")
     return f"{SETTING}-{name}"
-
-
-def selection_score(record: dict) -> float:
-    """Mean nDCG@10 x100 on the train queries at :data:`SELECTION_DIMS`."""
-    scores = record["scores"]["scifact_train"]
-    return statistics.mean(scores[str(dim)] for dim in SELECTION_DIMS)
 
 
 def main() -> None:
@@ -65,7 +57,11 @@ def main() -> None:
         records[name] = run_one(candidate(name), method, 0, args.data_dir, RETRIEVAL_DEV_TASKS, {}, cache)
     done = {name: record for name, record in records.items() if record is not None}
     trained = [name for name in PAIRINGS if name in done]
-    chosen = max(trained, key=lambda name: selection_score(done[name])) if len(trained) == len(PAIRINGS) else None
+    chosen = (
+        max(trained, key=lambda name: selection_score(done[name]["scores"]["scifact_train"]))
+        if len(trained) == len(PAIRINGS)
+        else None
+    )
     dims = list(next(iter(done.values()))["scores"]["scifact_train"]) if done else []
     rows = [[name, *(f"{done[name]['scores']['scifact_train'][dim]:.2f}" for dim in dims)] for name in done]
     lines = [

@@ -10,6 +10,7 @@ the dev sweeps chose on the dev splits only.
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +28,16 @@ TEST_TASKS = {"stsb": "stsb:test", "sickr": "sick:test", "scifact": "scifact:tes
 DEV_TASKS = {"stsb": "stsb:dev", "sickr": "sick:trial"}
 RETRIEVAL_DEV_TASKS = {"scifact_train": "scifact:train"}
 """The retrieval settings' dev split: SciFact's train queries (qrels/train.tsv) over its corpus, never test."""
+SELECTION_DIMS = (16, 32)
+"""A retrieval setting's dev rule: of the candidates, the best mean nDCG@10 on the train queries at these dims."""
+
+
+def selection_score(by_dim: Mapping[str, float]) -> float:
+    """The dev rule's score of one candidate: its mean nDCG@10 x100 at :data:`SELECTION_DIMS` (``{dim: score}`` on
+    the train queries)."""
+    return statistics.mean(by_dim[str(dim)] for dim in SELECTION_DIMS)
+
+
 TEST_SPLITS = {
     "stsb": "STS-B test (sts-test.csv)",
     "sickr": "SICK test (SICK_test_annotated.txt)",
