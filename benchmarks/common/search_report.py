@@ -336,7 +336,7 @@ def markdown(results: Mapping) -> str:
         f"Model {results['model']}. Quality: {results['split']}; recall@10 is against exact fp32 384-d search, "
         f"nDCG@10 by pytrec_eval (fp32 exact 384-d: {reference:.2f}). Adapter: {results['adapter']}. Speed: "
         f"**resampled** corpora ({results['resampled']['how']}), the real test queries, one query at a time on one "
-        f"thread. The head-to-head runs at {head_n:,} vectors because {results['resampled']['why_two_sizes']}.",
+        f"thread: the head-to-head at {head_n:,} vectors, end to end at {scale_n:,}.",
         "",
         f"**Targets: {'all met' if results['target']['met'] else 'not all met'}.**",
         "",
