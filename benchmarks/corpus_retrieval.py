@@ -33,8 +33,8 @@ from mic.evaluation.figures import plot_scores_vs_dim
 from mic.evaluation.report import markdown_table
 
 SETTING = "scifact-corpus"
-METHODS = ["truncate", "mrl", "mic", "mic-distill-1", "mic-no-sd", "mic-no-scr"]
-CANDIDATES = ["mic", "mic-distill-1", "mic-no-sd", "mic-no-scr"]
+METHODS = ["truncate", "mrl", "mic", "mic-distill-1", "mic-sir", "mic-no-sd", "mic-no-scr"]
+CANDIDATES = ["mic", "mic-distill-1", "mic-sir", "mic-no-sd", "mic-no-scr"]
 """MIC's variants in this setting (``mic``: configs/mic-corpus.yaml), chosen among on the train queries."""
 DEV_SEED = "0"
 """The seed the variants are compared on (the ablations have one seed)."""

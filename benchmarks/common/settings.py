@@ -92,6 +92,7 @@ METHODS: dict[str, dict | None] = {
     "mic-last-layer": {"loss": "mic", "mic": {"layers": "last"}},
     "mic-no-sd": {"loss": "mic", "mic": {"distill_weight": 0.0}},
     "mic-distill-1": {"loss": "mic", "mic": {"distill_weight": 1.0}},  # a candidate for a retrieval setting's dev
+    "mic-sir": {"loss": "mic", "mic": {"sir_weight": 1.0}},  # SIR on at docs/method.md's weight: the same
 }
 MULTI_SEED = {"mrl", "mic"}
 

@@ -123,11 +123,11 @@ def test_the_dev_rule_picks_a_variant_on_the_train_queries_and_each_term_is_meas
     assert selection["task"] == "scifact:train" and selection["selection_dims"] == [16, 32]
     assert selection["rule"] == {"mrl": 30.0, "mic": 31.0, "mic-no-sd": 32.0, "mic-no-scr": 29.0}
     assert selection["chosen"] == "mic-no-sd" and selection["chosen_is_mic"] is False
-    assert selection["missing"] == ["mic-distill-1"]
+    assert selection["missing"] == ["mic-distill-1", "mic-sir"]
     effects = data["term_effects"]
     assert effects["self-distillation"]["scifact_train"]["16"] == -1.0
     assert effects["SCR"]["scifact_train"]["32"] == 2.0
     assert effects["SCR"]["token_correlation_mean_abs"] == {"16": -0.15}  # no residual at full dim: left out
     markdown = (tmp_path / "corpus-retrieval.md").read_text()
-    assert "Chosen: **mic-no-sd** (not run at this code: mic-distill-1)" in markdown
+    assert "Chosen: **mic-no-sd** (not run at this code: mic-distill-1, mic-sir)" in markdown
     assert "| SCR | SciFact train queries nDCG@10 | +2.00 |" in markdown
