@@ -40,12 +40,17 @@ def code_fingerprint(root: Path = CODE_ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
-def git_dirty() -> bool | None:
-    """Whether the checkout has uncommitted changes to tracked files, or None outside a git checkout."""
+OUTPUTS = "benchmarks/results"
+"""What the benchmarks write: changes there (the runs' own records and reports) leave the checkout clean."""
+
+
+def git_dirty(root: Path = CODE_ROOT) -> bool | None:
+    """Whether the checkout holding ``root`` has uncommitted changes to tracked files outside :data:`OUTPUTS`, or
+    None outside a git checkout."""
     try:
         result = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=CODE_ROOT,
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", f":(top,exclude){OUTPUTS}"],
+            cwd=root,
             capture_output=True,
             text=True,
             timeout=10,
