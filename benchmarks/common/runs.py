@@ -1,4 +1,4 @@
-"""The one run key and run cache of every benchmark (quality, the dev sweeps, the adapter, retrieval quality).
+"""The one run key and run cache of every benchmark (quality, the dev sweeps, the adapter, the adapter protocols).
 
 A run is whatever a benchmark computes once and reuses: a trained model's scores, a fitted adapter's scores, a
 model's retrieval scores. Its record is a JSON file holding the benchmark's fields, the ``key`` of :func:`run_key`
