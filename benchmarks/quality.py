@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from common import report
-from common.provenance import command_line
+from common.provenance import command_line, run_provenance
 from common.report import origin_lines, pca_name, replace_block, write_json_and_markdown
 from common.results import collect, mean_by_dim, methods_on, mic_minus_mrl, seeds_on, shared_seeds
 from common.runs import NO_FINGERPRINT, ORIGIN_LABELS, OTHER_CODE
@@ -242,7 +242,7 @@ def write_reports(command: str, folder: Path | None = None) -> dict:
     table is regenerated only from the default folder."""
     folder = folder or RESULTS
     results = collect(folder)
-    results["command"] = command
+    results["provenance"] = run_provenance(command)
     results["dims"] = DIMS
     results["splits"] = TEST_SPLITS
     write_json_and_markdown(folder / "quality.json", results, markdown(results, command))
