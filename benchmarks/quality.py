@@ -196,9 +196,14 @@ def mean_profile(runs: Iterable[dict]) -> list[float]:
 
 
 def plot(results: dict, folder: Path) -> None:
-    """``quality-SETTING.png``: mean score against dim, one panel per test task, one line per method."""
+    """``quality-SETTING.png``: mean score against dim, one panel per test task, one line per method; a setting
+    with no run in the tables (every run from other code) has no plot, and an earlier one is removed."""
     for setting, block in results["settings"].items():
         tasks = [task for task in TEST_TASKS if methods_on(block, task)]
+        if not tasks:
+            for name in ("quality", "geometry"):
+                (folder / f"{name}-{setting}.png").unlink(missing_ok=True)
+            continue
         panels = {
             f"{setting}: {task} test": {method: mean_by_dim(block, method, task) for method in methods_on(block, task)}
             for task in tasks

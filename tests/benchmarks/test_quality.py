@@ -421,3 +421,13 @@ def test_quality_json_names_what_produced_it_and_the_commit_of_every_run_it_aver
         "b" * 40 + " + uncommitted changes": ["mrl seed 1"],
         "unknown": ["mic seed 0"],
     }
+
+
+def test_a_setting_whose_runs_are_all_from_other_code_is_reported_without_a_plot(results: Path) -> None:
+    other = record_for("mrl", 0)
+    other["provenance"]["code_fingerprint"] = "0" * 16
+    write_record(results / "runs" / "stsb-cosent" / "mrl" / "seed-0.json", other)
+    (results / "quality-stsb-cosent.png").write_bytes(b"an earlier plot")
+    quality.write_reports("cmd")
+    assert "**Stale: trained by other code**" in (results / "quality.md").read_text()
+    assert not (results / "quality-stsb-cosent.png").exists()
