@@ -431,3 +431,16 @@ def test_a_setting_whose_runs_are_all_from_other_code_is_reported_without_a_plot
     quality.write_reports("cmd")
     assert "**Stale: trained by other code**" in (results / "quality.md").read_text()
     assert not (results / "quality-stsb-cosent.png").exists()
+
+
+def test_the_report_gives_each_baselines_gap_to_mrl_on_sts(results: Path) -> None:
+    for seed in SEEDS:
+        write_record(results / "runs" / "stsb-cosent" / "mrl" / f"seed-{seed}.json", record_for("mrl", seed))
+    write_record(results / "runs" / "stsb-cosent" / "truncate" / "seed-0.json", record_for("truncate", 0, shift=-2.0))
+    write_record(results / "runs" / "stsb-cosent" / "pca" / "seed-0.json", record_for("pca", 0, shift=0.5))
+    write_record(results / "runs" / "stsb-cosent" / "mic" / "seed-0.json", record_for("mic", 0, shift=9.0))
+    baselines = quality.markdown(head_to_head.collect(results), "cmd").split("## The baselines against MRL")[1]
+    baselines = baselines.split("\n## ")[0]
+    assert "| stsb-cosent | stsb | truncate | -3.00 | -3.00 | -3.00 |" in baselines  # mean of seeds 0-2 is seed 1
+    assert "| stsb-cosent | sickr | pca[stsb:train] | -0.50 | -0.50 | -0.50 |" in baselines
+    assert "| mic |" not in baselines and "scifact" not in baselines
