@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 
 from common.adapters import score_mapped
+from common.protocols import CORPUS_DOCUMENTS, INDUCTIVE, NONE, STOCK_PREFIXES, TRANSDUCTIVE
 from common.provenance import run_provenance
 from common.report import pca_name, write_json_and_markdown
 from common.runs import cached, new_record, run_key, write_record
@@ -48,15 +49,16 @@ CORPORA = ["scifact", "cranfield"]
 OTHER_TEXTS = ["stsb:train", "sick:train"]
 STS_TASKS = {"stsb": "stsb:test", "sickr": "sick:test"}
 SEED = 0
+OTHER_TEXTS_SAW = "STS-B train + SICK train sentences"
 PROTOCOLS = {
-    "truncate": ("none", "nothing (stock prefixes)"),
-    "pca[sts+sick]": ("inductive", "STS-B train + SICK train sentences"),
-    "pca[corpus]": ("transductive", "the evaluated corpus's documents (no queries, no labels)"),
-    "adapter[sts+sick]": ("inductive", "STS-B train + SICK train sentences"),
-    "adapter[corpus]": ("transductive", "the evaluated corpus's documents (no queries, no labels)"),
+    "truncate": (NONE, STOCK_PREFIXES),
+    "pca[sts+sick]": (INDUCTIVE, OTHER_TEXTS_SAW),
+    "pca[corpus]": (TRANSDUCTIVE, CORPUS_DOCUMENTS),
+    "adapter[sts+sick]": (INDUCTIVE, OTHER_TEXTS_SAW),
+    "adapter[corpus]": (TRANSDUCTIVE, CORPUS_DOCUMENTS),
 }
-"""Each method's protocol and what its fit saw; ``[sts+sick]`` and ``[corpus]`` stand for the fit texts, which the
-report names (:func:`shown_name`)."""
+"""Each method's protocol (:mod:`common.protocols`) and what its fit saw; ``[sts+sick]`` and ``[corpus]`` stand for
+the fit texts, which the report names (:func:`shown_name`)."""
 
 
 def shown_name(record: dict) -> str:

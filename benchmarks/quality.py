@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from common import report
-from common.provenance import command_line
+from common.provenance import command_line, run_provenance
 from common.report import origin_lines, pca_name, replace_block, write_json_and_markdown
 from common.results import collect, mean_by_dim, methods_on, mic_minus_mrl, seeds_on, shared_seeds
 from common.runs import NO_FINGERPRINT, ORIGIN_LABELS, OTHER_CODE
@@ -58,6 +58,8 @@ ORIGIN_NOTES = {OTHER_CODE: "not in the tables; the next run retrains them", NO_
 BAR_STS_TASKS, BAR_LOW_DIMS, BAR_GAIN, BAR_FULL_DIM, BAR_FULL_LOSS = ["stsb", "sickr"], [8, 16, 32], 1.0, 384, 0.3
 BAR_RETRIEVAL_TASK, BAR_RETRIEVAL_LOSS = "scifact", 0.5
 BAR_SEEDS = 3
+BASELINES = [method for method in METHODS if method != "mrl" and not method.startswith("mic")]
+"""The baselines MRL is compared with (truncation, PCA, plain fine-tuning, 2DMSE): MIC's variants are not."""
 
 
 def verdict(met: bool, seeds: int) -> str:
@@ -113,6 +115,20 @@ def bar_check(results: dict) -> list[str]:
     ]
 
 
+def baseline_rows(setting: str, block: dict) -> list[list[str]]:
+    """Per STS task and baseline of one setting: the baseline's mean minus MRL's mean at 8/16/32 dims."""
+    rows = []
+    for task in BAR_STS_TASKS:
+        if "mrl" not in methods_on(block, task):
+            continue
+        mrl = mean_by_dim(block, "mrl", task)
+        for method in (method for method in BASELINES if method in methods_on(block, task)):
+            means = mean_by_dim(block, method, task)
+            gaps = [f"{means[dim] - mrl[dim]:+.2f}" for dim in BAR_LOW_DIMS]
+            rows.append([setting, task, method_label(method, setting), *gaps])
+    return rows
+
+
 def method_label(method: str, setting: str) -> str:
     """A method's name in the tables; the PCA baseline is named by what it was fitted on (the setting's data)."""
     return pca_name(pca_fit_sources(setting)) if method == "pca" else method
@@ -153,6 +169,13 @@ def markdown(results: dict, command: str) -> str:
         f"Total compute of the cached runs (train + eval): {results['compute_seconds'] / 60:.1f} min on this machine.",
         "",
         *bar_check(results),
+        f"## The baselines against MRL: mean − MRL's mean at {'/'.join(map(str, BAR_LOW_DIMS))} dims on STS",
+        "",
+        markdown_table(
+            ["setting", "task", "baseline", *map(str, BAR_LOW_DIMS)],
+            [row for setting, block in results["settings"].items() for row in baseline_rows(setting, block)],
+        ),
+        "",
     ]
     for setting, block in results["settings"].items():
         for task in TEST_TASKS:
@@ -196,9 +219,14 @@ def mean_profile(runs: Iterable[dict]) -> list[float]:
 
 
 def plot(results: dict, folder: Path) -> None:
-    """``quality-SETTING.png``: mean score against dim, one panel per test task, one line per method."""
+    """``quality-SETTING.png``: mean score against dim, one panel per test task, one line per method; a setting
+    with no run in the tables (every run from other code) has no plot, and an earlier one is removed."""
     for setting, block in results["settings"].items():
         tasks = [task for task in TEST_TASKS if methods_on(block, task)]
+        if not tasks:
+            for name in ("quality", "geometry"):
+                (folder / f"{name}-{setting}.png").unlink(missing_ok=True)
+            continue
         panels = {
             f"{setting}: {task} test": {method: mean_by_dim(block, method, task) for method in methods_on(block, task)}
             for task in tasks
@@ -242,7 +270,7 @@ def write_reports(command: str, folder: Path | None = None) -> dict:
     table is regenerated only from the default folder."""
     folder = folder or RESULTS
     results = collect(folder)
-    results["command"] = command
+    results["provenance"] = run_provenance(command)
     results["dims"] = DIMS
     results["splits"] = TEST_SPLITS
     write_json_and_markdown(folder / "quality.json", results, markdown(results, command))

@@ -1,21 +1,25 @@
 """The adapter benchmark's registry (fit data, splits, the dev sweep's entries, the test phase's methods) and one
 cached adapter fit: fitted by ``mic.adapt.fit`` on the stock model's cached embeddings, scored by ``mic eval``'s
 runner (:func:`common.scoring.score_loaded`) on the stock model's encodings mapped by the adapter, and cached in
-``results/adapter-runs/KEY.json`` under the one run key (:func:`common.runs.run_key`)."""
+``results/adapter-runs/KEY.json`` under the one run key (:func:`common.runs.run_key`). :func:`cached_test_fits`
+finds the test phase's cached fits by the rule of :mod:`common.runs`: this code's, else one from before records
+carried their code (labelled); one from other code is named, never used."""
 
 from __future__ import annotations
 
 import json
 import statistics
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from pydantic import ValidationError
 from torch import Tensor
 
-from common.report import pca_name
-from common.runs import new_record, read_record, run_key, write_record
+from common.report import origin_entry, pca_name
+from common.runs import CURRENT, NO_FINGERPRINT, OTHER_CODE, new_record, origin, read_record, run_key, write_record
 from common.scoring import Scores, score_loaded
-from common.settings import DIMS, RESULTS
+from common.settings import DIMS, RESULTS, TEST_TASKS
 from mic.adapt import Adapter, FitSettings, fit
 from mic.adapt.fit import PairSupervision
 from mic.adapt.tokens import TokenStates
@@ -32,7 +36,7 @@ PCA = pca_name(FIT_DATA)
 SUPERVISION = ["stsb:train", "scifact:train"]
 SPLITS = {
     "dev": {"stsb": "stsb:dev", "sickr": "sick:trial", "scifact": "scifact:train"},
-    "test": {"stsb": "stsb:test", "sickr": "sick:test", "scifact": "scifact:test"},
+    "test": TEST_TASKS,
 }
 MIC_TERMS = {"distill": 0.1, "sir": 0.01, "scr": 1.0}
 """Each MIC term's weight when an ablation switches it on (the dev sweep's value), else it is switched off."""
@@ -106,16 +110,89 @@ def methods() -> dict[str, tuple[FitSettings, list[str]]]:
     return entries
 
 
+def scr_form(settings: FitSettings, token_scr: bool) -> str | None:
+    """The SCR form of a fit: ``token`` or ``sentence`` level, None without SCR."""
+    return ("token" if token_scr else "sentence") if settings.scr > 0 else None
+
+
+def fit_identity(settings: FitSettings, supervision: Sequence[str], form: str | None) -> dict[str, object]:
+    """What decides one fit besides its seed, fit data and base model: its settings (the task weight only with
+    supervision, the one thing it weighs), its supervision sources and its SCR form ``form``."""
+    fields = settings.model_dump(mode="json", exclude={"seed"} if supervision else {"seed", "task"})
+    return {"fit": fields, "supervision": list(supervision), "scr_form": form}
+
+
 def adapter_key(settings: FitSettings, supervision: Sequence[str], token_scr: bool, base_fingerprint: str) -> str:
-    """The run key of one fit: its settings (seed apart), supervision sources, SCR form, fit data and base model."""
+    """The run key of one fit: its :func:`fit_identity`, fit data and base model, and its seed."""
     config = {
-        "fit": settings.model_dump(mode="json", exclude={"seed"}),
-        "supervision": list(supervision),
-        "scr_form": "token" if token_scr and settings.scr > 0 else "sentence" if settings.scr > 0 else None,
+        **fit_identity(settings, supervision, scr_form(settings, token_scr)),
         "fit_data": FIT_DATA,
         "base_fingerprint": base_fingerprint,
     }
     return run_key(config, settings.seed)
+
+
+def record_fit(record: Mapping[str, object], base_fingerprint: str) -> tuple[dict[str, object], int] | None:
+    """The :func:`fit_identity` and seed a cached record states, or None when its settings no longer validate or
+    it was fitted on other data or another base model than :data:`FIT_DATA` and ``base_fingerprint``.
+
+    Read as the code that wrote it ran: a settings field added since takes its default (the behaviour before it
+    existed); records without ``fit_data`` and ``base_fingerprint`` were fitted on :data:`FIT_DATA` with the
+    benchmark's one base model; the oldest say only whether they were supervised (on :data:`SUPERVISION`) and
+    predate token-level SCR (their SCR is sentence-level)."""
+    if (
+        record.get("fit_data", FIT_DATA) != FIT_DATA
+        or record.get("base_fingerprint", base_fingerprint) != base_fingerprint
+    ):
+        return None
+    try:
+        settings = FitSettings.model_validate(record["settings"])
+    except ValidationError:
+        return None
+    supervision = record.get("supervision", SUPERVISION if record.get("supervised") else [])
+    form = record.get("scr_form", scr_form(settings, token_scr=False))
+    return fit_identity(settings, supervision, form), settings.seed  # type: ignore[arg-type]
+
+
+@dataclass
+class CachedFits:
+    """The test phase's cached fits: per method its records by seed (this code's, else from before records carried
+    their code), the :func:`~common.report.origin_lines` entries of the records not from this code (used or not),
+    and the fits with no usable record."""
+
+    records: dict[str, dict[int, dict]] = field(default_factory=dict)
+    origins: dict[str, list[str]] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+
+
+def cached_test_fits(base_fingerprint: str, folder: Path | None = None) -> CachedFits:
+    """Every test-phase fit of :func:`methods` at :data:`SEEDS` found in ``folder`` (default :data:`RUNS`) with
+    test scores: the record under its run key (this code), else a record without a code fingerprint that states the
+    same fit (:func:`record_fit`; labelled); a record of the same fit from other code is named in ``origins``, never
+    used."""
+    paths = sorted((folder or RUNS).glob("*.json"))
+    cached = [record for path in paths if "test" in (record := read_record(path))["scores"]]
+    found = CachedFits()
+    for method, (settings, sources) in methods().items():
+        for seed in SEEDS:
+            fit = settings.model_copy(update={"seed": seed})
+            key = adapter_key(fit, sources, True, base_fingerprint)
+            wanted = (fit_identity(fit, sources, scr_form(fit, True)), seed)
+            current = [record for record in cached if record.get("key") == key]
+            older = [r for r in cached if origin(r) != CURRENT and record_fit(r, base_fingerprint) == wanted]
+            legacy = [record for record in older if origin(record) == NO_FINGERPRINT]
+            name = f"{method} seed {seed}"
+            for record in older:
+                if origin(record) == OTHER_CODE:
+                    kind, entry = origin_entry(name, record)
+                    found.origins.setdefault(kind, []).append(entry)
+            if current or legacy:
+                found.records.setdefault(method, {})[seed] = (current or legacy)[0]
+                if not current:
+                    found.origins.setdefault(NO_FINGERPRINT, []).append(name)
+            else:
+                found.missing.append(name)
+    return found
 
 
 @dataclass(frozen=True)
@@ -184,6 +261,8 @@ def fitted(
             adapter.save(adapter_path)
         fields = {
             "settings": settings.model_dump(mode="json"),
+            "fit_data": FIT_DATA,
+            "base_fingerprint": context.fingerprint,
             "supervision": list(sources),
             "fit_seconds": adapter.info["fit_seconds"],
             "final_terms": adapter.info["final_terms"],

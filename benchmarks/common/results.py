@@ -11,7 +11,7 @@ import statistics
 from pathlib import Path
 
 from common.report import origin_entry
-from common.runs import CURRENT, OTHER_CODE, read_record
+from common.runs import CURRENT, OTHER_CODE, commit_of, read_record
 from common.settings import DIMS, METHODS
 from common.training import trained_as_configured
 
@@ -21,27 +21,29 @@ def collect(folder: Path) -> dict:
     trained as its setting is configured today; a record lacking a task (cached before it was added) adds nothing
     to that task. A run trained with an earlier config is listed under ``stale`` instead, and one from other code
     under ``origins`` (the next run of the benchmark retrains both); ``origins`` also names the runs without a code
-    fingerprint.
+    fingerprint, and ``commits`` the commit of every run kept (:func:`common.runs.commit_of`).
 
     Shaped ``{"settings": {S: {"methods": {M: {TASK: {DIM: {SEED: score}}}}, "train_seconds": {M: [...]},
-    "identical_to": {M: M'}, "stale": ["M seed N", ...], "origins": {ORIGIN: ["M seed N", ...]},
-    "geometry": {M: {SEED: geometry(...)}}, "retrieval": {M: {SEED: retrieval_extras(...)}}}},
-    "compute_seconds": ...}``.
+    "commits": {COMMIT: ["M seed N", ...]}, "identical_to": {M: M'}, "stale": ["M seed N", ...],
+    "origins": {ORIGIN: ["M seed N", ...]}, "geometry": {M: {SEED: geometry(...)}},
+    "retrieval": {M: {SEED: retrieval_extras(...)}}}}, "compute_seconds": ...}``.
     """
     settings: dict = {}
     compute_seconds = 0.0
     for path in sorted((folder / "runs").glob("*/*/seed-*.json")):
         record = read_record(path)
         compute_seconds += record["total_seconds"]
-        block = settings.setdefault(record["setting"], {"methods": {}, "train_seconds": {}})
-        kind, entry = origin_entry(f"{record['method']} seed {record['seed']}", record)
+        block = settings.setdefault(record["setting"], {"methods": {}, "train_seconds": {}, "commits": {}})
+        name = f"{record['method']} seed {record['seed']}"
+        kind, entry = origin_entry(name, record)
         if kind != CURRENT:
             block.setdefault("origins", {}).setdefault(kind, []).append(entry)
         if kind == OTHER_CODE:
             continue
         if not trained_as_configured(record):
-            block.setdefault("stale", []).append(f"{record['method']} seed {record['seed']}")
+            block.setdefault("stale", []).append(name)
             continue
+        block["commits"].setdefault(commit_of(record), []).append(name)
         per_task = block["methods"].setdefault(record["method"], {})
         for task, per_dim in record["scores"].items():
             for dim, score in per_dim.items():

@@ -1,4 +1,4 @@
-"""The one run key and run cache of every benchmark (quality, the dev sweeps, the adapter, retrieval quality).
+"""The one run key and run cache of every benchmark (quality, the dev sweeps, the adapter, the adapter protocols).
 
 A run is whatever a benchmark computes once and reuses: a trained model's scores, a fitted adapter's scores, a
 model's retrieval scores. Its record is a JSON file holding the benchmark's fields, the ``key`` of :func:`run_key`
@@ -72,11 +72,19 @@ def origin(record: Mapping[str, object]) -> str:
     return CURRENT if same else OTHER_CODE
 
 
+def commit_of(record: Mapping[str, object], digits: int = 40) -> str:
+    """The commit a record was produced at, its first ``digits`` hex digits, then `` + uncommitted changes`` when
+    the tree had some; ``unknown`` for a record that does not say (one from before records carried their code)."""
+    provenance = record.get("provenance")
+    if not isinstance(provenance, Mapping) or not provenance.get("git_commit"):
+        return "unknown"
+    dirty = " + uncommitted changes" if provenance.get("git_dirty") else ""
+    return f"{str(provenance['git_commit'])[:digits]}{dirty}"
+
+
 def produced_by(record: Mapping[str, object]) -> str:
-    """Where a record comes from, for a report: ``commit 1a2b3c4 (+ uncommitted changes), code 9f8e...``."""
+    """Where a record comes from, for a report: ``commit 1a2b3c4 + uncommitted changes, code 9f8e...``."""
     provenance = record.get("provenance")
     if not isinstance(provenance, Mapping):
         return "unknown code"
-    commit = provenance.get("git_commit")
-    dirty = " + uncommitted changes" if provenance.get("git_dirty") else ""
-    return f"commit {str(commit)[:7] if commit else 'unknown'}{dirty}, code {provenance.get('code_fingerprint')}"
+    return f"commit {commit_of(record, 7)}, code {provenance.get('code_fingerprint')}"

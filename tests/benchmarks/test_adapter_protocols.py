@@ -1,4 +1,5 @@
-"""The adapter-protocols report: every row says its protocol and what its fit saw, named by its fit texts."""
+"""The adapter-protocols report: every row says its protocol and what its fit saw, named by its fit texts; the
+protocol of a fit by what it saw."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import adapter_protocols as benchmark
+from common.protocols import INDUCTIVE, NONE, TRANSDUCTIVE, protocol
 
 
 def fake_record(method: str, fit_texts: list[str], corpora: list[str]) -> dict:
@@ -36,3 +38,14 @@ def test_rows_name_their_protocol_and_fit_texts(tmp_path: Path, monkeypatch: pyt
     assert "## wordllama on cranfield" in markdown and "adapter[scifact]" not in markdown.split("on cranfield")[1]
     data = json.loads((tmp_path / "adapter-protocols.json").read_text())
     assert data["seed"] == 0 and {run["protocol"] for run in data["runs"]} == {"none", "inductive", "transductive"}
+
+
+def test_a_fit_is_transductive_when_it_saw_the_evaluated_texts(tmp_path: Path) -> None:
+    assert protocol([], "scifact:test") == NONE
+    assert protocol(["stsb:train", "sick:train", "scifact"], "scifact:test") == TRANSDUCTIVE
+    assert protocol(["scifact:train"], "scifact:test") == TRANSDUCTIVE  # every split searches the same documents
+    assert protocol(["stsb:train", "sick:train", "scifact"], "stsb:test") == INDUCTIVE
+    assert protocol(["stsb:test"], "stsb:test") == TRANSDUCTIVE
+    (tmp_path / "corpus.jsonl").write_text("")
+    assert protocol([str(tmp_path)], f"{tmp_path}:test") == TRANSDUCTIVE
+    assert protocol(["stsb:train"], f"{tmp_path}:test") == INDUCTIVE

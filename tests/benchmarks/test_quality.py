@@ -395,3 +395,52 @@ def test_the_pca_row_is_named_by_what_it_was_fitted_on(setting: str, name: str) 
     block = {"methods": {"pca": {"stsb": {str(dim): {"0": 50.0} for dim in settings.DIMS}}}}
     table = quality.task_table(block, "stsb", setting)
     assert f"| {name} |" in table and "| pca |" not in table
+
+
+def test_quality_json_names_what_produced_it_and_the_commit_of_every_run_it_averaged(results: Path) -> None:
+    folder = results / "runs" / "stsb-cosent"
+    at_commit = record_for("mrl", 0)
+    at_commit["provenance"].update(git_commit="a" * 40, git_dirty=False)
+    write_record(folder / "mrl" / "seed-0.json", at_commit)
+    dirty = record_for("mrl", 1)
+    dirty["provenance"].update(git_commit="b" * 40, git_dirty=True)
+    write_record(folder / "mrl" / "seed-1.json", dirty)
+    legacy = record_for("mic", 0)
+    del legacy["provenance"], legacy["key"]  # cached before records carried their code
+    write_record(folder / "mic" / "seed-0.json", legacy)
+    other = record_for("mic", 1)
+    other["provenance"]["code_fingerprint"] = "0" * 16  # from other code: not averaged, so no commit listed
+    write_record(folder / "mic" / "seed-1.json", other)
+    quality.write_reports("python benchmarks/quality.py --report")
+    saved = json.loads((results / "quality.json").read_text())
+    assert saved["provenance"]["command"] == "python benchmarks/quality.py --report"
+    assert {"git_commit", "git_dirty", "code_fingerprint", "versions"} <= saved["provenance"].keys()
+    assert "command" not in saved
+    assert saved["settings"]["stsb-cosent"]["commits"] == {
+        "a" * 40: ["mrl seed 0"],
+        "b" * 40 + " + uncommitted changes": ["mrl seed 1"],
+        "unknown": ["mic seed 0"],
+    }
+
+
+def test_a_setting_whose_runs_are_all_from_other_code_is_reported_without_a_plot(results: Path) -> None:
+    other = record_for("mrl", 0)
+    other["provenance"]["code_fingerprint"] = "0" * 16
+    write_record(results / "runs" / "stsb-cosent" / "mrl" / "seed-0.json", other)
+    (results / "quality-stsb-cosent.png").write_bytes(b"an earlier plot")
+    quality.write_reports("cmd")
+    assert "**Stale: trained by other code**" in (results / "quality.md").read_text()
+    assert not (results / "quality-stsb-cosent.png").exists()
+
+
+def test_the_report_gives_each_baselines_gap_to_mrl_on_sts(results: Path) -> None:
+    for seed in SEEDS:
+        write_record(results / "runs" / "stsb-cosent" / "mrl" / f"seed-{seed}.json", record_for("mrl", seed))
+    write_record(results / "runs" / "stsb-cosent" / "truncate" / "seed-0.json", record_for("truncate", 0, shift=-2.0))
+    write_record(results / "runs" / "stsb-cosent" / "pca" / "seed-0.json", record_for("pca", 0, shift=0.5))
+    write_record(results / "runs" / "stsb-cosent" / "mic" / "seed-0.json", record_for("mic", 0, shift=9.0))
+    baselines = quality.markdown(head_to_head.collect(results), "cmd").split("## The baselines against MRL")[1]
+    baselines = baselines.split("\n## ")[0]
+    assert "| stsb-cosent | stsb | truncate | -3.00 | -3.00 | -3.00 |" in baselines  # mean of seeds 0-2 is seed 1
+    assert "| stsb-cosent | sickr | pca[stsb:train] | -0.50 | -0.50 | -0.50 |" in baselines
+    assert "| mic |" not in baselines and "scifact" not in baselines

@@ -50,7 +50,9 @@ def adapt(
     """Make a frozen encoder elastic: fit a post-hoc Matryoshka adapter on its cached embeddings.
 
     For retrieval, fit on the documents of the corpus you will search (--data YOUR_CORPUS; no queries or labels):
-    fitted on other texts, it gains little over truncation on a corpus it never saw.
+    fitted on other texts, it gains little over truncation on a corpus it never saw. The published fit-on-the-corpus
+    numbers come from adapters fitted on the documents of the corpus they search (transductive), the others from
+    adapters fitted on other texts (inductive): both, side by side, in benchmarks/results/adapter-protocols.md.
     """
     from mic.adapt import AdaptConfig
     from mic.adapt.run import run_adapt, run_adapt_array, run_apply
