@@ -45,8 +45,9 @@ from common.settings import (
     TEST_SPLITS,
     TEST_TASKS,
     mic_defaults,
+    run_tasks,
 )
-from common.training import pca_fit_sources, run_one
+from common.training import pca_fit_sources, run_cache, run_one
 from mic.evaluation.figures import plot_scores_vs_dim, plot_variance_profiles
 from mic.evaluation.report import markdown_table
 
@@ -310,13 +311,11 @@ def main() -> None:
     start = time.perf_counter()
     if not args.report:
         for setting in args.settings:
-            mic = mic_defaults(setting)
-            # a retrieval setting is also scored on its dev queries, where its choices are made
-            tasks = {**TEST_TASKS, **(RETRIEVAL_DEV_TASKS if SETTINGS[setting].retrieval_extras else {})}
+            mic, tasks = mic_defaults(setting), run_tasks(setting)
             for method in args.methods:
                 seeds = args.seeds if method in MULTI_SEED else args.seeds[:1]
                 for seed in seeds:
-                    cache = folder / "runs" / setting / method / f"seed-{seed}.json"
+                    cache = run_cache(folder, setting, method, seed)
                     print(f"[{setting}] {method} seed {seed}", flush=True)
                     run_one(setting, method, seed, args.data_dir, tasks, mic, cache, analyze=True)
                     write_reports(command, folder)

@@ -77,6 +77,13 @@ SETTINGS: dict[str, Setting] = {
 SETTINGS["unsup-simcse-quick"] = SETTINGS["unsup-simcse"].with_overrides("max_steps=250")
 MAIN_SETTINGS = ["stsb-cosent", "unsup-simcse"]
 
+
+def run_tasks(setting: str) -> dict[str, str]:
+    """What a setting's runs are scored on, ``{name: spec}``: the test tasks and, in a retrieval setting, its dev
+    queries too (where its choices are made)."""
+    return {**TEST_TASKS, **(RETRIEVAL_DEV_TASKS if SETTINGS[setting].retrieval_extras else {})}
+
+
 # Method -> config changes; None = no training (a pseudo-model evaluated as is).
 METHODS: dict[str, dict | None] = {
     "truncate": None,

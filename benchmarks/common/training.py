@@ -30,6 +30,12 @@ def pca_fit_sources(setting: str) -> list[str]:
     return SETTINGS[setting].load().data.train
 
 
+def run_cache(folder: Path, setting: str, method: str, seed: int) -> Path:
+    """Where the run of one (setting, method, seed) is cached under ``folder``:
+    ``folder/runs/SETTING/METHOD/seed-N.json`` (:func:`common.results.collect` reads them back)."""
+    return folder / "runs" / setting / method / f"seed-{seed}.json"
+
+
 def method_key(setting: str, method: str, seed: int, config: TrainConfig | None) -> str:
     """The run key of one (setting, method, seed): its :func:`~common.settings.training_key`, or for a
     pseudo-model the encoder it evaluates (and what a PCA is fitted on)."""
