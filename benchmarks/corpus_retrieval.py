@@ -220,7 +220,7 @@ def dev_lines(selection: Mapping, effects: Mapping[str, dict]) -> list[str]:
         f"## What each term moved: MIC − the ablation without it, seed {DEV_SEED}",
         "",
     ]
-    measures = {**TERM_TASKS, TERM_GEOMETRY: "mean |corr| prefix/residual (tokens)"}
+    measures = {**TERM_TASKS, TERM_GEOMETRY: "mean abs. corr. prefix–residual (tokens)"}
     digits = {TERM_GEOMETRY: 4}
     rows = [
         [
