@@ -93,14 +93,6 @@ def readme_parts() -> list[tuple[str, str]]:
     return [part for heading in RESULT_SECTIONS for part in parts(text, heading)]
 
 
-PENDING = {
-    "### Trained on a retrieval corpus: `scifact-corpus`": "its section is being rewritten with corpus_retrieval.py; "
-    "it prints dev-choice scores (25.29 / 40.33 ...), a seed's score (61.69) and ranges (+3.2 to +3.5) that "
-    "corpus-retrieval.md does not hold",
-}
-"""Parts known to print numbers their cited files lack, with why: strict, so the fix fails here until listed off."""
-
-
 def test_numbers_are_read_from_prose_and_tables_not_code_or_arxiv_ids() -> None:
     text = "MIC +2.05, −0.21 (arXiv 2407.20243), `--set fit.sir=0.01`, v2\n| a | 64.51 |\n"
     assert numbers(text) == ["2.05", "0.21", "64.51"]
@@ -144,15 +136,7 @@ def test_sections_exist_and_print_numbers() -> None:
     assert sum(len(numbers(body)) for _, body in readme_parts()) > 100
 
 
-@pytest.mark.parametrize(
-    ("heading", "body"),
-    [
-        pytest.param(*part, id=part[0], marks=[pytest.mark.xfail(strict=True, reason=PENDING[part[0]])])
-        if part[0] in PENDING
-        else pytest.param(*part, id=part[0])
-        for part in readme_parts()
-    ],
-)
+@pytest.mark.parametrize(("heading", "body"), [pytest.param(*part, id=part[0]) for part in readme_parts()])
 def test_every_readme_result_is_in_a_results_file_its_section_cites(heading: str, body: str) -> None:
     lost, files = unsourced(body)
     assert not lost, f"README {heading!r} prints {lost}, in none of the files it cites ({files or 'none'})"
