@@ -131,3 +131,16 @@ def test_the_dev_rule_picks_a_variant_on_the_train_queries_and_each_term_is_meas
     markdown = (tmp_path / "corpus-retrieval.md").read_text()
     assert "Chosen: **mic-no-sd** (not run at this code: mic-distill-1, mic-sir)" in markdown
     assert "| SCR | SciFact train queries nDCG@10 | +2.00 |" in markdown
+
+
+def test_the_target_judges_the_chosen_variant_once_it_has_every_seed(tmp_path: Path) -> None:
+    for method in DEV:
+        write_record(tmp_path / "runs" / SETTING / method / "seed-0.json", dev_record(method))
+    for seed in (1, 2):
+        for method in ("mrl", "mic", "mic-no-sd"):
+            write_record(tmp_path / "runs" / SETTING / method / f"seed-{seed}.json", record(method, seed))
+    goal = report.write_report(tmp_path, "cmd")["target"]
+    assert goal["mic"] == "mic-no-sd" and goal["complete"] is True
+    assert goal["seeds"]["mic-no-sd"] == ["0", "1", "2"]
+    markdown = (tmp_path / "corpus-retrieval.md").read_text()
+    assert "MIC = mic-no-sd" in markdown and "the target judges it as MIC" in markdown
