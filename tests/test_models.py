@@ -1,4 +1,5 @@
-"""Model names: the packaged ``wordllama`` equals WordLlama's own ``embed``, and has its own stable fingerprint."""
+"""Model names: the packaged ``wordllama`` equals WordLlama's own ``embed``, has its own stable fingerprint, and its
+token states are the token vectors its embedding averages."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 from sentence_transformers import SentenceTransformer
 
 from mic.data import load_sentences
-from mic.models import WORDLLAMA_DIM, WORDLLAMA_MODEL, load_model, model_fingerprint
+from mic.geometry import masked_mean_pool
+from mic.models import WORDLLAMA_DIM, WORDLLAMA_MODEL, load_model, model_fingerprint, static_token_states, token_layers
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +60,16 @@ def test_wordllama_leaves_the_logging_setup_alone() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["0", str(logging.WARNING)]
+
+
+def test_static_token_states_average_to_the_sentence_embedding(wordllama: SentenceTransformer, tiny_model) -> None:
+    texts = ["A man plays a guitar.", "", "Dogs run in the park on a sunny afternoon."]
+    features = wordllama.preprocess(texts)
+    hidden, mask = static_token_states(wordllama[0], features)
+    assert hidden.shape[:2] == mask.shape and hidden.shape[0] == len(texts)
+    tokens = wordllama[0].tokenizer.encode_batch(texts, add_special_tokens=False)
+    assert mask.sum(dim=1).tolist() == [len(encoding.ids) for encoding in tokens]
+    torch_embedding = wordllama[0](dict(features))["sentence_embedding"]
+    assert (masked_mean_pool(hidden, mask) - torch_embedding).abs().max() < 1e-6
+    assert token_layers(wordllama) == 0
+    assert token_layers(tiny_model) == tiny_model[0].auto_model.config.num_hidden_layers

@@ -26,12 +26,11 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.util import batch_to_device
 from torch import Tensor
-from transformers import PretrainedConfig
 
 import mic.dims as dims_module
 from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.errors import MICError
-from mic.models import DEFAULT_MODEL, ModelError, absolute_model_name, load_model, model_fingerprint
+from mic.models import DEFAULT_MODEL, ModelError, absolute_model_name, load_model, model_fingerprint, token_layers
 from mic.onnx import DEFAULT_BACKEND, check_backend, cpu_device, model_backend, source_fingerprint, use_backend
 
 PSEUDO_MODELS = ("truncation", "pca")
@@ -135,8 +134,19 @@ class Encoder:
 
     @property
     def num_layers(self) -> int:
-        """Number of transformer layers ``L`` (hidden states 1..L; 0 is the embedding layer)."""
-        return self._transformer_config().num_hidden_layers
+        """Number of transformer layers ``L`` (hidden states 1..L; 0 is the embedding layer); 0 for a
+        static-embedding model, whose one set of token states is its token vectors.
+
+        Raises:
+            EvaluationError: for a model that exposes no token states.
+        """
+        layers = token_layers(self.model)
+        if layers is None:
+            raise EvaluationError(
+                f"{self.name}: token-level statistics need a transformer or a static-embedding model as first "
+                f"module, not {type(self.model[0]).__name__}."
+            )
+        return layers
 
     @property
     def backend(self) -> str:
@@ -194,7 +204,7 @@ class Encoder:
 
         Args:
             sentences: the input sentences.
-            layer: ``1..L`` (a transformer layer) or ``0`` (the embedding layer).
+            layer: ``1..L`` (a transformer layer) or ``0`` (the embedding layer; a static model's token vectors).
             batch_size: sentences per forward.
             show_progress_bar: show progress (:class:`mic.progress.Progress`: a bar, or lines in a log).
         """
@@ -202,34 +212,23 @@ class Encoder:
             raise EvaluationError(f"{self.name}: token-level statistics need the torch backend, not {self.backend}.")
         if not 0 <= layer <= self.num_layers:
             raise EvaluationError(f"layer {layer} does not exist: {self.name} has layers 0..{self.num_layers}.")
+        from mic.losses.forward import encode
         from mic.progress import Progress
 
-        config = self._transformer_config()
         order = sorted(range(len(sentences)), key=lambda row: -len(sentences[row]))
-        previous = config.output_hidden_states
-        config.output_hidden_states = True
-        try:
-            progress = Progress(len(order), "Encoding", "texts", show=show_progress_bar)
-            for start in range(0, len(order), batch_size):
-                rows = order[start : start + batch_size]
-                features = batch_to_device(self.model.preprocess([sentences[row] for row in rows]), self.model.device)
-                with torch.inference_mode():
-                    output = self.model(features)
-                outputs = output["sentence_embedding"].float().cpu()
-                embeddings, hidden = outputs, output["all_layer_embeddings"][layer].float().cpu()
-                if self.projection is not None:
-                    embeddings, hidden = self.projection.apply(outputs), self.projection.apply(hidden)
-                progress.update(len(rows))
-                yield LayerBatch(torch.tensor(rows), embeddings, hidden, output["attention_mask"].cpu(), outputs)
-            progress.close()
-        finally:
-            config.output_hidden_states = previous
-
-    def _transformer_config(self) -> PretrainedConfig:
-        auto_model = getattr(self.model[0], "auto_model", None)
-        if auto_model is None or not hasattr(auto_model.config, "num_hidden_layers"):
-            raise EvaluationError(f"{self.name}: token-level statistics need a transformer encoder as first module.")
-        return auto_model.config
+        progress = Progress(len(order), "Encoding", "texts", show=show_progress_bar)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            features = batch_to_device(self.model.preprocess([sentences[row] for row in rows]), self.model.device)
+            with torch.inference_mode():
+                output = encode(self.model, features, hidden=True)
+            outputs = output.embedding.float().cpu()
+            embeddings, hidden = outputs, output.hidden_states[layer].float().cpu()
+            if self.projection is not None:
+                embeddings, hidden = self.projection.apply(outputs), self.projection.apply(hidden)
+            progress.update(len(rows))
+            yield LayerBatch(torch.tensor(rows), embeddings, hidden, output.mask.cpu(), outputs)
+        progress.close()
 
 
 def encoder_fingerprint(encoder: Encoder) -> str:

@@ -3,6 +3,10 @@
 Two models ship inside PyPI packages and load offline by name: ``default`` (all-MiniLM-L6-v2, a 384-d
 transformer) and ``wordllama`` (WordLlama l2_supercat, a 256-d static-embedding model: the mean of per-token
 vectors, itself Matryoshka-trained).
+
+Token states, what SCR, the token-level statistics and the adapter's token sample read: a transformer's are its
+layers' hidden states (0: the embedding output, 1..L: the layers); a static-embedding model has no layers, and
+its token states are its token vectors, the ones its sentence embedding averages (:func:`static_token_states`).
 """
 
 from __future__ import annotations
@@ -107,6 +111,30 @@ def load_model(name: str, device: str | None = None, **kwargs: object) -> Senten
         raise ModelError(
             f"Could not load model {name!r}: {reason}. Give {MODEL_NAMES} (a hub id on a machine that is online)."
         ) from None
+
+
+def token_layers(model: SentenceTransformer) -> int | None:
+    """The layers ``L`` whose token states ``0..L`` the model exposes: a Hugging Face transformer's
+    ``num_hidden_layers``, 0 for a static-embedding model (its token vectors only), ``None`` for a model whose
+    first module exposes no token states."""
+    first = getattr(model, "module", model)[0]
+    if isinstance(first, StaticEmbedding):
+        return 0
+    config = getattr(getattr(first, "auto_model", None), "config", None)
+    return getattr(config, "num_hidden_layers", None)
+
+
+def static_token_states(module: StaticEmbedding, features: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """The token vectors of a static-embedding model's batch, padded: ``hidden (B, T, D)`` and ``mask (B, T)``
+    (1 = token). ``features`` is the module's flat ``input_ids`` with per-text ``offsets``; the mask-aware mean
+    of ``hidden`` is the module's sentence embedding (its ``EmbeddingBag`` mean)."""
+    input_ids, offsets = features["input_ids"], features["offsets"]
+    lengths = torch.diff(offsets, append=offsets.new_tensor([input_ids.numel()]))
+    hidden = torch.nn.utils.rnn.pad_sequence(
+        list(module.embedding.weight[input_ids].split(lengths.tolist())), batch_first=True
+    )
+    mask = (torch.arange(hidden.shape[1], device=lengths.device) < lengths[:, None]).long()
+    return hidden, mask
 
 
 def model_fingerprint(model: SentenceTransformer) -> str:

@@ -173,6 +173,13 @@ def test_scr_reads_the_models_token_states_once(tiny_st_dir: Path, sentence_file
     torch.testing.assert_close(F.normalize(pooled, dim=-1), encoder.encode(texts), atol=2e-3, rtol=0)
 
 
+def test_scr_reads_a_static_models_token_vectors(sentence_file: Path, tmp_path: Path) -> None:
+    """WordLlama's token states are its token vectors: the adapter's SCR takes its token-level form."""
+    chosen = config(Path("wordllama"), [sentence_file], tmp_path / "cache", fit={**FIT, "scr": 1.0})
+    chosen.model, chosen.dims = "wordllama", [4, 8]
+    assert run_adapt(chosen, tmp_path / "a", show_progress_bar=False).adapter.info["scr_form"] == "token"
+
+
 def test_the_adapter_is_fitted_on_the_vectors_of_the_chosen_backend(
     tiny_st_dir: Path, sentence_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -90,6 +90,20 @@ def test_analysis_rejects_too_few_sentences_and_missing_layers(tiny_model: Sente
     assert any("no alignment" in warning for warning in few.warnings)
 
 
+def test_a_static_model_is_analyzed_on_its_token_vectors() -> None:
+    """WordLlama has no layers: its one set of token states (layer 0) is the token vectors it averages."""
+    from mic.models import load_model
+
+    encoder = Encoder("wordllama", load_model("wordllama"))
+    pairs = ScoredPairs(["a cat sits on the mat", "a dog runs"], ["the bird sings", "the man reads a book"],
+                        [1.0, 2.0], "toy.tsv", (0.0, 5.0))  # fmt: skip
+    analysis = analyze_encoder(encoder, pairs, [8, 16])
+    assert analysis.layer == 0 and encoder.num_layers == 0
+    assert np.isfinite(analysis.token_correlation.numpy()).all()
+    with pytest.raises(EvaluationError, match="layer 1 does not exist: wordllama has layers 0..0"):
+        analyze_encoder(encoder, pairs, layer=1)
+
+
 def test_pca_encoder_prefix_holds_the_top_components(tiny_model: SentenceTransformer, pairs_file: Path) -> None:
     pairs = load_task(str(pairs_file))
     sentences = list(dict.fromkeys([*pairs.sentences1, *pairs.sentences2]))

@@ -279,7 +279,7 @@ def test_invalid_arguments_raise(tiny_model: SentenceTransformer, kwargs: dict, 
 
 def test_a_model_without_a_transformer_is_rejected() -> None:
     model = SentenceTransformer(modules=[Pooling(8), Normalize()])
-    with pytest.raises(ValueError, match="first module is a Hugging Face Transformer, got Pooling"):
+    with pytest.raises(ValueError, match="a Hugging Face Transformer or a StaticEmbedding, got Pooling"):
         MICLoss(model, MultipleNegativesRankingLoss(model), dims=[4, 8])
 
 

@@ -422,7 +422,21 @@ def test_wordllama_trains_with_a_baseline_loss(tmp_path: Path, scored_file: Path
     assert result.global_step == 2 and set(result.dev_scores) >= {"dev_spearman_8", "dev_spearman_256"}
 
 
-def test_mic_loss_on_a_static_model_is_a_clean_error(tmp_path: Path, scored_file: Path, tiny_st_dir: Path) -> None:
-    config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, model="wordllama", dims=[8, 256]))
-    with pytest.raises(TrainingError, match=r"loss 'mic' cannot train model 'wordllama'.*StaticEmbedding"):
+def test_wordllama_trains_with_loss_mic_on_its_token_vectors(
+    tmp_path: Path, scored_file: Path, tiny_st_dir: Path
+) -> None:
+    """A static model's token states are its token vectors: SCR and the token-level SD objective read them."""
+    config = load_config(
+        write_config(tmp_path, tiny_st_dir, scored_file, model="wordllama", dims=[8, 256], max_steps=2,
+                     mic={"gamma": 1.0, "distill_weight": 0.1, "distill_objective": "cka"})
+    )  # fmt: skip
+    result = train(config)
+    assert result.global_step == 2 and set(result.dev_scores) >= {"dev_spearman_8", "dev_spearman_256"}
+
+
+def test_mic_loss_names_the_layers_a_static_model_has(tmp_path: Path, scored_file: Path, tiny_st_dir: Path) -> None:
+    config = load_config(
+        write_config(tmp_path, tiny_st_dir, scored_file, model="wordllama", dims=[8, 256], mic={"layers": [2]})
+    )
+    with pytest.raises(TrainingError, match=r"cannot train model 'wordllama': layer 2 .*no layers.*'middle'"):
         train(config)

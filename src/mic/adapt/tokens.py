@@ -1,4 +1,5 @@
-"""Token states for the adapter's token-level SCR: the base model's last-layer tokens of a sample of fit texts.
+"""Token states for the adapter's token-level SCR: the base model's last-layer tokens of a sample of fit texts
+(a static-embedding model's token vectors, :func:`mic.models.static_token_states`).
 
 A linear adapter commutes with mean pooling, so ``A`` applied to the last layer's token states is the map the
 sentence embeddings see (the Normalize that follows pooling scales each sentence, and SCR standardises each
@@ -26,6 +27,7 @@ from torch import Tensor
 from mic.cache import cache_entry
 from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.encoders import Encoder
+from mic.models import token_layers
 from mic.staging import write_atomic, write_json
 
 TOKEN_TEXTS = 1024
@@ -43,8 +45,9 @@ class TokenStates:
 
 
 def exposes_token_states(encoder: Encoder) -> bool:
-    """Whether the model's first module is a Hugging Face transformer, whose token states SCR can use."""
-    return hasattr(encoder.model[0], "auto_model")
+    """Whether the model exposes token states SCR can use: a Hugging Face transformer's layers, a static model's
+    token vectors (:func:`mic.models.token_layers`)."""
+    return token_layers(encoder.model) is not None
 
 
 def sample_texts(texts: Sequence[str], count: int = TOKEN_TEXTS) -> list[str]:

@@ -94,8 +94,6 @@ def adapt(
     scr_form = result.adapter.info.get("scr_form")
     if scr_form is not None:
         reason = (
-            " (no token states: vectors from a file, or a model without a transformer)"
-            if scr_form == "sentence"
-            else ""
+            " (no token states: vectors from a file, or a model that exposes none)" if scr_form == "sentence" else ""
         )
         console.print(f"SCR used its {scr_form}-level form{reason}.", highlight=False)

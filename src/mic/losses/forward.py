@@ -1,11 +1,15 @@
-"""One encoder forward with every layer's token states: what the MIC terms and the teacher read."""
+"""One encoder forward with every layer's token states: what the MIC terms, the teacher and the token-level
+statistics (:meth:`mic.encoders.Encoder.layer_batches`) read."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 from torch import Tensor
+
+from mic.models import static_token_states
 
 
 @dataclass
@@ -20,8 +24,13 @@ class EncoderForward:
 
 def encode(model: SentenceTransformer, features: dict[str, Tensor], hidden: bool) -> EncoderForward:
     """One forward of ``model`` (or its DDP wrapper) on one input column, with every layer's token states when
-    ``hidden``; the model's ``output_hidden_states`` setting is restored afterwards."""
-    config = getattr(model, "module", model)[0].auto_model.config
+    ``hidden``; the model's ``output_hidden_states`` setting is restored afterwards. A static-embedding model's
+    one layer of token states is its token vectors (:func:`mic.models.static_token_states`)."""
+    first = getattr(model, "module", model)[0]
+    if isinstance(first, StaticEmbedding):
+        tokens, mask = static_token_states(first, features)
+        return EncoderForward(model(features)["sentence_embedding"], mask, (tokens,) if hidden else ())
+    config = first.auto_model.config
     previous = config.output_hidden_states
     config.output_hidden_states = hidden or previous
     try:

@@ -23,6 +23,7 @@ from mic.losses.scr import SoftCollapseRegularizer
 from mic.losses.sir import SpectralIsotropyRegularizer
 from mic.losses.teacher import DistillationTeacher, DistillTeacher, check_teacher
 from mic.losses.validation import check_all_finite, check_non_negative, deferred_finite_checks
+from mic.models import token_layers
 
 LayerSpec = Literal["middle", "last", "middle+last"] | Sequence[int]
 
@@ -31,15 +32,18 @@ def resolve_layers(layers: LayerSpec, num_layers: int) -> tuple[int, ...]:
     """Turn a layer spec into 1-based encoder layer indices.
 
     ``"middle"`` is the middle third of the encoder (layers 3-4 of a 6-layer MiniLM, 5-8 of a 12-layer BERT),
-    ``"last"`` the final layer, ``"middle+last"`` both; a list names layers directly (1..L).
+    ``"last"`` the final layer, ``"middle+last"`` both; a list names layers directly (1..L). A model with no
+    layers (``num_layers`` 0: a static-embedding model) has one set of token states, its token vectors (index
+    0), which every name resolves to.
 
     Raises:
         ValueError: for an unknown name or a layer outside ``1..num_layers``.
     """
     if isinstance(layers, str):
         low = num_layers // 3 + 1
-        middle = tuple(range(low, max(low, 2 * num_layers // 3) + 1))
-        named = {"middle": middle, "last": (num_layers,), "middle+last": tuple(sorted({*middle, num_layers}))}
+        middle = tuple(range(low, max(low, 2 * num_layers // 3) + 1)) if num_layers else (0,)
+        last = (num_layers,)
+        named = {"middle": middle, "last": last, "middle+last": tuple(sorted({*middle, *last}))}
         if layers not in named:
             raise ValueError(f"layers must be one of {sorted(named)} or a list of layer numbers, got {layers!r}.")
         return named[layers]
@@ -47,6 +51,11 @@ def resolve_layers(layers: LayerSpec, num_layers: int) -> tuple[int, ...]:
     if not resolved or any(isinstance(layer, bool) or not isinstance(layer, int) for layer in resolved):
         raise ValueError(f"layers must be a non-empty list of layer numbers, got {list(resolved)!r}.")
     for layer in resolved:
+        if not num_layers:
+            raise ValueError(
+                f"layer {layer} does not exist: this model has no layers (static token vectors); give layers "
+                "'middle', 'last' or 'middle+last', which read its token vectors."
+            )
         if not 1 <= layer <= num_layers:
             raise ValueError(f"layer {layer} does not exist: this encoder has layers 1..{num_layers}.")
     return tuple(sorted(set(resolved)))
@@ -94,7 +103,8 @@ class MICLoss(nn.Module):
         +--------------------------------------+---------------------------------+
 
     Args:
-        model: a SentenceTransformer whose first module is a Hugging Face ``Transformer``.
+        model: a SentenceTransformer whose first module is a Hugging Face ``Transformer`` or a
+            ``StaticEmbedding`` (whose token states are its token vectors, :func:`mic.models.static_token_states`).
         loss: the base loss (e.g. ``MultipleNegativesRankingLoss``, ``CoSENTLoss``, ``AnglELoss``).
         dims: ascending Matryoshka dims, at most the embedding size (include it).
         weights: per-dim task weights ``w_m`` (default 1).
@@ -153,11 +163,11 @@ class MICLoss(nn.Module):
         gather_across_devices: bool = True,
     ) -> None:
         super().__init__()
-        transformer = model[0]
-        if not hasattr(transformer, "auto_model"):
+        num_layers = token_layers(model)
+        if num_layers is None:
             raise ValueError(
-                f"MICLoss needs a SentenceTransformer whose first module is a Hugging Face Transformer, "
-                f"got {type(transformer).__name__}."
+                f"MICLoss needs a SentenceTransformer whose first module is a Hugging Face Transformer or a "
+                f"StaticEmbedding, got {type(model[0]).__name__}."
             )
         embedding_size = model.get_embedding_dimension()
         self.dims = check_dims(dims, "dims", max_dim=embedding_size)
@@ -186,7 +196,7 @@ class MICLoss(nn.Module):
             )
         self.model = model
         self.matryoshka = MatryoshkaLoss(model, loss, list(self.dims), None if weights is None else list(weights))
-        self.layers = resolve_layers(layers, transformer.auto_model.config.num_hidden_layers)
+        self.layers = resolve_layers(layers, num_layers)
         if regularizer_dims is None:
             regularizer_dims = [dim for dim in self.dims if dim < embedding_size]
             if not regularizer_dims:
