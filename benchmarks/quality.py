@@ -317,7 +317,8 @@ def main() -> None:
                 for seed in seeds:
                     cache = run_cache(folder, setting, method, seed)
                     print(f"[{setting}] {method} seed {seed}", flush=True)
-                    run_one(setting, method, seed, args.data_dir, tasks, mic, cache, analyze=True)
+                    run_one(setting, method, seed, args.data_dir, tasks, mic, cache, analyze=True,
+                            extras=SETTINGS[setting].retrieval_extras)  # fmt: skip
                     write_reports(command, folder)
     results = write_reports(command, folder)
     print((folder / "quality.md").read_text())

@@ -73,7 +73,8 @@ def run_at(folder: Path, count: int, setting: str, method: str, seed: int, data_
         write_record(cache, head_to_head)
     print(f"[{NAME}] {setting} {method} seed {seed} at {count} thread(s)", flush=True)
     with thread_count(count):
-        return run_one(setting, method, seed, data_dir, run_tasks(setting), mic_defaults(setting), cache)
+        return run_one(setting, method, seed, data_dir, run_tasks(setting), mic_defaults(setting), cache,
+                       extras=SETTINGS[setting].retrieval_extras)  # fmt: skip
 
 
 def spreads(records: Mapping[int, Mapping]) -> dict:

@@ -49,7 +49,7 @@ def git_dirty(root: Path = CODE_ROOT) -> bool | None:
     None outside a git checkout."""
     try:
         result = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", f":(top,exclude){OUTPUTS}"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)", f":(top,exclude){OUTPUTS}"],
             cwd=root,
             capture_output=True,
             text=True,

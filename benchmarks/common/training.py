@@ -86,19 +86,21 @@ def run_one(
     mic: dict,
     cache: Path,
     analyze: bool = False,
+    extras: bool = False,
 ) -> dict:
     """Train (unless a pseudo-model) and evaluate one (setting, method, seed); cache the record at ``cache``, with
-    :func:`~common.scoring.geometry` of a trained model when ``analyze`` and, in a setting that asks for them, the
+    :func:`~common.scoring.geometry` of a trained model when ``analyze`` and, with ``extras``, the
     :func:`~common.retrieval_extras.retrieval_extras` under ``"retrieval"`` (computed before the model is deleted).
+    The extras are test-split numbers: the head-to-head asks for them where its setting does
+    (``Setting.retrieval_extras``), a dev sweep never.
 
     A cached record is reused only under the same run key (config, seed, code, versions), if scored on every
-    task and holding the extras its setting asks for; a sibling method's record under the same key is reused as
+    task and holding the extras when asked for; a sibling method's record under the same key is reused as
     this method's; otherwise the run is redone.
     """
     model_dir = cache.parent / f"{cache.stem}-model"
     config = None if METHODS[method] is None else run_config(setting, method, seed, data_dir, model_dir, mic)
     key = method_key(setting, method, seed, config)
-    extras = SETTINGS[setting].retrieval_extras
     cached = read_record(cache)
     if reusable(cached, key, tasks, extras):
         return cached

@@ -82,14 +82,20 @@ def test_run_one_records_the_extras_and_reruns_a_record_without_them(
     monkeypatch.setattr(training, "load_encoder", lambda spec: spec)
     monkeypatch.setattr(training, "evaluate", lambda encoder, tasks, data_dir: {task: {} for task in tasks})
     cache = tmp_path / "runs" / "scifact-corpus" / "truncate" / "seed-0.json"
-    record = training.run_one("scifact-corpus", "truncate", 0, "data", settings.TEST_TASKS, {}, cache)
+
+    def head_to_head() -> dict:  # the head-to-head's run of a setting that asks for the extras
+        return training.run_one("scifact-corpus", "truncate", 0, "data", settings.TEST_TASKS, {}, cache, extras=True)
+
+    record = head_to_head()
     assert record["retrieval"] == {"task": "scifact:test"} and computed == ["data"]
-    assert training.run_one("scifact-corpus", "truncate", 0, "data", settings.TEST_TASKS, {}, cache) == record
+    assert head_to_head() == record
     assert computed == ["data"]  # reused
     without = {name: value for name, value in record.items() if name != "retrieval"}
     runs.write_record(cache, without)
-    assert training.run_one("scifact-corpus", "truncate", 0, "data", settings.TEST_TASKS, {}, cache)["retrieval"]
+    assert head_to_head()["retrieval"]
     assert computed == ["data", "data"]
     other = tmp_path / "runs" / "stsb-cosent" / "truncate" / "seed-0.json"
     assert "retrieval" not in training.run_one("stsb-cosent", "truncate", 0, "data", settings.TEST_TASKS, {}, other)
+    sweep = tmp_path / "sweep" / "truncate.json"  # a dev sweep in the same setting: never the test extras
+    assert "retrieval" not in training.run_one("scifact-corpus", "truncate", 0, "data", settings.DEV_TASKS, {}, sweep)
     assert computed == ["data", "data"]

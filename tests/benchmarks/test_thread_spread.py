@@ -58,7 +58,10 @@ def test_each_thread_count_runs_at_its_count_in_its_own_cache(tmp_path: Path, mo
     write_record(run_cache(tmp_path, SETTING, METHOD, SEED), head_to_head)
     calls = []
 
-    def fake_run_one(setting: str, method: str, seed: int, data_dir: str, tasks: dict, mic: dict, cache: Path) -> dict:
+    def fake_run_one(
+        setting: str, method: str, seed: int, data_dir: str, tasks: dict, mic: dict, cache: Path, extras: bool
+    ) -> dict:
+        assert extras  # the head-to-head's setting asks for the retrieval extras: so does its rerun
         calls.append((cache, torch.get_num_threads(), cache.is_file(), tasks))
         made = read_record(cache) or record(torch.get_num_threads(), SCORES[2])
         write_record(cache, made)
