@@ -1,8 +1,9 @@
 """MIC's ablations against MRL, seed 0: each ablation's test score minus MRL seed 0's, from the head-to-head's run
 records (:func:`common.training.run_cache`, written by ``benchmarks/quality.py``); trains nothing. A row needs both
-records, neither from other code (stale); runs without a code fingerprint are used and named under the table.
+records, neither from other code nor trained with a config that is no longer its method's (stale); runs without a
+code fingerprint are used and named under the table.
 
-    python benchmarks/ablations.py   # writes results/ablations.md (README's ablation table)
+    python benchmarks/ablations.py   # writes results/ablations.md and README's ablation table
 """
 
 from __future__ import annotations
@@ -11,69 +12,95 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from common.provenance import git_dirty
-from common.report import origin_entry, origin_lines
-from common.runs import OTHER_CODE, read_record
+from common.report import README, origin_entry, origin_lines, replace_block
+from common.runs import OTHER_CODE, origin, read_record
 from common.settings import RESULTS
-from common.training import run_cache
+from common.training import run_cache, trained_as_configured
 from mic.provenance import git_commit
 
-SETTINGS = ["unsup-simcse", "stsb-cosent"]
-ABLATIONS = ["mic", "mic-paper", "mic-no-sd", "mic-no-scr", "mic-no-varfloor", "mic-last-layer"]
+ABLATIONS = {
+    "unsup-simcse-paper": ["mic", "mic-paper"],
+    "unsup-simcse": ["mic", "mic-paper", "mic-no-sd", "mic-no-scr", "mic-no-varfloor", "mic-last-layer"],
+    "stsb-cosent": ["mic", "mic-paper", "mic-no-sd", "mic-no-scr", "mic-no-varfloor", "mic-last-layer"],
+}
+"""The runs compared with MRL per setting (the paper's budget ran only the tuned and the untuned MIC)."""
+TASKS = {"stsb": "STS-B", "sickr": "SICK-R", "scifact": "SciFact"}
 LOW_DIMS = ["8", "16", "32"]
 FULL_DIM = "384"
 SEED = 0
+STALE = "stale"
 ORIGIN_NOTES = {OTHER_CODE: "their rows left out; `benchmarks/quality.py` retrains them"}
+README_START, README_END = "<!-- ablations:start -->", "<!-- ablations:end -->"
 
 
 def row(setting: str, method: str, mrl: Mapping[str, dict], scores: Mapping[str, dict]) -> str:
-    """One table row: STS-B and SICK-R differences at 8 / 16 / 32 and 384, SciFact's worst dim."""
+    """One table row: per task the differences at 8 / 16 / 32 and 384, then SciFact's worst dim."""
     cells = []
-    for task in ("stsb", "sickr"):
+    for task in TASKS:
         low = " / ".join(f"{scores[task][d] - mrl[task][d]:+.2f}" for d in LOW_DIMS)
         cells.append(f"{low}, {scores[task][FULL_DIM] - mrl[task][FULL_DIM]:+.2f}")
     diffs = {dim: scores["scifact"][dim] - mrl["scifact"][dim] for dim in scores["scifact"]}
     worst = min(diffs, key=diffs.__getitem__)
-    return f"| {setting} | `{method}` | {cells[0]} | {cells[1]} | {diffs[worst]:+.2f} at {worst} |"
+    return f"| {setting} | `{method}` | {' | '.join(cells)} | {diffs[worst]:+.2f} at {worst} |"
 
 
-def report(results: Path = RESULTS) -> str:
-    """The Markdown table of every ablation of :data:`SETTINGS` whose record and MRL's are usable, then the
-    origin lines of the runs not from this code."""
+def usable(record: Mapping[str, object] | None) -> bool:
+    """Whether a record may stand in the table: there, from this code or without a fingerprint, trained as its
+    method is configured today."""
+    return record is not None and origin(record) != OTHER_CODE and trained_as_configured(dict(record))
+
+
+def table(results: Path = RESULTS) -> str:
+    """The Markdown table of every ablation of :data:`ABLATIONS` whose record and MRL's are usable, then the
+    lines naming the runs not from this code and those not run yet."""
     rows, origins, missing = [], {}, []
-    for setting in SETTINGS:
-        records = {m: read_record(run_cache(results, setting, m, SEED)) for m in ["mrl", *ABLATIONS]}
+    for setting, methods in ABLATIONS.items():
+        records = {m: read_record(run_cache(results, setting, m, SEED)) for m in ["mrl", *methods]}
         for method, record in records.items():
+            name = f"{setting} {method} seed {SEED}"
             if record is None:
-                missing.append(f"{setting} {method}")
-                continue
-            kind, entry = origin_entry(f"{setting} {method} seed {SEED}", record)
-            origins.setdefault(kind, []).append(entry)
-        mrl = records["mrl"]
-        for method in ABLATIONS:
-            record = records[method]
-            usable = [r for r in (mrl, record) if r is not None and origin_entry("", r)[0] != OTHER_CODE]
-            if len(usable) == 2:
-                rows.append(row(setting, method, mrl["scores"], record["scores"]))
+                missing.append(name)
+            elif not trained_as_configured(record):
+                origins.setdefault(OTHER_CODE, []).append(f"{name} (trained with a config no longer its method's)")
+            else:
+                kind, entry = origin_entry(name, record)
+                origins.setdefault(kind, []).append(entry)
+        rows += [
+            row(setting, method, records["mrl"]["scores"], records[method]["scores"])
+            for method in methods
+            if usable(records["mrl"]) and usable(records[method])
+        ]
+    header = " | ".join(f"{name} 8 / 16 / 32, 384" for name in TASKS.values())
     lines = [
-        f"# MIC's ablations: MIC − MRL, seed {SEED}, test (8 / 16 / 32 dims, then 384)",
-        "",
-        "From `benchmarks/results/runs/SETTING/METHOD/seed-0.json` (`python benchmarks/ablations.py`); "
-        f"written at commit {git_commit()} (uncommitted changes: {git_dirty()}).",
-        "",
-        "| setting | run | STS-B | SICK-R | SciFact, worst dim |",
-        "|---|---|---|---|---|",
+        f"| setting | run | {header} | SciFact, worst dim |",
+        "|---|---|---|---|---|---|",
         *rows,
         "",
         *origin_lines(origins, ORIGIN_NOTES),
     ]
     if missing:
         lines += [f"**Not run yet** (rows left out): {'; '.join(missing)}.", ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(lines).rstrip()
+
+
+def report(results: Path = RESULTS) -> str:
+    """``ablations.md``: the title, where the numbers come from, and :func:`table`."""
+    lines = [
+        f"# MIC's ablations: MIC − MRL, seed {SEED}, test (8 / 16 / 32 dims, then 384)",
+        "",
+        "From `benchmarks/results/runs/SETTING/METHOD/seed-0.json` (`python benchmarks/ablations.py`); "
+        f"written at commit {git_commit()} (uncommitted changes: {git_dirty()}). STS-B and SICK-R: Spearman x100; "
+        "SciFact: nDCG@10 x100.",
+        "",
+        table(results),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     markdown = report()
     (RESULTS / "ablations.md").write_text(markdown)
+    replace_block(README, README_START, README_END, table())
     print(markdown)
 
 

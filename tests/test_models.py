@@ -43,6 +43,11 @@ def test_wordllama_equals_its_own_embed_on_stsb(wordllama: SentenceTransformer, 
     assert_same_embeddings(wordllama, load_sentences("stsb:test", data_dir)[:50])
 
 
+def test_wordllama_embeds_an_empty_text_as_zeros_where_its_own_embed_gives_nan(wordllama: SentenceTransformer) -> None:
+    assert not wordllama.encode([""], convert_to_numpy=True).any()
+    assert np.isnan(reference_embed([""])).all()
+
+
 def test_wordllama_fingerprint_is_stable_and_its_own(wordllama: SentenceTransformer, tiny_model) -> None:
     assert model_fingerprint(wordllama) == model_fingerprint(load_model(WORDLLAMA_MODEL))
     assert model_fingerprint(wordllama) != model_fingerprint(tiny_model)
