@@ -322,6 +322,9 @@ def markdown(
     lines += ["", *origin_lines(block.get("origins", {}), ORIGIN_NOTES)]
     if block.get("stale"):
         lines.append(f"**Trained with an earlier config** (not in the tables): {'; '.join(block['stale'])}.")
+    if block.get("stale_extras"):
+        extras = "; ".join(block["stale_extras"])
+        lines.append(f"**Retrieval extras made with other parameters** (their extras not in the tables): {extras}.")
     return "\n".join(lines)
 
 
@@ -358,6 +361,7 @@ def write_report(folder: Path, command: str) -> dict:
         "sts": sts,
         "origins": block.get("origins", {}),
         "stale": block.get("stale", []),
+        "stale_extras": block.get("stale_extras", []),
         "provenance": run_provenance(command),
     }
     text = markdown(summaries, block, goal, (selection, effects), command)

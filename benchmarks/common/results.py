@@ -11,6 +11,7 @@ import statistics
 from pathlib import Path
 
 from common.report import origin_entry
+from common.retrieval_extras import made_as_today
 from common.runs import CURRENT, OTHER_CODE, commit_of, read_record
 from common.settings import DIMS, METHODS
 from common.training import trained_as_configured
@@ -21,11 +22,13 @@ def collect(folder: Path) -> dict:
     trained as its setting is configured today; a record lacking a task (cached before it was added) adds nothing
     to that task. A run trained with an earlier config is listed under ``stale`` instead, and one from other code
     under ``origins`` (the next run of the benchmark retrains both); ``origins`` also names the runs without a code
-    fingerprint, and ``commits`` the commit of every run kept (:func:`common.runs.commit_of`).
+    fingerprint, and ``commits`` the commit of every run kept (:func:`common.runs.commit_of`). Retrieval extras made
+    with other parameters than today's (:func:`common.retrieval_extras.made_as_today`) are left out and the run named
+    under ``stale_extras``.
 
     Shaped ``{"settings": {S: {"methods": {M: {TASK: {DIM: {SEED: score}}}}, "train_seconds": {M: [...]},
     "commits": {COMMIT: ["M seed N", ...]}, "identical_to": {M: M'}, "stale": ["M seed N", ...],
-    "origins": {ORIGIN: ["M seed N", ...]}, "geometry": {M: {SEED: geometry(...)}},
+    "origins": {ORIGIN: ["M seed N", ...]}, "stale_extras": ["M seed N", ...], "geometry": {M: {SEED: geometry(...)}},
     "retrieval": {M: {SEED: retrieval_extras(...)}}}}, "compute_seconds": ...}``.
     """
     settings: dict = {}
@@ -49,8 +52,10 @@ def collect(folder: Path) -> dict:
             for dim, score in per_dim.items():
                 per_task.setdefault(task, {}).setdefault(dim, {})[str(record["seed"])] = score
         block["train_seconds"].setdefault(record["method"], []).append(record["train_seconds"])
+        if record.get("retrieval") and not made_as_today(record["retrieval"]):
+            block.setdefault("stale_extras", []).append(name)
         for part in ("geometry", "retrieval"):
-            if record.get(part):
+            if record.get(part) and (part != "retrieval" or made_as_today(record[part])):
                 block.setdefault(part, {}).setdefault(record["method"], {})[str(record["seed"])] = record[part]
         if "identical_to" in record:
             block.setdefault("identical_to", {})[record["method"]] = record["identical_to"]

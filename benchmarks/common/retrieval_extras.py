@@ -13,12 +13,14 @@ nothing is encoded twice). From them, nDCG@10 x100 (and Recall@100 x100 for exac
   of ``mic index --precision binary``), searched alone (top 10) and as a k' = 100 shortlist re-ranked at full dim
   (float32).
 
-Funnel and binary are scored on the plain and on the adapted vectors.
+Funnel and binary are scored on the plain and on the adapted vectors. These parameters live here, outside the code
+fingerprint of a run, so every record's extras say them (:func:`parameters`) and a record whose extras were made with
+other ones is not reused or averaged (:func:`made_as_today`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -43,6 +45,35 @@ SHORTLIST = 100
 TOP = 10
 ADAPTER_SEED = 0
 ADAPTER_FIT = "the evaluated corpus's documents (no queries, no labels)"
+
+
+def parameters(extras: Mapping) -> dict:
+    """What decided a record's extras besides the model, read from the extras themselves: the task, the dims, what
+    the adapter was fitted on and with, and the funnel's and binary codes' shortlist and dims."""
+    funnel, binary = extras["funnel"], extras["binary"]
+    return {
+        "task": extras["task"],
+        "dims": list(extras["plain"]["ndcg@10"]),
+        "adapter": [extras["adapter"]["fit"], extras["adapter"]["settings"]],
+        "funnel": [funnel["shortlist"], list(funnel["plain"])],
+        "binary": [binary["shortlist"], list(binary["plain"]["alone"])],
+    }
+
+
+def made_as_today(extras: Mapping) -> bool:
+    """Whether ``extras`` were made with this module's parameters (:func:`parameters`): what :func:`retrieval_extras`
+    would record with its defaults now."""
+    today = {
+        "task": TASK,
+        "dims": [str(dim) for dim in DIMS],
+        "adapter": [ADAPTER_FIT, FitSettings(seed=ADAPTER_SEED).model_dump(mode="json")],
+        "funnel": [SHORTLIST, [str(dim) for dim in FUNNEL_DIMS]],
+        "binary": [SHORTLIST, [str(dim) for dim in BINARY_DIMS]],
+    }
+    try:
+        return parameters(extras) == today
+    except (KeyError, TypeError):
+        return False
 
 
 def ndcg(hits: Hits, data: RetrievalData) -> float:

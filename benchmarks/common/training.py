@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from common.provenance import command_line
-from common.retrieval_extras import retrieval_extras
+from common.retrieval_extras import made_as_today, retrieval_extras
 from common.runs import new_record, read_record, run_key, write_record
 from common.scoring import evaluate, geometry
 from common.settings import METHODS, SETTINGS, mic_defaults, run_config, training_key
@@ -61,10 +61,10 @@ def same_run(cached: dict | None, config: TrainConfig | None) -> bool:
 
 def reusable(cached: dict | None, key: str, tasks: Mapping[str, str], extras: bool = False) -> bool:
     """Whether a cached record stands for this run: the same run key, scored on every task and, with ``extras``,
-    holding the retrieval extras (the models are not kept, so a task added since means training again)."""
+    holding retrieval extras made as today (the models are not kept, so a task added since means training again)."""
     if cached is None or cached.get("key") != key or not tasks.keys() <= cached["scores"].keys():
         return False
-    return not extras or cached.get("retrieval") is not None
+    return not extras or (cached.get("retrieval") is not None and made_as_today(cached["retrieval"]))
 
 
 def identical_run(cache: Path, key: str, tasks: Mapping[str, str], extras: bool = False) -> dict | None:

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 import corpus_retrieval as report
+from common import retrieval_extras as extras_module
 from common import runs, settings, training
 from common.runs import write_record
+from mic.adapt import FitSettings
 
 SETTING = "scifact-corpus"
 BASE = {("truncate", "plain"): 30.0, ("truncate", "adapter"): 38.0, ("mrl", "plain"): 39.5, ("mrl", "adapter"): 41.0,
@@ -35,9 +37,11 @@ def extras(method: str, seed: int) -> dict:
         for vectors in ("plain", "adapter")
     }
     scores = {vectors: {"32": 50.0 + seed, "64": 55.0} for vectors in ("plain", "adapter")}
-    binary = {vectors: {"alone": {"128": 20.0, "384": 40.0}, "shortlist": {"128": 50.0, "384": 60.0}}
+    binary = {vectors: {"alone": {"128": 20.0, "256": 30.0, "384": 40.0},
+                        "shortlist": {"128": 50.0, "256": 55.0, "384": 60.0}}
               for vectors in ("plain", "adapter")}  # fmt: skip
-    return {"task": "scifact:test", "plain": exact["plain"], "adapter": {"fit": "docs", **exact["adapter"]},
+    adapter = {"fit": extras_module.ADAPTER_FIT, "settings": FitSettings(seed=0).model_dump(mode="json")}
+    return {"task": "scifact:test", "plain": exact["plain"], "adapter": {**adapter, **exact["adapter"]},
             "funnel": {"shortlist": 100, **scores}, "binary": {"shortlist": 100, **binary}}  # fmt: skip
 
 

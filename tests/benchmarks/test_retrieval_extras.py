@@ -69,6 +69,27 @@ def test_only_the_corpus_setting_asks_for_the_extras() -> None:
     assert [name for name, setting in settings.SETTINGS.items() if setting.retrieval_extras] == ["scifact-corpus"]
 
 
+def today_extras(shortlist: int = extras.SHORTLIST) -> dict:
+    """Extras shaped and parametrised as :func:`common.retrieval_extras.retrieval_extras` makes them today."""
+    scores = {str(dim): 1.0 for dim in settings.DIMS}
+    return {
+        "task": extras.TASK,
+        "plain": {"ndcg@10": scores},
+        "adapter": {
+            "fit": extras.ADAPTER_FIT,
+            "settings": FitSettings(seed=extras.ADAPTER_SEED).model_dump(mode="json"),
+        },
+        "funnel": {"shortlist": shortlist, "plain": {str(dim): 1.0 for dim in extras.FUNNEL_DIMS}},
+        "binary": {"shortlist": shortlist, "plain": {"alone": {str(dim): 1.0 for dim in extras.BINARY_DIMS}}},
+    }
+
+
+def test_extras_made_with_other_parameters_are_not_today_s() -> None:
+    assert extras.made_as_today(today_extras())
+    assert not extras.made_as_today(today_extras(shortlist=50))
+    assert not extras.made_as_today({"task": extras.TASK})  # a record from before the extras said their parameters
+
+
 def test_run_one_records_the_extras_and_reruns_a_record_without_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -76,7 +97,7 @@ def test_run_one_records_the_extras_and_reruns_a_record_without_them(
 
     def fake_extras(encoder: object, data_dir: str) -> dict:
         computed.append(data_dir)
-        return {"task": "scifact:test"}
+        return today_extras()
 
     monkeypatch.setattr(training, "retrieval_extras", fake_extras)
     monkeypatch.setattr(training, "load_encoder", lambda spec: spec)
@@ -87,15 +108,18 @@ def test_run_one_records_the_extras_and_reruns_a_record_without_them(
         return training.run_one("scifact-corpus", "truncate", 0, "data", settings.TEST_TASKS, {}, cache, extras=True)
 
     record = head_to_head()
-    assert record["retrieval"] == {"task": "scifact:test"} and computed == ["data"]
+    assert record["retrieval"] == today_extras() and computed == ["data"]
     assert head_to_head() == record
     assert computed == ["data"]  # reused
     without = {name: value for name, value in record.items() if name != "retrieval"}
     runs.write_record(cache, without)
     assert head_to_head()["retrieval"]
     assert computed == ["data", "data"]
+    runs.write_record(cache, {**record, "retrieval": today_extras(shortlist=50)})  # made with another shortlist
+    assert head_to_head()["retrieval"] == today_extras()
+    assert computed == ["data", "data", "data"]
     other = tmp_path / "runs" / "stsb-cosent" / "truncate" / "seed-0.json"
     assert "retrieval" not in training.run_one("stsb-cosent", "truncate", 0, "data", settings.TEST_TASKS, {}, other)
     sweep = tmp_path / "sweep" / "truncate.json"  # a dev sweep in the same setting: never the test extras
     assert "retrieval" not in training.run_one("scifact-corpus", "truncate", 0, "data", settings.DEV_TASKS, {}, sweep)
-    assert computed == ["data", "data"]
+    assert computed == ["data", "data", "data"]
