@@ -50,9 +50,8 @@ from common.adapters import (
 )
 from common.protocols import protocol
 from common.provenance import command_line, run_provenance
-from common.report import origin_lines, write_json_and_markdown
+from common.report import TABLE_NOTES, origin_lines, write_json_and_markdown
 from common.results import collect, seeds_on
-from common.runs import NO_FINGERPRINT, OTHER_CODE
 from common.scoring import Scores, load_named, mean_std
 from common.settings import DIMS, RESULTS, SETTINGS
 from mic.adapt import FitSettings, fit
@@ -68,7 +67,6 @@ FINETUNED_SETTING = "stsb-cosent"
 FINETUNED = ["mrl", "mic"]
 """The fine-tuned models compared with the adapters: the head-to-head's MRL and MIC runs of
 :data:`FINETUNED_SETTING` (``benchmarks/quality.py``), at the adapter's seeds."""
-ORIGIN_NOTES = {OTHER_CODE: "not in the tables", NO_FINGERPRINT: "in the tables"}
 
 
 def run_sweep(context: FitContext, pca: PCAProjection) -> None:
@@ -235,7 +233,7 @@ def write_report(results: dict, seconds: dict, facts: dict, fits: CachedFits, tu
         method: {task: row_protocol(method, spec) for task, spec in SPLITS["test"].items()} for method in results
     }
     fit_on = {method: dict(zip(("texts", "labels"), fit_sources(method), strict=True)) for method in results}
-    origins = {kind: [*fits.origins.get(kind, []), *tuned["origins"].get(kind, [])] for kind in ORIGIN_NOTES}
+    origins = {kind: [*fits.origins.get(kind, []), *tuned["origins"].get(kind, [])] for kind in TABLE_NOTES}
     data = {
         "methods": results,
         "fit_on": fit_on,
@@ -275,7 +273,7 @@ def write_report(results: dict, seconds: dict, facts: dict, fits: CachedFits, tu
         "|---|---|---|",
     ]
     lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in targets(results, seconds)]
-    lines += ["", *origin_lines(origins, ORIGIN_NOTES)]
+    lines += ["", *origin_lines(origins, TABLE_NOTES)]
     if fits.missing:
         lines += [f"Not fitted yet (`python benchmarks/adapter.py test` fits them): {', '.join(fits.missing)}.", ""]
     if tuned["stale"]:

@@ -7,10 +7,13 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from common.runs import ORIGIN_LABELS, origin, produced_by
+from common.runs import NO_FINGERPRINT, ORIGIN_LABELS, OTHER_CODE, origin, produced_by
 from mic.staging import write_atomic
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+TABLE_NOTES = {OTHER_CODE: "not in the tables", NO_FINGERPRINT: "in the tables"}
+"""What a report's tables do with runs of each origin (:func:`origin_lines`' notes): other code's are left out,
+those without a fingerprint are used."""
 
 
 def pca_name(sources: Sequence[str]) -> str:

@@ -24,7 +24,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from common.settings import DIMS
+from common.protocols import CORPUS_DOCUMENTS
+from common.settings import DIMS, TEST_TASKS
 from mic.adapt import FitSettings, fit
 from mic.adapt.data import fit_texts
 from mic.cache import EmbeddingStore
@@ -38,13 +39,13 @@ from mic.retrieval import Hits, funnel_search, rerank
 from mic.retrieval.backends import Layout
 from mic.retrieval.backends.faiss import index_input, new_prefix_index, shortlist_rows
 
-TASK = "scifact:test"
+TASK = TEST_TASKS["scifact"]
 FUNNEL_DIMS = (32, 64)
 BINARY_DIMS = (128, 256, 384)
 SHORTLIST = 100
 TOP = 10
 ADAPTER_SEED = 0
-ADAPTER_FIT = "the evaluated corpus's documents (no queries, no labels)"
+ADAPTER_FIT = CORPUS_DOCUMENTS
 
 
 def parameters(extras: Mapping) -> dict:

@@ -133,7 +133,10 @@ def test_the_dev_rule_picks_a_variant_on_the_train_queries_and_each_term_is_meas
     assert effects["SCR"]["scifact_train"]["32"] == 2.0
     assert effects["SCR"]["token_correlation_mean_abs"] == {"16": -0.15}  # no residual at full dim: left out
     markdown = (tmp_path / "corpus-retrieval.md").read_text()
-    assert "Chosen: **mic-no-sd** (not run at this code: mic-distill-1, mic-sir)" in markdown
+    assert (
+        "Chosen: **mic-no-sd** (1.00 above the next variant; not run at this code: mic-distill-1, mic-sir)" in markdown
+    )
+    assert "it lacks some of the 3 seeds, so the target judges the head-to-head's MIC" in markdown
     assert "| SCR | SciFact train queries nDCG@10 | +2.00 |" in markdown
 
 
