@@ -1,7 +1,8 @@
 """MIC's ablations against MRL, seed 0: each ablation's test score minus MRL seed 0's, from the head-to-head's run
 records (:func:`common.training.run_cache`, written by ``benchmarks/quality.py``); trains nothing. A row needs both
-records, neither from other code nor trained with a config that is no longer its method's (stale); runs without a
-code fingerprint are used and named under the table.
+records, neither from other code nor trained with a config that is no longer its method's (stale), and both of one
+origin (both from this code, or both from before records carried their code, which are used and named under the
+table).
 
     python benchmarks/ablations.py   # writes results/ablations.md and README's ablation table
 """
@@ -53,7 +54,7 @@ def usable(record: Mapping[str, object] | None) -> bool:
 def table(results: Path = RESULTS) -> str:
     """The Markdown table of every ablation of :data:`ABLATIONS` whose record and MRL's are usable, then the
     lines naming the runs not from this code and those not run yet."""
-    rows, origins, missing = [], {}, []
+    rows, origins, missing, apart = [], {}, [], []
     for setting, methods in ABLATIONS.items():
         records = {m: read_record(run_cache(results, setting, m, SEED)) for m in ["mrl", *methods]}
         for method, record in records.items():
@@ -65,11 +66,14 @@ def table(results: Path = RESULTS) -> str:
             else:
                 kind, entry = origin_entry(name, record)
                 origins.setdefault(kind, []).append(entry)
-        rows += [
-            row(setting, method, records["mrl"]["scores"], records[method]["scores"])
-            for method in methods
-            if usable(records["mrl"]) and usable(records[method])
-        ]
+        for method in methods:
+            mrl, record = records["mrl"], records[method]
+            if not (usable(mrl) and usable(record)):
+                continue
+            if origin(mrl) != origin(record):  # e.g. MRL rerun at this code, the ablation not yet
+                apart.append(f"{setting} {method} (MRL {origin(mrl)}, {method} {origin(record)})")
+                continue
+            rows.append(row(setting, method, mrl["scores"], record["scores"]))
     header = " | ".join(f"{name} 8 / 16 / 32, 384" for name in TASKS.values())
     lines = [
         f"| setting | run | {header} | SciFact, worst dim |",
@@ -78,6 +82,11 @@ def table(results: Path = RESULTS) -> str:
         "",
         *origin_lines(origins, ORIGIN_NOTES),
     ]
+    if apart:
+        lines += [
+            f"**Runs of different origins** (rows left out until both are from one code): {'; '.join(apart)}.",
+            "",
+        ]
     if missing:
         lines += [f"**Not run yet** (rows left out): {'; '.join(missing)}.", ""]
     return "\n".join(lines).rstrip()

@@ -30,6 +30,7 @@ def test_rows_are_differences_to_mrl_and_stale_runs_are_left_out_and_named(tmp_p
         write_record(run_cache(tmp_path, setting, "mrl", 0), record(70.0))
         write_record(run_cache(tmp_path, setting, "mic", 0), record(71.5))
         write_record(run_cache(tmp_path, setting, "mic-paper", 0), record(90.0, code="0123456789abcdef"))
+    write_record(run_cache(tmp_path, "unsup-simcse", "mrl", 0), record(70.0, legacy=True))
     write_record(run_cache(tmp_path, "unsup-simcse", "mic-no-sd", 0), record(69.0, legacy=True))
     stale = {**record(60.0), "config": {"loss": "mic", "mic": {"gamma": 123.0}}, "setting": "stsb-cosent",
              "method": "mic-no-sd"}  # fmt: skip
@@ -45,4 +46,6 @@ def test_rows_are_differences_to_mrl_and_stale_runs_are_left_out_and_named(tmp_p
     assert "stsb-cosent mic-no-sd seed 0 (trained with a config no longer its method's)" in markdown
     assert "No code fingerprint" in markdown and "unsup-simcse mic-no-sd seed 0" in markdown
     assert "**Not run yet** (rows left out): unsup-simcse mic-no-scr seed 0;" in markdown
+    assert "| unsup-simcse | `mic` |" not in table  # MRL without a fingerprint, MIC from this code: not compared
+    assert "unsup-simcse mic (MRL no code fingerprint, mic current)" in markdown
     assert "unsup-simcse-paper mic-no-sd" not in markdown  # the paper's budget ran the tuned and untuned MIC only
