@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from common import report
+from common.protocols import NONE, protocol
 from common.provenance import command_line, run_provenance
 from common.report import origin_lines, pca_name, replace_block, write_json_and_markdown
 from common.results import collect, mean_by_dim, methods_on, mic_minus_mrl, seeds_on, shared_seeds
@@ -187,6 +188,7 @@ def markdown(results: dict, command: str) -> str:
                     task_table(block, task, setting),
                     "",
                 ]
+        lines += [protocol_line(setting), ""]
         for method, twin in block.get("identical_to", {}).items():
             lines += [
                 f"`{method}` trains exactly the config of `{twin}` (the tuned MIC already makes that choice): "
@@ -259,11 +261,30 @@ def readme_table(results: dict) -> str:
                 rows.append([method_label(method, setting), count, *(f"{means[dim]:.2f}" for dim in DIMS)])
             lines += [f"**{setting}, {task} test** ({metric_label(task)}, mean over seeds)", ""]
             lines += [markdown_table(["method", "seeds", *map(str, DIMS)], rows), ""]
+        lines += [protocol_line(setting), ""]
         for kind in (NO_FINGERPRINT, OTHER_CODE):
             count = len(block.get("origins", {}).get(kind, []))
             if count:
                 lines += [f"*{setting}: {count} runs, {ORIGIN_LABELS[kind]}, {ORIGIN_NOTES[kind]}.*", ""]
     return "\n".join(lines)
+
+
+def setting_protocols(setting: str) -> dict:
+    """What a setting's trained models (and its PCA) saw, and so their protocol on each test task
+    (:func:`common.protocols.protocol`): ``{"fit_on": [sources], "trained": {task: protocol}}``; ``truncate`` is
+    always ``none``."""
+    sources = pca_fit_sources(setting)
+    return {"fit_on": sources, "trained": {task: protocol(sources, spec) for task, spec in TEST_TASKS.items()}}
+
+
+def protocol_line(setting: str) -> str:
+    """One Markdown line naming a setting's protocols per test task (:func:`setting_protocols`)."""
+    protocols = setting_protocols(setting)
+    per_task = ", ".join(f"{task} {name}" for task, name in protocols["trained"].items())
+    return (
+        f"*{setting}: trained models and PCA fitted on {' + '.join(protocols['fit_on'])} — protocol per test task "
+        f"(`benchmarks/common/protocols.py`): {per_task}; truncate {NONE}.*"
+    )
 
 
 def write_reports(command: str, folder: Path | None = None) -> dict:
@@ -274,6 +295,7 @@ def write_reports(command: str, folder: Path | None = None) -> dict:
     results["provenance"] = run_provenance(command)
     results["dims"] = DIMS
     results["splits"] = TEST_SPLITS
+    results["protocols"] = {setting: setting_protocols(setting) for setting in results["settings"]}
     write_json_and_markdown(folder / "quality.json", results, markdown(results, command))
     plot(results, folder)
     if folder == RESULTS:

@@ -444,3 +444,11 @@ def test_the_report_gives_each_baselines_gap_to_mrl_on_sts(results: Path) -> Non
     assert "| stsb-cosent | stsb | truncate | -3.00 | -3.00 | -3.00 |" in baselines  # mean of seeds 0-2 is seed 1
     assert "| stsb-cosent | sickr | pca[stsb:train] | -0.50 | -0.50 | -0.50 |" in baselines
     assert "| mic |" not in baselines and "scifact" not in baselines
+
+
+def test_each_setting_names_what_its_models_saw_per_test_task() -> None:
+    corpus, cosent = quality.setting_protocols("scifact-corpus"), quality.setting_protocols("stsb-cosent")
+    assert corpus == {"fit_on": ["scifact"],
+                      "trained": {"stsb": "inductive", "sickr": "inductive", "scifact": "transductive"}}  # fmt: skip
+    assert set(cosent["trained"].values()) == {"inductive"} and cosent["fit_on"] == ["stsb:train"]
+    assert "scifact transductive; truncate none" in quality.protocol_line("scifact-corpus")
