@@ -282,7 +282,7 @@ def protocol_line(setting: str) -> str:
     protocols = setting_protocols(setting)
     per_task = ", ".join(f"{task} {name}" for task, name in protocols["trained"].items())
     return (
-        f"*{setting}: trained models and PCA fitted on {' + '.join(protocols['fit_on'])} — protocol per test task "
+        f"*{setting}: models trained (and PCA fitted) on {' + '.join(protocols['fit_on'])} — protocol per test task "
         f"(`benchmarks/common/protocols.py`): {per_task}; truncate {NONE}.*"
     )
 
