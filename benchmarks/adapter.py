@@ -50,7 +50,7 @@ from common.adapters import (
 )
 from common.protocols import protocol
 from common.provenance import command_line, run_provenance
-from common.report import TABLE_NOTES, origin_lines, write_json_and_markdown
+from common.report import TABLE_NOTES, origin_lines, record_origin_lines, record_origins, write_json_and_markdown
 from common.results import collect, seeds_on
 from common.scoring import Scores, load_named, mean_std
 from common.settings import DIMS, RESULTS, SETTINGS
@@ -97,7 +97,9 @@ def run_sweep(context: FitContext, pca: PCAProjection) -> None:
         cells = [f"{scores[t][str(d)]:.2f}" for t in SPLITS["dev"] for d in (8, 16, 32, 384)]
         fit_seconds = "" if seconds is None else f"{seconds:.0f}"
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {mean_at(scores, TARGET_DIMS):.2f} | {fit_seconds} |")
-    data = {"baselines": scored, "runs": dict(rows), "command": context.command}
+    lines += ["", *record_origin_lines(dict(rows))][:-1]  # fits not from this code, if any
+    data = {"baselines": scored, "runs": dict(rows), "command": context.command,
+            "run_origins": record_origins(dict(rows)), "provenance": run_provenance(context.command)}  # fmt: skip
     write_json_and_markdown(RESULTS / "adapter-sweep.json", data, "\n".join(lines))
     print("\n".join(lines))
 

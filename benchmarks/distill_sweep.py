@@ -29,8 +29,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from common.provenance import command_line
-from common.report import record_origin_lines
+from common.provenance import command_line, run_provenance
+from common.report import record_origin_lines, record_origins
 from common.settings import sweep_path
 from common.sweeps import (
     MARGIN,
@@ -125,6 +125,8 @@ def main() -> None:
         },
         "best": best,
         "command": command_line(),
+        "run_origins": record_origins({"MRL": reference, **done}),
+        "provenance": run_provenance(command_line()),
     }
     path = distill_summary_path(args.setting, args.steps)
     write_atomic(path, json.dumps(summary, indent=2))

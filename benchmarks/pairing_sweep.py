@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 
-from common.provenance import command_line
-from common.report import record_origin_lines, write_json_and_markdown
+from common.provenance import command_line, run_provenance
+from common.report import record_origin_lines, record_origins, write_json_and_markdown
 from common.runs import read_record
 from common.settings import RESULTS, RETRIEVAL_DEV_TASKS, SELECTION_DIMS, SETTINGS, selection_score
 from common.training import run_one
@@ -73,6 +73,7 @@ def main() -> None:
         markdown_table(["pairing", *dims], rows),
         "",
         f"Command: `{command_line()}`",
+        "",
         *record_origin_lines(records),
     ]
     summary = {
@@ -83,6 +84,9 @@ def main() -> None:
         "selection_dims": list(SELECTION_DIMS),
         "scores": {name: record["scores"]["scifact_train"] for name, record in done.items()},
         "chosen": chosen,
+        "command": command_line(),
+        "run_origins": record_origins(records),
+        "provenance": run_provenance(command_line()),
     }
     write_json_and_markdown(SUMMARY, summary, "\n".join(lines))
     print("\n".join(lines))

@@ -21,8 +21,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from common.provenance import command_line
-from common.report import record_origin_lines
+from common.provenance import command_line, run_provenance
+from common.report import record_origin_lines, record_origins
 from common.settings import SETTINGS, is_regularized, sweep_path
 from common.sweeps import (
     MARGIN,
@@ -137,6 +137,8 @@ def main() -> None:
         "chosen_name": chosen_name,
         "chosen": chosen,
         "command": command_line(),
+        "run_origins": record_origins({"mrl": reference, **records, **earlier}),
+        "provenance": run_provenance(command_line()),
     }
     write_atomic(sweep_path(args.setting), json.dumps(summary, indent=2))
     lines = [
@@ -152,9 +154,7 @@ def main() -> None:
         delta = low_dim_score(record) - low_dim_score(reference)
         marker = " **(chosen)**" if name == chosen_name else " (earlier search path)" if name in earlier else ""
         lines.append(f"| {name}{marker} | {low_dim_score(record):.2f} | {full_dim_score(record):.2f} | {delta:+.2f} |")
-    lines += ["", *record_origin_lines({"mrl": reference, **records, **earlier})][
-        :-1
-    ]  # runs not from this code, if any
+    lines += ["", *record_origin_lines({"mrl": reference, **records, **earlier})][:-1]  # runs not from this code
     write_atomic(sweep_path(args.setting).with_suffix(".md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
 

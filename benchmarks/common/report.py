@@ -55,6 +55,17 @@ def origin_lines(entries: Mapping[str, list[str]], notes: Mapping[str, str] | No
     return lines
 
 
+def record_origins(records: Mapping[str, Mapping[str, object] | None]) -> dict[str, str]:
+    """Each named record's origin for a JSON summary: ``current``, ``no code fingerprint``, or ``other code`` with
+    what produced it (:func:`origin_entry`); ``None``: a run not made yet, left out."""
+    origins = {}
+    for name, record in records.items():
+        if record is not None:
+            kind, entry = origin_entry(name, record)
+            origins[name] = kind + entry[len(name) :]
+    return origins
+
+
 def record_origin_lines(records: Mapping[str, Mapping[str, object] | None]) -> list[str]:
     """:func:`origin_lines` of named records (``None``: a run not made yet, left out)."""
     entries: dict[str, list[str]] = {}

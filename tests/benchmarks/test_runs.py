@@ -10,7 +10,7 @@ import pytest
 
 import quality
 from common import provenance, runs, settings, training
-from common.report import record_origin_lines
+from common.report import record_origin_lines, record_origins
 from common.results import collect
 from common.runs import write_record
 from mic.provenance import package_versions
@@ -88,6 +88,9 @@ def test_origins_and_the_cache_tell_runs_from_other_code_apart(tmp_path: Path) -
     lines = record_origin_lines({"a": record, "b": stale(record), "c": legacy(record), "d": None})
     assert lines[0].startswith("**Stale: trained by other code**: b (commit abc1234")
     assert lines[2] == "**No code fingerprint (trained before run records carried their code)**: c."
+    origins = record_origins({"a": record, "b": stale(record), "c": legacy(record), "d": None})
+    assert origins["a"] == runs.CURRENT and origins["c"] == runs.NO_FINGERPRINT and "d" not in origins
+    assert origins["b"].startswith(f"{runs.OTHER_CODE} (commit abc1234")
 
 
 def head_to_head_record(method: str, seed: int, shift: float) -> dict:
