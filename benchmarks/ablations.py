@@ -45,18 +45,13 @@ def row(setting: str, method: str, mrl: Mapping[str, dict], scores: Mapping[str,
     return f"| {setting} | `{method}` | {' | '.join(cells)} | {diffs[worst]:+.2f} at {worst} |"
 
 
-def usable(record: Mapping[str, object] | None) -> bool:
-    """Whether a record may stand in the table: there, from this code or without a fingerprint, trained as its
-    method is configured today."""
-    return record is not None and origin(record) != OTHER_CODE and trained_as_configured(dict(record))
-
-
 def table(results: Path = RESULTS) -> str:
     """The Markdown table of every ablation of :data:`ABLATIONS` whose record and MRL's are usable, then the
     lines naming the runs not from this code and those not run yet."""
     rows, origins, missing, apart = [], {}, [], []
     for setting, methods in ABLATIONS.items():
         records = {m: read_record(run_cache(results, setting, m, SEED)) for m in ["mrl", *methods]}
+        usable = set()  # there, trained as its method is configured today, and not from other code
         for method, record in records.items():
             name = f"{setting} {method} seed {SEED}"
             if record is None:
@@ -66,9 +61,11 @@ def table(results: Path = RESULTS) -> str:
             else:
                 kind, entry = origin_entry(name, record)
                 origins.setdefault(kind, []).append(entry)
+                if kind != OTHER_CODE:
+                    usable.add(method)
         for method in methods:
             mrl, record = records["mrl"], records[method]
-            if not (usable(mrl) and usable(record)):
+            if not {"mrl", method} <= usable:
                 continue
             if origin(mrl) != origin(record):  # e.g. MRL rerun at this code, the ablation not yet
                 apart.append(f"{setting} {method} (MRL {origin(mrl)}, {method} {origin(record)})")

@@ -50,7 +50,14 @@ from common.adapters import (
 )
 from common.protocols import protocol
 from common.provenance import command_line, run_provenance
-from common.report import TABLE_NOTES, origin_lines, record_origin_lines, record_origins, write_json_and_markdown
+from common.report import (
+    TABLE_NOTES,
+    entry_name,
+    origin_lines,
+    record_origin_lines,
+    record_origins,
+    write_json_and_markdown,
+)
 from common.results import collect, seeds_on
 from common.scoring import Scores, load_named, mean_std
 from common.settings import DIMS, RESULTS, SETTINGS
@@ -140,7 +147,7 @@ def finetuned(folder: Path) -> dict:
                 scores.setdefault(method, {})[task] = {str(d): [by_dim[str(d)][s] for s in chosen] for d in DIMS}
                 seeds.setdefault(method, {})[task] = chosen
     runs = {f"{method} seed {seed}" for method in FINETUNED for seed in SEEDS}
-    origins = {kind: [entry for entry in entries if entry.split(" (")[0] in runs]
+    origins = {kind: [entry for entry in entries if entry_name(entry) in runs]
                for kind, entries in block.get("origins", {}).items()}  # fmt: skip
     stale = [entry for entry in block.get("stale", []) if entry in runs]
     return {"scores": scores, "seeds": seeds, "origins": {k: v for k, v in origins.items() if v}, "stale": stale}

@@ -44,6 +44,11 @@ def origin_entry(name: str, record: Mapping[str, object]) -> tuple[str, str]:
     return kind, name if kind != "other code" else f"{name} ({produced_by(record)})"
 
 
+def entry_name(entry: str) -> str:
+    """The run name an :func:`origin_entry` entry starts with (``mrl seed 0 (commit ...)`` -> ``mrl seed 0``)."""
+    return entry.split(" (", 1)[0]
+
+
 def origin_lines(entries: Mapping[str, list[str]], notes: Mapping[str, str] | None = None) -> list[str]:
     """Markdown paragraphs naming the runs not from this code under :data:`common.runs.ORIGIN_LABELS`, each with
     its note from ``notes`` (e.g. whether the tables include them); none when every run is from this code."""
