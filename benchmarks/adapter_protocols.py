@@ -24,12 +24,11 @@ import argparse
 import os
 import shlex
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from common.adapters import score_mapped
+from common.adapters import CORPORA, Base, score_mapped, source_spec
 from common.protocols import CORPUS_DOCUMENTS, INDUCTIVE, NONE, STOCK_PREFIXES, TRANSDUCTIVE
 from common.provenance import run_provenance
 from common.report import pca_name, write_json_and_markdown
@@ -37,15 +36,11 @@ from common.runs import cached, new_record, run_key, write_record
 from common.scoring import Scores, load_named
 from common.settings import RESULTS
 from mic.adapt import FitSettings, fit
-from mic.adapt.data import EmbeddingSource, fit_embeddings
-from mic.cache import EmbeddingStore
-from mic.dims import default_dims
-from mic.encoders import Encoder, fit_pca
-from mic.models import load_model, model_fingerprint
+from mic.adapt.data import fit_embeddings
+from mic.encoders import fit_pca
 
 RUNS = RESULTS / "adapter-protocols-runs"
 ENCODERS = ["default", "wordllama"]
-CORPORA = ["scifact", "cranfield"]
 OTHER_TEXTS = ["stsb:train", "sick:train"]
 STS_TASKS = {"stsb": "stsb:test", "sickr": "sick:test"}
 SEED = 0
@@ -68,31 +63,6 @@ def shown_name(record: dict) -> str:
     if record["method"].startswith("adapter"):
         return f"adapter[{'+'.join(record['fit_texts'])}]"
     return record["method"]
-
-
-def source_spec(source: str, data_dir: Path) -> str:
-    """The data source of a name: a corpus mic does not name (``cranfield``) as its BEIR folder in the data
-    folder, any other name as it is."""
-    return str(data_dir / source) if source in CORPORA and source != "scifact" else source
-
-
-@dataclass
-class Base:
-    """One stock encoder and what its runs share: fingerprint, cached embeddings, one store of encodings, dims."""
-
-    encoder: Encoder
-    fingerprint: str
-    embed: EmbeddingSource
-    store: EmbeddingStore
-    dims: list[int]
-
-    @classmethod
-    def load(cls, name: str) -> Base:
-        model = load_model(name)
-        fingerprint = model_fingerprint(model)
-        encoder = Encoder(name, model)
-        dims = default_dims(model.get_embedding_dimension())
-        return cls(encoder, fingerprint, EmbeddingSource(encoder, fingerprint), EmbeddingStore(), dims)
 
 
 def run(base: Base, method: str, corpus: str | None, data_dir: Path, command: str) -> dict:

@@ -1,140 +1,219 @@
-"""Binary shortlists: recall@10 of the sign bits of a 128- or 256-dim prefix, stock vs adapter without/with ``bits``.
+"""Binary shortlists on real embeddings: sign bits of a 128- or 256-dim prefix against an int8 prefix of the same
+bytes, for the stock vectors and the corpus adapter without and with its ``bits`` term.
 
-The default model's SciFact corpus embeddings are not in the embedding cache here, so the corpus is synthetic:
-``--n`` correlated 384-dim vectors (``--clusters`` centres, variance decaying as ``k^-1/2``, a random rotation so no
-prefix is privileged, and a shared offset, as real sentence embeddings have). ``--queries`` more vectors from the
-same distribution are the held-out queries. The adapter (``mic.adapt.fit``, default settings, fitted on the corpus
-vectors) is fitted without ``bits`` and with each ``--bits`` weight. Each vector set is indexed by the FAISS backend
-(``IndexBinaryFlat`` of the prefix's sign bits; for comparison at equal bytes an int8 prefix of the same bytes),
-searched alone (top 10 of the shortlist index) and as a k' = 100 shortlist re-ranked at full dim (the set's own
-float16 full vectors); recall@10 is against exact full-dim search of the stock vectors.
+Vectors: the stock all-MiniLM-L6-v2's embeddings (read through the embedding cache) of SciFact (documents, train
+queries, test queries) and Cranfield (documents, test queries), and the same mapped by ``mic.adapt.fit`` (default
+settings, seed 0) fitted on the evaluated corpus's documents — protocol *transductive*: the fit saw the documents,
+never a query or a label — without ``bits`` and with each ``--bits`` weight. Each vector set is indexed as
+``mic index`` indexes it (FAISS ``IndexBinaryFlat`` of the prefix's sign bits, or an 8-bit scalar-quantized prefix,
+with float16 full vectors) and searched alone (the prefix index's top 10) and as a k' = 100 shortlist re-ranked at
+full dim. Reported: nDCG@10 x100 on the qrels, and recall@10 x100 against exact 384-d cosine search of the stock
+vectors.
 
-    OMP_NUM_THREADS=1 python benchmarks/binary_codes.py
+The ``bits`` weight is chosen on SciFact's train queries only (the dev split): the best mean nDCG@10 of the two binary
+shortlists, if it beats the adapter without ``bits`` by :data:`common.sweeps.MARGIN`; test splits are reported, never
+used to choose. Each vector set's scores are cached in ``results/binary-codes-runs/KEY.json`` under the one run key.
 
-writes benchmarks/results/binary_codes.json and binary_codes.md.
+    OMP_NUM_THREADS=1 python benchmarks/binary_codes.py --data-dir ../shared/data   # ~2-5 min per adapter fit
+
+writes benchmarks/results/binary_codes.{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from mic.adapt import fit
-from mic.provenance import provenance
+from common.adapters import CORPORA, Base, source_spec
+from common.protocols import CORPUS_DOCUMENTS, NONE, STOCK_PREFIXES, TRANSDUCTIVE
+from common.provenance import command_line, run_provenance
+from common.report import write_json_and_markdown
+from common.retrieval_extras import ndcg, ranked
+from common.runs import cached, new_record, run_key, write_record
+from common.settings import RESULTS
+from common.sweeps import MARGIN
+from mic.adapt import FitSettings, fit
+from mic.adapt.data import fit_embeddings
+from mic.data import RetrievalData
+from mic.data.tasks import load_task
+from mic.evaluation.report import markdown_table
 from mic.retrieval.backends import Layout
 from mic.retrieval.backends.faiss import FaissReader, FaissWriter, shortlist_rows
-from mic.staging import write_atomic, write_json
 
-FULL, K, SHORTLIST = 384, 10, 100
+RUNS = RESULTS / "binary-codes-runs"
+ENCODER = "default"
+SPLITS = {"scifact": ["train", "test"], "cranfield": ["test"]}
+DEV = ("scifact", "train")
 SHORTLISTS = [("binary", 128), ("binary", 256), ("int8", 16), ("int8", 32)]
 """(precision, prefix dim): 16 and 32 bytes per vector each, binary and int8."""
-RESULTS = Path(__file__).parent / "results"
+BINARY = [f"{precision} {dim}" for precision, dim in SHORTLISTS if precision == "binary"]
+TOP, SHORTLIST, SEED = 10, 100, 0
+DEFAULT_BITS = [1.0, 10.0]
 
 
-def unit(matrix: np.ndarray) -> np.ndarray:
-    return (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
+def vectors_name(bits: float | None) -> str:
+    """A vector set's name: ``stock``, ``adapter`` (no ``bits``) or ``adapter + bits W``."""
+    return "stock" if bits is None else "adapter" if bits == 0 else f"adapter + bits {bits:g}"
 
 
-def synthetic(count: int, clusters: int, seed: int) -> np.ndarray:
-    """``(count, 384)`` unit vectors: clustered latents, decaying spectrum, a random rotation and a shared offset."""
-    structure = np.random.default_rng(0)  # the same centres, rotation and offset for corpus and queries
-    centres = structure.standard_normal((clusters, FULL))
-    rotation = np.linalg.qr(structure.standard_normal((FULL, FULL)))[0]
-    offset = 0.4 * structure.standard_normal(FULL)
-    rng = np.random.default_rng(seed)
-    latent = (centres[rng.integers(0, clusters, count)] + rng.standard_normal((count, FULL))) / np.sqrt(
-        np.arange(1, FULL + 1)
-    )
-    return unit(unit(latent) @ rotation + offset / np.sqrt(FULL))
+def recall(found: np.ndarray, exact: np.ndarray) -> float:
+    """recall@10 x100 of ``found`` rows against the ``exact`` top-10 rows (``-1`` padding never matches)."""
+    return round(100 * float(np.mean([len(set(a) & set(b)) / TOP for a, b in zip(found, exact, strict=True)])), 2)
 
 
-def recalls(documents: np.ndarray, queries: np.ndarray, exact: np.ndarray, precision: str, dim: int) -> dict:
-    """recall@10 against ``exact`` of the prefix index alone and of the funnel with a k' = 100 shortlist."""
-    layout = Layout(dim, FULL, precision, "flat", "float16")  # type: ignore[arg-type]
+def shortlist_scores(
+    documents: np.ndarray, queries: np.ndarray, data: RetrievalData, exact: np.ndarray, precision: str, dim: int
+) -> dict:
+    """nDCG@10 x100 and recall@10 x100 of one prefix index, searched ``alone`` and as a k' = :data:`SHORTLIST`
+    ``shortlist`` re-ranked at full dim on the index's float16 vectors, and its bytes per vector."""
+    layout = Layout(dim, documents.shape[1], precision, "flat", "float16")  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory() as folder:
         writer = FaissWriter(Path(folder), layout, documents)
         writer.add(documents, [])
         reader = FaissReader(Path(folder), layout, len(documents), writer.finish())
-        alone = shortlist_rows(reader.index, layout, queries, K)
-        funnel = reader.search(queries, K, SHORTLIST).indices
+        alone = shortlist_rows(reader.index, layout, queries, TOP)
+        funnel = reader.search(queries, TOP, SHORTLIST)
+    return {
+        "bytes": layout.prefix_bytes,
+        "ndcg": {"alone": ndcg(ranked(alone), data), "shortlist": ndcg(funnel, data)},
+        "recall": {"alone": recall(alone, exact), "shortlist": recall(funnel.indices, exact)},
+    }
 
-    def recall(found: np.ndarray) -> float:
-        return round(float(np.mean([len(set(a) & set(b)) / K for a, b in zip(found, exact, strict=True)])), 4)
 
-    return {"bytes": layout.prefix_bytes, "alone": recall(alone), f"shortlist_{SHORTLIST}": recall(funnel)}
+def split_scores(documents: np.ndarray, queries: np.ndarray, data: RetrievalData, exact: np.ndarray) -> dict:
+    """One vector set on one split: exact full-dim nDCG@10 x100 and every :data:`SHORTLISTS` index."""
+    full = np.argsort(-(queries @ documents.T), axis=1)[:, :TOP]
+    scores = {"exact full dim": {"ndcg": ndcg(ranked(full), data), "recall": recall(full, exact)}}
+    for precision, dim in SHORTLISTS:
+        scores[f"{precision} {dim}"] = shortlist_scores(documents, queries, data, exact, precision, dim)
+    return scores
+
+
+def run(base: Base, corpus: str, bits: float | None, data_dir: Path, command: str) -> dict:
+    """The record of one vector set (``bits`` None: the stock vectors) on every split of ``corpus``, from the run
+    cache when this code already made it."""
+    settings = None if bits is None else FitSettings(seed=SEED, bits=bits)
+    config = {"benchmark": "binary-codes", "encoder": ENCODER, "base_fingerprint": base.fingerprint, "corpus": corpus,
+              "splits": SPLITS[corpus], "fit": settings and settings.model_dump(mode="json"),
+              "shortlists": SHORTLISTS, "top": TOP, "shortlist": SHORTLIST}  # fmt: skip
+    key = run_key(config, SEED)
+    path = RUNS / f"{key}.json"
+    record = cached(path, key)
+    if record is not None:
+        return record
+    spec = source_spec(corpus, data_dir)
+    tasks = {split: load_task(f"{spec}:{split}", str(data_dir)) for split in SPLITS[corpus]}
+    first = next(iter(tasks.values()))
+    assert isinstance(first, RetrievalData)
+    stock_documents = base.store.embed(base.encoder, first.documents, persist=True)
+    transform, fit_fields = None, {"fit_rows": 0, "fit_seconds": 0.0}
+    if settings is not None:
+        embeddings = fit_embeddings([spec], base.embed, data_dir)
+        print(f"{corpus}: fitting {vectors_name(bits)} on {len(embeddings)} documents", flush=True)
+        adapter = fit(embeddings, base.dims, base_model=ENCODER, base_fingerprint=base.fingerprint,
+                      show_progress_bar=False, **settings.model_dump())  # fmt: skip
+        transform = adapter.transform
+        fit_fields = {"fit_rows": len(embeddings), "fit_seconds": adapter.info["fit_seconds"],
+                      "final_terms": adapter.info["final_terms"]}  # fmt: skip
+
+    def mapped(rows: torch.Tensor) -> np.ndarray:
+        with torch.no_grad():
+            return (rows if transform is None else transform(rows)).numpy()
+
+    scores = {}
+    for split, data in tasks.items():
+        assert isinstance(data, RetrievalData)
+        queries = base.store.embed(base.encoder, data.queries, persist=True)
+        exact = np.argsort(-(queries.numpy() @ stock_documents.numpy().T), axis=1)[:, :TOP]
+        scores[split] = split_scores(mapped(stock_documents), mapped(queries), data, exact)
+    fields = {"encoder": ENCODER, "corpus": corpus, "vectors": vectors_name(bits), "bits": bits,
+              "protocol": NONE if bits is None else TRANSDUCTIVE,
+              "fit_saw": STOCK_PREFIXES if bits is None else CORPUS_DOCUMENTS, "seed": SEED, **fit_fields,
+              "scores": scores}  # fmt: skip
+    record = new_record(key, command, fields)
+    write_record(path, record)
+    return record
+
+
+def binary_mean(record: dict, split: str) -> float:
+    """The mean nDCG@10 of the :data:`BINARY` shortlists (re-ranked at full dim) of a record on one split."""
+    cells = record["scores"][split]
+    return sum(cells[name]["ndcg"]["shortlist"] for name in BINARY) / len(BINARY)
+
+
+def choose(records: list[dict], bits: list[float]) -> dict:
+    """The dev choice of the ``bits`` weight (see the module docstring): ``{"scores": {weight: dev mean},
+    "chosen": weight}`` (0: off)."""
+    corpus, split = DEV
+    by_weight = {r["bits"]: binary_mean(r, split) for r in records if r["corpus"] == corpus and r["bits"] is not None}
+    best = max(bits, key=by_weight.__getitem__)
+    chosen = best if by_weight[best] >= by_weight[0.0] + MARGIN else 0.0
+    return {"split": f"{corpus}:{split}", "scores": {f"{w:g}": round(v, 4) for w, v in by_weight.items()},
+            "chosen": chosen, "margin": MARGIN}  # fmt: skip
+
+
+def write_report(records: list[dict], choice: dict, command: str) -> None:
+    """``results/binary_codes.{json,md}``: per corpus and split, nDCG@10 and recall@10 of every vector set."""
+    lines = [
+        "# Binary shortlists on real embeddings: sign bits of a prefix against int8 of the same bytes, with and "
+        "without the adapter's `bits` term",
+        "",
+        f"Command: `{command}`. Seed {SEED}. Stock all-MiniLM-L6-v2 vectors; adapters: `mic.adapt.fit` defaults "
+        "fitted on the evaluated corpus's documents (protocol **transductive**: no query, no label). Each cell: the "
+        f"prefix index searched alone (top {TOP}) / as a k'={SHORTLIST} shortlist re-ranked at full dim (float16). "
+        "Binary: FAISS `IndexBinaryFlat` (Hamming); int8: `IndexScalarQuantizer` 8-bit; bytes per vector in the "
+        "header.",
+        "",
+        f"Dev choice ({choice['split']} queries only): mean nDCG@10 of the binary shortlists "
+        + ", ".join(f"bits {w}: {v:.2f}" for w, v in choice["scores"].items())
+        + f"; chosen: **bits {choice['chosen']:g}** (a weight must beat 0 by {choice['margin']}).",
+    ]
+    for corpus in CORPORA:
+        for split in SPLITS[corpus]:
+            rows = [r for r in records if r["corpus"] == corpus]
+            if not rows:
+                continue
+            first = rows[0]["scores"][split]
+            names = [name for name in first if name != "exact full dim"]
+            header = ["vectors", "protocol", "exact 384", *(f"{n} ({first[n]['bytes']} B)" for n in names)]
+            for metric, title in (("ndcg", "nDCG@10 x100"), ("recall", "recall@10 x100 vs exact stock 384-d")):
+                table = [
+                    [
+                        r["vectors"],
+                        r["protocol"],
+                        f"{r['scores'][split]['exact full dim'][metric]:.2f}",
+                        *(
+                            " / ".join(f"{r['scores'][split][n][metric][m]:.2f}" for m in ("alone", "shortlist"))
+                            for n in names
+                        ),
+                    ]  # fmt: skip
+                    for r in rows
+                ]
+                lines += ["", f"## {corpus} {split}: {title}", "", markdown_table(header, table)]
+    data = {"encoder": ENCODER, "seed": SEED, "splits": SPLITS, "choice": choice, "runs": records,
+            "provenance": run_provenance(command)}  # fmt: skip
+    write_json_and_markdown(RESULTS / "binary_codes.json", data, "\n".join(lines))
+    print("\n".join(lines))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=20_000, help="corpus vectors")
-    parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument("--clusters", type=int, default=500)
-    parser.add_argument("--bits", type=float, nargs="+", default=[1.0, 10.0], help="weights of the bits term tried")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, required=True, help="folder with scifact/ and cranfield/")
+    parser.add_argument("--bits", type=float, nargs="+", default=DEFAULT_BITS, help="weights of the bits term tried")
     args = parser.parse_args()
-    command = shlex.join(["python", *sys.argv])
-    split = f"corpus seed {args.seed + 1}, {args.n} vectors; held-out queries seed {args.seed + 2}, {args.queries}"
-    print(f"{command}\nseed {args.seed}; {split}; threads {torch.get_num_threads()}", flush=True)
-    corpus, queries = (
-        synthetic(args.n, args.clusters, args.seed + 1),
-        synthetic(args.queries, args.clusters, args.seed + 2),
-    )
-    exact = np.argsort(-(queries @ corpus.T), axis=1)[:, :K]
-    sets: dict[str, tuple[np.ndarray, np.ndarray]] = {"stock": (corpus, queries)}
-    fits: dict[str, dict] = {}
-    for name, settings in [
-        ("adapter", {}),
-        *((f"adapter + bits {weight:g}", {"bits": weight}) for weight in args.bits),
-    ]:
-        start = time.perf_counter()
-        adapter = fit(corpus, seed=args.seed, show_progress_bar=False, **settings)
-        fits[name] = {"settings": settings, "seconds": round(time.perf_counter() - start, 1),
-                      "final_terms": adapter.info["final_terms"]}  # fmt: skip
-        with torch.no_grad():
-            sets[name] = tuple(adapter.transform(torch.from_numpy(rows)).numpy() for rows in (corpus, queries))  # type: ignore[assignment]
-        print(name, fits[name], flush=True)
-    rows = {
-        name: {
-            f"{precision} {dim}": recalls(documents, held_out, exact, precision, dim) for precision, dim in SHORTLISTS
-        }
-        for name, (documents, held_out) in sets.items()
-    }
-    result = {
-        "corpus": f"synthetic: {args.n} correlated 384-d unit vectors, {args.clusters} clusters (SciFact corpus "
-        "embeddings not in the embedding cache)",
-        "queries": f"{args.queries} held-out vectors of the same distribution",
-        "reference": "exact full-dim (384) cosine search of the stock vectors",
-        "fits": fits,
-        "recall_at_10": rows,
-        **provenance(command, args.seed),
-    }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    write_json(result, RESULTS / "binary_codes.json")
-    header = " | ".join(f"{key} ({rows['stock'][key]['bytes']} B) alone / k'={SHORTLIST}" for key in rows["stock"])
-    lines = [
-        "# Binary shortlists: sign bits of a prefix, with and without the adapter's bits term",
-        "",
-        f"{result['corpus']}; {result['queries']}. recall@10 against {result['reference']}: the prefix index searched "
-        f"alone, and as a k'={SHORTLIST} shortlist re-ranked at full dim (float16). FAISS `IndexBinaryFlat` (Hamming) "
-        "for binary, `IndexScalarQuantizer` 8-bit for int8; adapters: `mic.adapt.fit` defaults, fitted on the corpus, "
-        f"without or with `bits` = {', '.join(f'{weight:g}' for weight in args.bits)}. One thread.",
-        f"Command: `{command}`; seed {args.seed}; commit {result['git_commit']}.",
-        "",
-        f"| vectors | {header} | fit s |",
-        "|---|" + "---:|" * (len(SHORTLISTS) + 1),
+    if any(weight <= 0 for weight in args.bits):
+        parser.error(f"--bits takes positive weights (the adapter without bits is always run), got {args.bits}")
+    torch.manual_seed(SEED)
+    command = command_line()
+    base = Base.load(ENCODER)
+    records = [
+        run(base, corpus, bits, args.data_dir, command) for corpus in CORPORA for bits in (None, 0.0, *args.bits)
     ]
-    for name, row in rows.items():
-        cells = " | ".join(f"{cell['alone']:.3f} / {cell[f'shortlist_{SHORTLIST}']:.3f}" for cell in row.values())
-        lines.append(f"| {name} | {cells} | {fits.get(name, {}).get('seconds', '')} |")
-    write_atomic(RESULTS / "binary_codes.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(records, choose(records, [0.0, *args.bits]), command)
 
 
 if __name__ == "__main__":

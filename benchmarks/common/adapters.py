@@ -21,11 +21,14 @@ from common.runs import CURRENT, NO_FINGERPRINT, OTHER_CODE, new_record, origin,
 from common.scoring import Scores, score_loaded
 from common.settings import DIMS, RESULTS, TEST_TASKS
 from mic.adapt import Adapter, FitSettings, fit
+from mic.adapt.data import EmbeddingSource
 from mic.adapt.fit import PairSupervision
 from mic.adapt.tokens import TokenStates
 from mic.cache import EmbeddingStore, default_cache_dir, embedding_entry
 from mic.data.tasks import TaskData
+from mic.dims import default_dims
 from mic.encoders import Encoder, PCAProjection
+from mic.models import load_model, model_fingerprint
 
 RUNS = RESULTS / "adapter-runs"
 TARGET_DIMS = [8, 16, 32]
@@ -86,6 +89,35 @@ AROUND_DEFAULT: dict[str, dict[str, object]] = {
 loss on those sources; SCR is token-level unless ``scr_form`` is ``sentence`` (the first round's was
 sentence-level). SciFact's dev queries are its train queries, which the supervised entries train on: their SciFact
 dev score is not a held-out number, so they are compared on STS-B dev and SICK trial."""
+
+
+CORPORA = ["scifact", "cranfield"]
+"""The retrieval corpora the adapter's protocols and the binary-code benchmark evaluate on."""
+
+
+def source_spec(source: str, data_dir: Path) -> str:
+    """The data source of a name: a corpus mic does not name (``cranfield``) as its BEIR folder in the data
+    folder, any other name as it is."""
+    return str(data_dir / source) if source in CORPORA and source != "scifact" else source
+
+
+@dataclass
+class Base:
+    """One stock encoder and what its runs share: fingerprint, cached embeddings, one store of encodings, dims."""
+
+    encoder: Encoder
+    fingerprint: str
+    embed: EmbeddingSource
+    store: EmbeddingStore
+    dims: list[int]
+
+    @classmethod
+    def load(cls, name: str) -> Base:
+        model = load_model(name)
+        fingerprint = model_fingerprint(model)
+        encoder = Encoder(name, model)
+        dims = default_dims(model.get_embedding_dimension())
+        return cls(encoder, fingerprint, EmbeddingSource(encoder, fingerprint), EmbeddingStore(), dims)
 
 
 def sweep_entries() -> dict[str, tuple[FitSettings, list[str], bool]]:
