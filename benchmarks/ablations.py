@@ -51,7 +51,7 @@ def table(results: Path = RESULTS) -> str:
     rows, origins, missing, apart = [], {}, [], []
     for setting, methods in ABLATIONS.items():
         records = {m: read_record(run_cache(results, setting, m, SEED)) for m in ["mrl", *methods]}
-        usable = set()  # there, trained as its method is configured today, and not from other code
+        usable: set[str] = set()  # there, trained as its method is configured today, and not from other code
         for method, record in records.items():
             name = f"{setting} {method} seed {SEED}"
             if record is None:

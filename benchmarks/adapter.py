@@ -52,7 +52,7 @@ from common.protocols import protocol
 from common.provenance import command_line, run_provenance
 from common.report import (
     TABLE_NOTES,
-    entry_name,
+    entry_of,
     origin_lines,
     record_origin_lines,
     record_origins,
@@ -147,7 +147,7 @@ def finetuned(folder: Path) -> dict:
                 scores.setdefault(method, {})[task] = {str(d): [by_dim[str(d)][s] for s in chosen] for d in DIMS}
                 seeds.setdefault(method, {})[task] = chosen
     runs = {f"{method} seed {seed}" for method in FINETUNED for seed in SEEDS}
-    origins = {kind: [entry for entry in entries if entry_name(entry) in runs]
+    origins = {kind: [entry for entry in entries if any(entry_of(entry, run) for run in runs)]
                for kind, entries in block.get("origins", {}).items()}  # fmt: skip
     stale = [entry for entry in block.get("stale", []) if entry in runs]
     return {"scores": scores, "seeds": seeds, "origins": {k: v for k, v in origins.items() if v}, "stale": stale}

@@ -29,30 +29,38 @@ import numpy as np
 import torch
 
 from common.adapters import CORPORA, Base, source_spec
-from common.protocols import CORPUS_DOCUMENTS, NONE, STOCK_PREFIXES, TRANSDUCTIVE
+from common.protocols import CORPUS_DOCUMENTS, STOCK_PREFIXES, protocol
 from common.provenance import command_line, run_provenance
 from common.report import write_json_and_markdown
-from common.retrieval_extras import ndcg, ranked
+from common.retrieval_extras import SHORTLIST, TOP, ndcg, ranked
 from common.runs import cached, new_record, run_key, write_record
 from common.settings import RESULTS
 from common.sweeps import MARGIN
-from mic.adapt import FitSettings, fit
+from mic.adapt import Adapter, FitSettings, fit
 from mic.adapt.data import fit_embeddings
+from mic.cache import default_cache_dir
 from mic.data import RetrievalData
 from mic.data.tasks import load_task
 from mic.evaluation.report import markdown_table
+from mic.retrieval import prefix
 from mic.retrieval.backends import Layout
 from mic.retrieval.backends.faiss import FaissReader, FaissWriter, shortlist_rows
 
 RUNS = RESULTS / "binary-codes-runs"
+ADAPTERS = default_cache_dir() / "binary-codes"  # fitted weights stay out of the repo
 ENCODER = "default"
-SPLITS = {"scifact": ["train", "test"], "cranfield": ["test"]}
 DEV = ("scifact", "train")
+"""The dev split that chooses the ``bits`` weight: SciFact's train queries."""
 SHORTLISTS = [("binary", 128), ("binary", 256), ("int8", 16), ("int8", 32)]
 """(precision, prefix dim): 16 and 32 bytes per vector each, binary and int8."""
 BINARY = [f"{precision} {dim}" for precision, dim in SHORTLISTS if precision == "binary"]
-TOP, SHORTLIST, SEED = 10, 100, 0
+SEED = 0
 DEFAULT_BITS = [1.0, 10.0]
+
+
+def splits(corpus: str) -> list[str]:
+    """The query splits scored on ``corpus``: the dev split first where it has one, then test."""
+    return [DEV[1], "test"] if corpus == DEV[0] else ["test"]
 
 
 def vectors_name(bits: float | None) -> str:
@@ -95,10 +103,10 @@ def split_scores(documents: np.ndarray, queries: np.ndarray, data: RetrievalData
 
 def run(base: Base, corpus: str, bits: float | None, data_dir: Path, command: str) -> dict:
     """The record of one vector set (``bits`` None: the stock vectors) on every split of ``corpus``, from the run
-    cache when this code already made it."""
+    cache when this code already made it; a fitted adapter's weights are kept under :data:`ADAPTERS`."""
     settings = None if bits is None else FitSettings(seed=SEED, bits=bits)
     config = {"benchmark": "binary-codes", "encoder": ENCODER, "base_fingerprint": base.fingerprint, "corpus": corpus,
-              "splits": SPLITS[corpus], "fit": settings and settings.model_dump(mode="json"),
+              "splits": splits(corpus), "fit": settings and settings.model_dump(mode="json"),
               "shortlists": SHORTLISTS, "top": TOP, "shortlist": SHORTLIST}  # fmt: skip
     key = run_key(config, SEED)
     path = RUNS / f"{key}.json"
@@ -106,32 +114,40 @@ def run(base: Base, corpus: str, bits: float | None, data_dir: Path, command: st
     if record is not None:
         return record
     spec = source_spec(corpus, data_dir)
-    tasks = {split: load_task(f"{spec}:{split}", str(data_dir)) for split in SPLITS[corpus]}
-    first = next(iter(tasks.values()))
-    assert isinstance(first, RetrievalData)
-    stock_documents = base.store.embed(base.encoder, first.documents, persist=True)
-    transform, fit_fields = None, {"fit_rows": 0, "fit_seconds": 0.0}
+    tasks = {split: load_task(f"{spec}:{split}", str(data_dir)) for split in splits(corpus)}
+    for task, data in tasks.items():
+        if not isinstance(data, RetrievalData):
+            raise ValueError(f"{spec}:{task} is not a retrieval task; give a corpus in BEIR layout")
+    stock_documents = base.store.embed(base.encoder, next(iter(tasks.values())).documents, persist=True)
+    adapter, fit_fields = None, {"fit_rows": 0, "fit_seconds": 0.0}
     if settings is not None:
         embeddings = fit_embeddings([spec], base.embed, data_dir)
-        print(f"{corpus}: fitting {vectors_name(bits)} on {len(embeddings)} documents", flush=True)
-        adapter = fit(embeddings, base.dims, base_model=ENCODER, base_fingerprint=base.fingerprint,
-                      show_progress_bar=False, **settings.model_dump())  # fmt: skip
-        transform = adapter.transform
+        if (ADAPTERS / key / "adapter.json").is_file():
+            adapter = Adapter.load(ADAPTERS / key)
+        else:
+            print(f"{corpus}: fitting {vectors_name(bits)} on {len(embeddings)} documents", flush=True)
+            adapter = fit(embeddings, base.dims, base_model=ENCODER, base_fingerprint=base.fingerprint,
+                          show_progress_bar=False, **settings.model_dump())  # fmt: skip
+            adapter.save(ADAPTERS / key)
         fit_fields = {"fit_rows": len(embeddings), "fit_seconds": adapter.info["fit_seconds"],
                       "final_terms": adapter.info["final_terms"]}  # fmt: skip
 
-    def mapped(rows: torch.Tensor) -> np.ndarray:
-        with torch.no_grad():
-            return (rows if transform is None else transform(rows)).numpy()
+    def unit(rows: torch.Tensor) -> np.ndarray:
+        """Unit full-dim vectors, as ``mic index`` holds them (adapted when there is an adapter)."""
+        mapped = rows if adapter is None else adapter.transform(rows)
+        return prefix(mapped.numpy(), mapped.shape[1])
+
+    def stock_unit(rows: torch.Tensor) -> np.ndarray:
+        return prefix(rows.numpy(), rows.shape[1])
 
     scores = {}
     for split, data in tasks.items():
-        assert isinstance(data, RetrievalData)
         queries = base.store.embed(base.encoder, data.queries, persist=True)
-        exact = np.argsort(-(queries.numpy() @ stock_documents.numpy().T), axis=1)[:, :TOP]
-        scores[split] = split_scores(mapped(stock_documents), mapped(queries), data, exact)
+        exact = np.argsort(-(stock_unit(queries) @ stock_unit(stock_documents).T), axis=1)[:, :TOP]
+        scores[split] = split_scores(unit(stock_documents), unit(queries), data, exact)
+    fit_sources = [] if bits is None else [spec]
     fields = {"encoder": ENCODER, "corpus": corpus, "vectors": vectors_name(bits), "bits": bits,
-              "protocol": NONE if bits is None else TRANSDUCTIVE,
+              "protocol": protocol(fit_sources, f"{spec}:test"),
               "fit_saw": STOCK_PREFIXES if bits is None else CORPUS_DOCUMENTS, "seed": SEED, **fit_fields,
               "scores": scores}  # fmt: skip
     record = new_record(key, command, fields)
@@ -146,44 +162,51 @@ def binary_mean(record: dict, split: str) -> float:
 
 
 def choose(records: list[dict], bits: list[float]) -> dict:
-    """The dev choice of the ``bits`` weight (see the module docstring): ``{"scores": {weight: dev mean},
-    "chosen": weight}`` (0: off)."""
+    """The dev choice of the ``bits`` weight among ``bits`` (0: off, which must be among them; see the module
+    docstring): ``{"split": "scifact:train", "scores": {weight: dev mean}, "chosen": weight, "margin": MARGIN}``.
+
+    Raises:
+        ValueError: when a weight of ``bits`` has no record on the dev corpus.
+    """
     corpus, split = DEV
     by_weight = {r["bits"]: binary_mean(r, split) for r in records if r["corpus"] == corpus and r["bits"] is not None}
+    if missing := [weight for weight in bits if weight not in by_weight]:
+        raise ValueError(f"no {corpus} record for bits weight(s) {missing}; have {sorted(by_weight)}")
     best = max(bits, key=by_weight.__getitem__)
     chosen = best if by_weight[best] >= by_weight[0.0] + MARGIN else 0.0
-    return {"split": f"{corpus}:{split}", "scores": {f"{w:g}": round(v, 4) for w, v in by_weight.items()},
+    return {"split": f"{corpus}:{split}", "scores": {f"{w:g}": round(by_weight[w], 4) for w in bits},
             "chosen": chosen, "margin": MARGIN}  # fmt: skip
 
 
 def write_report(records: list[dict], choice: dict, command: str) -> None:
-    """``results/binary_codes.{json,md}``: per corpus and split, nDCG@10 and recall@10 of every vector set."""
+    """``results/binary_codes.{json,md}``: per corpus and split, nDCG@10 and recall@10 of every vector set; the dev
+    split's tables say so, and the row of the chosen ``bits`` weight is marked."""
     lines = [
         "# Binary shortlists on real embeddings: sign bits of a prefix against int8 of the same bytes, with and "
         "without the adapter's `bits` term",
         "",
         f"Command: `{command}`. Seed {SEED}. Stock all-MiniLM-L6-v2 vectors; adapters: `mic.adapt.fit` defaults "
         "fitted on the evaluated corpus's documents (protocol **transductive**: no query, no label). Each cell: the "
-        f"prefix index searched alone (top {TOP}) / as a k'={SHORTLIST} shortlist re-ranked at full dim (float16). "
-        "Binary: FAISS `IndexBinaryFlat` (Hamming); int8: `IndexScalarQuantizer` 8-bit; bytes per vector in the "
-        "header.",
+        f"prefix index searched alone (top {TOP}) / as a k'={SHORTLIST} shortlist re-ranked at full dim (float16), "
+        "as `mic index` builds it. Binary: FAISS `IndexBinaryFlat` (Hamming); int8: `IndexScalarQuantizer` 8-bit; "
+        "bytes per vector in the header.",
         "",
-        f"Dev choice ({choice['split']} queries only): mean nDCG@10 of the binary shortlists "
+        f"Dev choice ({choice['split']} queries only; test never chooses): mean nDCG@10 of the binary shortlists, "
         + ", ".join(f"bits {w}: {v:.2f}" for w, v in choice["scores"].items())
         + f"; chosen: **bits {choice['chosen']:g}** (a weight must beat 0 by {choice['margin']}).",
     ]
+    chosen = vectors_name(choice["chosen"])
     for corpus in CORPORA:
-        for split in SPLITS[corpus]:
-            rows = [r for r in records if r["corpus"] == corpus]
-            if not rows:
-                continue
+        rows = [r for r in records if r["corpus"] == corpus]
+        for split in splits(corpus) if rows else []:
             first = rows[0]["scores"][split]
             names = [name for name in first if name != "exact full dim"]
             header = ["vectors", "protocol", "exact 384", *(f"{n} ({first[n]['bytes']} B)" for n in names)]
+            role = " (dev)" if (corpus, split) == DEV else ""
             for metric, title in (("ndcg", "nDCG@10 x100"), ("recall", "recall@10 x100 vs exact stock 384-d")):
                 table = [
                     [
-                        r["vectors"],
+                        r["vectors"] + (" (chosen on dev)" if r["vectors"] == chosen and r["bits"] is not None else ""),
                         r["protocol"],
                         f"{r['scores'][split]['exact full dim'][metric]:.2f}",
                         *(
@@ -193,8 +216,8 @@ def write_report(records: list[dict], choice: dict, command: str) -> None:
                     ]  # fmt: skip
                     for r in rows
                 ]
-                lines += ["", f"## {corpus} {split}: {title}", "", markdown_table(header, table)]
-    data = {"encoder": ENCODER, "seed": SEED, "splits": SPLITS, "choice": choice, "runs": records,
+                lines += ["", f"## {corpus} {split}{role}: {title}", "", markdown_table(header, table)]
+    data = {"encoder": ENCODER, "seed": SEED, "dev": f"{DEV[0]}:{DEV[1]}", "choice": choice, "runs": records,
             "provenance": run_provenance(command)}  # fmt: skip
     write_json_and_markdown(RESULTS / "binary_codes.json", data, "\n".join(lines))
     print("\n".join(lines))

@@ -44,9 +44,9 @@ def origin_entry(name: str, record: Mapping[str, object]) -> tuple[str, str]:
     return kind, name if kind != "other code" else f"{name} ({produced_by(record)})"
 
 
-def entry_name(entry: str) -> str:
-    """The run name an :func:`origin_entry` entry starts with (``mrl seed 0 (commit ...)`` -> ``mrl seed 0``)."""
-    return entry.split(" (", 1)[0]
+def entry_of(entry: str, name: str) -> bool:
+    """Whether an :func:`origin_entry` entry is the run ``name``'s (``mrl seed 0`` or ``mrl seed 0 (commit ...)``)."""
+    return entry == name or entry.startswith(f"{name} (")
 
 
 def origin_lines(entries: Mapping[str, list[str]], notes: Mapping[str, str] | None = None) -> list[str]:

@@ -65,14 +65,15 @@ def test_the_report_labels_the_fit_and_the_choice(tmp_path: Path, monkeypatch: p
             "vectors": benchmark.vectors_name(bits),
             "bits": bits,
             "protocol": protocol,
-            "scores": {split: scores for split in benchmark.SPLITS[corpus]},
+            "scores": {split: scores for split in benchmark.splits(corpus)},
         }  # fmt: skip
         for corpus in benchmark.CORPORA
         for bits, protocol in ((None, "none"), (0.0, "transductive"), (1.0, "transductive"))
     ]
     benchmark.write_report(runs, benchmark.choose(runs, [0.0, 1.0]), "test")
     markdown = (tmp_path / "binary_codes.md").read_text()
-    assert "## cranfield test: recall@10" in markdown and "## scifact train: nDCG@10" in markdown
+    assert "## cranfield test: recall@10" in markdown and "## scifact train (dev): nDCG@10" in markdown
     assert "| adapter + bits 1 | transductive |" in markdown and "chosen: **bits 0**" in markdown
+    assert "| adapter (chosen on dev) | transductive |" in markdown and "| stock | none |" in markdown
     data_out = json.loads((tmp_path / "binary_codes.json").read_text())
     assert data_out["choice"]["chosen"] == 0.0 and data_out["provenance"]["command"] == "test"
