@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from common.provenance import git_dirty
-from common.report import README, origin_entry, origin_lines, replace_block
-from common.runs import OTHER_CODE, origin, read_record
+from common.report import README, TABLE_NOTES, origin_entry, origin_lines, replace_block
+from common.runs import OTHER_CODE, kept_scores, origin, read_record
 from common.settings import RESULTS
 from common.training import run_cache, trained_as_configured
 from mic.provenance import git_commit
@@ -30,16 +30,22 @@ LOW_DIMS = ["8", "16", "32"]
 FULL_DIM = "384"
 SEED = 0
 STALE = "stale"
-ORIGIN_NOTES = {OTHER_CODE: "their rows left out; `benchmarks/quality.py` retrains them"}
+ORIGIN_NOTES = {**TABLE_NOTES, OTHER_CODE: "their rows left out; `benchmarks/quality.py` retrains them"}
 README_START, README_END = "<!-- ablations:start -->", "<!-- ablations:end -->"
 
 
 def row(setting: str, method: str, mrl: Mapping[str, dict], scores: Mapping[str, dict]) -> str:
-    """One table row: per task the differences at 8 / 16 / 32 and 384, then SciFact's worst dim."""
+    """One table row: per task the differences at 8 / 16 / 32 and 384, then SciFact's worst dim; ``—`` for a task
+    one of the two lacks (a run without a code fingerprint keeps only :data:`common.runs.LEGACY_TASKS`)."""
     cells = []
     for task in TASKS:
+        if task not in scores or task not in mrl:
+            cells.append("—")
+            continue
         low = " / ".join(f"{scores[task][d] - mrl[task][d]:+.2f}" for d in LOW_DIMS)
         cells.append(f"{low}, {scores[task][FULL_DIM] - mrl[task][FULL_DIM]:+.2f}")
+    if "scifact" not in scores or "scifact" not in mrl:
+        return f"| {setting} | `{method}` | {' | '.join(cells)} | — |"
     diffs = {dim: scores["scifact"][dim] - mrl["scifact"][dim] for dim in scores["scifact"]}
     worst = min(diffs, key=diffs.__getitem__)
     return f"| {setting} | `{method}` | {' | '.join(cells)} | {diffs[worst]:+.2f} at {worst} |"
@@ -70,7 +76,7 @@ def table(results: Path = RESULTS) -> str:
             if origin(mrl) != origin(record):  # e.g. MRL rerun at this code, the ablation not yet
                 apart.append(f"{setting} {method} (MRL {origin(mrl)}, {method} {origin(record)})")
                 continue
-            rows.append(row(setting, method, mrl["scores"], record["scores"]))
+            rows.append(row(setting, method, kept_scores(mrl), kept_scores(record)))
     header = " | ".join(f"{name} 8 / 16 / 32, 384" for name in TASKS.values())
     lines = [
         f"| setting | run | {header} | SciFact, worst dim |",

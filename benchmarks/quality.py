@@ -54,7 +54,7 @@ from mic.evaluation.report import markdown_table
 
 README = report.README
 README_START, README_END = "<!-- quality:start -->", "<!-- quality:end -->"
-ORIGIN_NOTES = {OTHER_CODE: "not in the tables; the next run retrains them", NO_FINGERPRINT: "in the tables"}
+ORIGIN_NOTES = {**report.TABLE_NOTES, OTHER_CODE: "not in the tables; the next run retrains them"}
 
 
 BAR_STS_TASKS, BAR_LOW_DIMS, BAR_GAIN, BAR_FULL_DIM, BAR_FULL_LOSS = ["stsb", "sickr"], [8, 16, 32], 1.0, 384, 0.3

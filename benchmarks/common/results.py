@@ -2,7 +2,8 @@
 of a setting's block: which methods and seeds scored a task, their means, MIC − MRL per shared seed.
 
 Which runs count is the results pipeline's rule (:mod:`common.runs`): runs from this code are averaged; runs from
-other code are named apart and never averaged; runs from before records carried their code are averaged and named.
+other code are named apart and never averaged; runs from before records carried their code are averaged and named,
+on the tasks whose scores this code reproduces (:data:`common.runs.LEGACY_TASKS`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from common.report import origin_entry
 from common.retrieval_extras import made_as_today
-from common.runs import CURRENT, OTHER_CODE, commit_of, read_record
+from common.runs import CURRENT, OTHER_CODE, commit_of, kept_scores, read_record
 from common.settings import DIMS, METHODS
 from common.training import trained_as_configured
 
@@ -48,7 +49,7 @@ def collect(folder: Path) -> dict:
             continue
         block["commits"].setdefault(commit_of(record), []).append(name)
         per_task = block["methods"].setdefault(record["method"], {})
-        for task, per_dim in record["scores"].items():
+        for task, per_dim in kept_scores(record).items():
             for dim, score in per_dim.items():
                 per_task.setdefault(task, {}).setdefault(dim, {})[str(record["seed"])] = score
         block["train_seconds"].setdefault(record["method"], []).append(record["train_seconds"])

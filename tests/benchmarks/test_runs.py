@@ -88,6 +88,9 @@ def test_origins_and_the_cache_tell_runs_from_other_code_apart(tmp_path: Path) -
     lines = record_origin_lines({"a": record, "b": stale(record), "c": legacy(record), "d": None})
     assert lines[0].startswith("**Stale: trained by other code**: b (commit abc1234")
     assert lines[2] == "**No code fingerprint (trained before run records carried their code)**: c."
+    scored = {**record, "scores": {"stsb": {"8": 1.0}, "sickr": {"8": 2.0}, "scifact": {"8": 3.0}}}
+    assert runs.kept_scores(scored) == scored["scores"] and runs.kept_scores(stale(scored)) == {}
+    assert set(runs.kept_scores(legacy(scored))) == set(runs.LEGACY_TASKS) == {"stsb", "sickr"}
     origins = record_origins({"a": record, "b": stale(record), "c": legacy(record), "d": None})
     assert origins["a"] == runs.CURRENT and origins["c"] == runs.NO_FINGERPRINT and "d" not in origins
     assert origins["b"].startswith(f"{runs.OTHER_CODE} (commit abc1234")
@@ -120,11 +123,12 @@ def test_the_report_averages_this_code_labels_unfingerprinted_runs_and_keeps_sta
     results = collect(tmp_path)
     block = results["settings"]["stsb-cosent"]
     assert block["methods"]["mrl"]["stsb"]["8"] == {"0": 60.0, "1": 62.0}
+    assert block["methods"]["mrl"]["scifact"]["8"] == {"0": 60.0}  # seed 1's SciFact was scored at 128 tokens
     assert block["origins"][runs.NO_FINGERPRINT] == ["mrl seed 1"]
     assert block["origins"][runs.OTHER_CODE][0].startswith("mrl seed 2 (commit abc1234")
     markdown = quality.markdown(results, "cmd")
     assert "**Stale: trained by other code** (not in the tables; the next run retrains them): mrl seed 2" in markdown
-    assert "**No code fingerprint (trained before run records carried their code)** (in the tables): mrl seed 1." in (
+    assert "**No code fingerprint (trained before run records carried their code)** (in the tables for STS-B and" in (
         markdown
     )
     assert "| mrl | 0,1 | 61.00 ± 1.41 |" in markdown
