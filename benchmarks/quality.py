@@ -85,10 +85,11 @@ def sts_bar_rows(setting: str, block: dict) -> list[list[str]]:
 
 
 def retrieval_bar_row(setting: str, block: dict) -> list[str]:
-    """The worst mean MIC − MRL over dims on SciFact, and whether it is within the retrieval bar."""
+    """The worst mean MIC − MRL over dims on SciFact, and whether it is within the retrieval bar; ``not scored at
+    this code`` when MIC and MRL share no SciFact-scored seed (runs without a code fingerprint keep only STS)."""
     seeds = shared_seeds(block, BAR_RETRIEVAL_TASK)
     if not seeds:
-        return [setting, "0", "", "", "not run"]
+        return [setting, "0", "", "", "not scored at this code"]
     means = {dim: statistics.mean(mic_minus_mrl(block, BAR_RETRIEVAL_TASK, dim)) for dim in DIMS}
     worst = min(means, key=means.__getitem__)
     met = means[worst] >= -BAR_RETRIEVAL_LOSS
