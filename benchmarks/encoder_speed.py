@@ -22,14 +22,14 @@ import time
 import torch
 import torch.nn.functional as F
 
-from common.provenance import command_line
+from common.provenance import command_line, run_provenance
+from common.runs import commit_of
 from common.settings import RESULTS
 from common.timing import take_turns
 from mic.data import load_beir, load_stsb
 from mic.encoders import Encoder, load_encoder
 from mic.evaluation import EvalOptions, evaluate_encoder
 from mic.onnx import BACKENDS
-from mic.provenance import provenance
 from mic.staging import write_atomic, write_json
 
 DIMS = [32, 384]
@@ -92,7 +92,9 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "backends": rows,
-        **provenance(command, args.seed),
+        "seed": args.seed,
+        "command": command,
+        "provenance": run_provenance(command),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     write_json(result, RESULTS / "encoder_speed.json")
@@ -105,7 +107,7 @@ def main() -> None:
         f"{result['load_average_before_after'][1]} after, so absolute times are high; backends take turns on every "
         "query, so the ratios hold. Load time includes the ONNX export (a fresh cache; onnx-int8 quantizes the onnx "
         "export made just before).",
-        f"Command: `{command}`; seed {args.seed}; commit {result['git_commit']}.",
+        f"Command: `{command}`; seed {args.seed}; commit {commit_of(result)}.",
         "",
         "| backend | ms p50 | ms p90 | speed-up p50 | load+export s | cosine to torch (mean / min) "
         "| STS-B 32 | STS-B 384 |",
