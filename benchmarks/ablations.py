@@ -1,8 +1,8 @@
 """MIC's ablations against MRL, seed 0: each ablation's test score minus MRL seed 0's, from the head-to-head's run
 records (:func:`common.training.run_cache`, written by ``benchmarks/quality.py``); trains nothing. A row needs both
-records, neither from other code nor trained with a config that is no longer its method's (stale), and both of one
-origin (both from this code, or both from before records carried their code, which are used and named under the
-table).
+records, neither from other code nor trained with a config that is no longer its method's (stale). A run from before
+records carried their code is used for the tasks this code reproduces (:data:`common.runs.LEGACY_TASKS`) and named
+under the table; its other cells are ``—``.
 
     python benchmarks/ablations.py   # writes results/ablations.md and README's ablation table
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from common.provenance import git_dirty
 from common.report import README, TABLE_NOTES, origin_entry, origin_lines, replace_block
-from common.runs import OTHER_CODE, kept_scores, origin, read_record
+from common.runs import OTHER_CODE, kept_scores, read_record
 from common.settings import RESULTS
 from common.training import run_cache, trained_as_configured
 from mic.provenance import git_commit
@@ -54,7 +54,7 @@ def row(setting: str, method: str, mrl: Mapping[str, dict], scores: Mapping[str,
 def table(results: Path = RESULTS) -> str:
     """The Markdown table of every ablation of :data:`ABLATIONS` whose record and MRL's are usable, then the
     lines naming the runs not from this code and those not run yet."""
-    rows, origins, missing, apart = [], {}, [], []
+    rows, origins, missing = [], {}, []
     for setting, methods in ABLATIONS.items():
         records = {m: read_record(run_cache(results, setting, m, SEED)) for m in ["mrl", *methods]}
         usable: set[str] = set()  # there, trained as its method is configured today, and not from other code
@@ -73,9 +73,6 @@ def table(results: Path = RESULTS) -> str:
             mrl, record = records["mrl"], records[method]
             if not {"mrl", method} <= usable:
                 continue
-            if origin(mrl) != origin(record):  # e.g. MRL rerun at this code, the ablation not yet
-                apart.append(f"{setting} {method} (MRL {origin(mrl)}, {method} {origin(record)})")
-                continue
             rows.append(row(setting, method, kept_scores(mrl), kept_scores(record)))
     header = " | ".join(f"{name} 8 / 16 / 32, 384" for name in TASKS.values())
     lines = [
@@ -85,11 +82,6 @@ def table(results: Path = RESULTS) -> str:
         "",
         *origin_lines(origins, ORIGIN_NOTES),
     ]
-    if apart:
-        lines += [
-            f"**Runs of different origins** (rows left out until both are from one code): {'; '.join(apart)}.",
-            "",
-        ]
     if missing:
         lines += [f"**Not run yet** (rows left out): {'; '.join(missing)}.", ""]
     return "\n".join(lines).rstrip()

@@ -51,6 +51,7 @@ from common.adapters import (
 from common.protocols import protocol
 from common.provenance import command_line, run_provenance
 from common.report import (
+    FIT_NOTES,
     TABLE_NOTES,
     entry_of,
     origin_lines,
@@ -134,7 +135,8 @@ def run_test(context: FitContext, pca: PCAProjection, tasks: dict, facts: dict) 
 def finetuned(folder: Path) -> dict:
     """The head-to-head's :data:`FINETUNED` runs of :data:`FINETUNED_SETTING` at :data:`SEEDS`, as
     :func:`common.results.collect` reads them (runs from other code left out and named, runs without a code
-    fingerprint kept and named): ``{"scores": {M: {TASK: {DIM: [score per seed]}}}, "seeds": {M: {TASK: [seed]}},
+    fingerprint kept for STS, named):
+    ``{"scores": {M: {TASK: {DIM: [score per seed]}}}, "seeds": {M: {TASK: [seed]}},
     "origins": {ORIGIN: [entry]}, "stale": [entry]}``."""
     block = collect(folder)["settings"].get(FINETUNED_SETTING, {"methods": {}})
     scores: dict = {}
@@ -282,7 +284,7 @@ def write_report(results: dict, seconds: dict, facts: dict, fits: CachedFits, tu
         "|---|---|---|",
     ]
     lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in targets(results, seconds)]
-    lines += ["", *origin_lines(origins, TABLE_NOTES)]
+    lines += ["", *origin_lines(fits.origins, FIT_NOTES), *origin_lines(tuned["origins"], TABLE_NOTES)]
     if fits.missing:
         lines += [f"Not fitted yet (`python benchmarks/adapter.py test` fits them): {', '.join(fits.missing)}.", ""]
     if tuned["stale"]:

@@ -8,7 +8,8 @@ and SICK-R test, nDCG@10 on SciFact test. Each finished run is cached as
 ``benchmarks/results/runs/SETTING/METHOD/seed-N.json`` with its run key and provenance (:mod:`common.runs`) and
 reused on rerun while its config, seed, code and library versions are unchanged and it has every test task, so
 the run can be done in pieces. The report averages runs from this code; runs from other code are listed apart
-(stale), and runs cached before records carried their code are averaged and labelled as such.
+(stale), and runs cached before records carried their code are averaged and labelled as such on the tasks this code
+reproduces (STS-B and SICK-R; :data:`common.runs.LEGACY_TASKS`).
 
     python benchmarks/quality.py --data-dir ../shared/data            # everything (hours on 2 CPU cores)
     python benchmarks/quality.py --data-dir ../shared/data --quick    # one seed, truncate/mrl/mic, 250 steps
@@ -85,11 +86,11 @@ def sts_bar_rows(setting: str, block: dict) -> list[list[str]]:
 
 
 def retrieval_bar_row(setting: str, block: dict) -> list[str]:
-    """The worst mean MIC − MRL over dims on SciFact, and whether it is within the retrieval bar; ``not scored at
-    this code`` when MIC and MRL share no SciFact-scored seed (runs without a code fingerprint keep only STS)."""
+    """The worst mean MIC − MRL over dims on SciFact, and whether it is within the retrieval bar; ``no shared
+    SciFact seed`` when MIC and MRL share none scored on SciFact (runs without a code fingerprint keep only STS)."""
     seeds = shared_seeds(block, BAR_RETRIEVAL_TASK)
     if not seeds:
-        return [setting, "0", "", "", "not scored at this code"]
+        return [setting, "0", "", "", "no shared SciFact seed"]
     means = {dim: statistics.mean(mic_minus_mrl(block, BAR_RETRIEVAL_TASK, dim)) for dim in DIMS}
     worst = min(means, key=means.__getitem__)
     met = means[worst] >= -BAR_RETRIEVAL_LOSS

@@ -18,6 +18,8 @@ TABLE_NOTES = {
 }
 """What a report's tables do with runs of each origin (:func:`origin_lines`' notes): other code's are left out,
 those without a fingerprint are used for the tasks this code reproduces (:data:`common.runs.LEGACY_TASKS`)."""
+FIT_NOTES = {**TABLE_NOTES, NO_FINGERPRINT: "in the tables"}
+"""The same for adapter fits on the stock model's encodings, whose scores never depended on a trained model's length."""
 
 
 def pca_name(sources: Sequence[str]) -> str:

@@ -56,7 +56,7 @@ def collect(folder: Path) -> dict:
         if record.get("retrieval") and not made_as_today(record["retrieval"]):
             block.setdefault("stale_extras", []).append(name)
         for part in ("geometry", "retrieval"):
-            if record.get(part) and (part != "retrieval" or made_as_today(record[part])):
+            if record.get(part) and (part != "retrieval" or (kind == CURRENT and made_as_today(record[part]))):
                 block.setdefault(part, {}).setdefault(record["method"], {})[str(record["seed"])] = record[part]
         if "identical_to" in record:
             block.setdefault("identical_to", {})[record["method"]] = record["identical_to"]

@@ -12,7 +12,7 @@ import torch
 
 import adapter as benchmark
 from common import adapters, runs, training
-from common.report import TABLE_NOTES, entry_of
+from common.report import FIT_NOTES, entry_of
 from common.runs import NO_FINGERPRINT, OTHER_CODE, write_record
 from common.settings import DIMS, TEST_TASKS, mic_defaults, run_config
 from mic.adapt import FitSettings
@@ -214,6 +214,6 @@ def test_the_report_phase_fits_nothing_and_says_where_each_row_comes_from(
     assert data["origins"] == {NO_FINGERPRINT: ["adapter-unsup seed 0"]} and data["not_fitted"] == []
     markdown = (tmp_path / "adapter.md").read_text()
     assert (
-        f"**No code fingerprint (trained before run records carried their code)** ({TABLE_NOTES[NO_FINGERPRINT]}): "
+        f"**No code fingerprint (trained before run records carried their code)** ({FIT_NOTES[NO_FINGERPRINT]}): "
         "adapter-unsup seed 0." in markdown
     )

@@ -214,7 +214,7 @@ def test_a_cached_run_without_a_test_task_is_rerun_but_still_reported(
     markdown = quality.markdown(head_to_head.collect(results), "cmd")
     assert "## stsb-cosent — stsb test" in markdown and "scifact test" not in markdown
     bar = bar_rows(quality.bar_check(head_to_head.collect(results)))
-    assert ["stsb-cosent", "0", "", "", "not scored at this code"] in bar
+    assert ["stsb-cosent", "0", "", "", "no shared SciFact seed"] in bar
 
 
 def test_the_report_compares_only_the_seeds_both_methods_have_on_a_task(results: Path) -> None:
