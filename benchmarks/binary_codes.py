@@ -42,9 +42,9 @@ from mic.cache import default_cache_dir
 from mic.data import RetrievalData
 from mic.data.tasks import load_task
 from mic.evaluation.report import markdown_table
-from mic.retrieval import prefix
 from mic.retrieval.backends import Layout
 from mic.retrieval.backends.faiss import FaissReader, FaissWriter, shortlist_rows
+from mic.retrieval.index import unit_vectors
 
 RUNS = RESULTS / "binary-codes-runs"
 ADAPTERS = default_cache_dir() / "binary-codes"  # fitted weights stay out of the repo
@@ -118,7 +118,7 @@ def run(base: Base, corpus: str, bits: float | None, data_dir: Path, command: st
     for task, data in tasks.items():
         if not isinstance(data, RetrievalData):
             raise ValueError(f"{spec}:{task} is not a retrieval task; give a corpus in BEIR layout")
-    stock_documents = base.store.embed(base.encoder, next(iter(tasks.values())).documents, persist=True)
+    stock_outputs = base.store.embed(base.encoder, next(iter(tasks.values())).documents, persist=True)
     adapter, fit_fields = None, {"fit_rows": 0, "fit_seconds": 0.0}
     if settings is not None:
         embeddings = fit_embeddings([spec], base.embed, data_dir)
@@ -132,19 +132,13 @@ def run(base: Base, corpus: str, bits: float | None, data_dir: Path, command: st
         fit_fields = {"fit_rows": len(embeddings), "fit_seconds": adapter.info["fit_seconds"],
                       "final_terms": adapter.info["final_terms"]}  # fmt: skip
 
-    def unit(rows: torch.Tensor) -> np.ndarray:
-        """Unit full-dim vectors, as ``mic index`` holds them (adapted when there is an adapter)."""
-        mapped = rows if adapter is None else adapter.transform(rows)
-        return prefix(mapped.numpy(), mapped.shape[1])
-
-    def stock_unit(rows: torch.Tensor) -> np.ndarray:
-        return prefix(rows.numpy(), rows.shape[1])
-
+    stock_documents = unit_vectors(base.encoder, stock_outputs)  # the exact reference: stock, full dim
+    documents = unit_vectors(base.encoder, stock_outputs, adapter)
     scores = {}
     for split, data in tasks.items():
-        queries = base.store.embed(base.encoder, data.queries, persist=True)
-        exact = np.argsort(-(stock_unit(queries) @ stock_unit(stock_documents).T), axis=1)[:, :TOP]
-        scores[split] = split_scores(unit(stock_documents), unit(queries), data, exact)
+        outputs = base.store.embed(base.encoder, data.queries, persist=True)
+        exact = np.argsort(-(unit_vectors(base.encoder, outputs) @ stock_documents.T), axis=1)[:, :TOP]
+        scores[split] = split_scores(documents, unit_vectors(base.encoder, outputs, adapter), data, exact)
     fit_sources = [] if bits is None else [spec]
     fields = {"encoder": ENCODER, "corpus": corpus, "vectors": vectors_name(bits), "bits": bits,
               "protocol": protocol(fit_sources, f"{spec}:test"),
