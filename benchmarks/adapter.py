@@ -12,9 +12,11 @@ exact search over the SciFact corpus, at every dim. MRL and MIC are the head-to-
 the adapter's seeds, read from their run records (``benchmarks/quality.py`` trains them): nothing is trained or
 encoded for them here. Registry and cached fits: :mod:`common.adapters`.
 
-    python benchmarks/adapter.py sweep    # dev only (STS-B dev, SICK trial, SciFact train queries), seed 0
-    python benchmarks/adapter.py test     # test splits, seeds 0-2: fits what is not cached, then the report
-    python benchmarks/adapter.py report   # the report from the cached fits only (fits nothing)
+    python benchmarks/adapter.py sweep --data-dir ../shared/data   # dev splits only, seed 0
+    python benchmarks/adapter.py test --data-dir ../shared/data    # test splits, seeds 0-2: what is not cached, report
+    python benchmarks/adapter.py report --data-dir ../shared/data  # the report from the cached fits (fits nothing)
+
+(dev: STS-B dev, SICK trial, SciFact train queries; without ``--data-dir``, ``$MIC_DATA_DIR``.)
 
 The report is ``results/adapter.{json,md,png}``. Each fit's scores are cached in ``results/adapter-runs/`` and its
 weights in ``$MIC_CACHE_DIR/adapter-benchmark/`` (both under the fit's run key: settings, seed, code and library
@@ -66,7 +68,8 @@ from mic.adapt import FitSettings, fit
 from mic.adapt.data import EmbeddingSource, fit_embeddings, fit_texts, source_texts, supervision_pairs
 from mic.adapt.tokens import sample_texts, token_states
 from mic.cache import EmbeddingStore
-from mic.data import RetrievalData
+from mic.data import DataError, RetrievalData
+from mic.data.benchmarks import resolve_data_dir
 from mic.encoders import Encoder, PCAProjection, fit_pca
 from mic.evaluation.figures import plot_scores_vs_dim
 from mic.models import load_model, model_fingerprint
@@ -77,9 +80,9 @@ FINETUNED = ["mrl", "mic"]
 :data:`FINETUNED_SETTING` (``benchmarks/quality.py``), at the adapter's seeds."""
 
 
-def run_sweep(context: FitContext, pca: PCAProjection) -> None:
+def run_sweep(context: FitContext, pca: PCAProjection, data_dir: Path) -> None:
     """Both dev rounds, seed 0: ``results/adapter-sweep.{json,md}``."""
-    dev = load_named(SPLITS["dev"])
+    dev = load_named(SPLITS["dev"], str(data_dir))
     rows = []
     for name, (settings, sources, token_scr) in sweep_entries().items():
         record = fitted(context, settings, sources, dev, "dev", token_scr)
@@ -286,7 +289,7 @@ def write_report(results: dict, seconds: dict, facts: dict, fits: CachedFits, tu
     lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in targets(results, seconds)]
     lines += ["", *origin_lines(fits.origins, FIT_NOTES), *origin_lines(tuned["origins"], TABLE_NOTES)]
     if fits.missing:
-        lines += [f"Not fitted yet (`python benchmarks/adapter.py test` fits them): {', '.join(fits.missing)}.", ""]
+        lines += [f"Not fitted yet (`python benchmarks/adapter.py test --data-dir DIR` fits them): {', '.join(fits.missing)}.", ""]
     if tuned["stale"]:
         stale = ", ".join(tuned["stale"])
         lines += [f"Not in the tables, trained with an earlier config of {FINETUNED_SETTING}: {stale}.", ""]
@@ -349,13 +352,20 @@ def write_report(results: dict, seconds: dict, facts: dict, fits: CachedFits, tu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("phase", choices=["sweep", "test", "report", "timing"])
+    parser.add_argument(
+        "--data-dir", default=None, help="folder with stsbenchmark/, sick2014/ and scifact/ (else $MIC_DATA_DIR)"
+    )
     args = parser.parse_args()
+    try:
+        data_dir = resolve_data_dir(args.data_dir)
+    except DataError as error:
+        parser.error(str(error))
     torch.manual_seed(0)
     model = load_model("default")
     fingerprint = model_fingerprint(model)
     base = Encoder("default", model)
     embed = EmbeddingSource(base, fingerprint, show_progress_bar=True)
-    fit_data = fit_embeddings(FIT_DATA, embed)
+    fit_data = fit_embeddings(FIT_DATA, embed, data_dir)
     command = command_line()
     context = FitContext(fit_data, {}, None, base, fingerprint, EmbeddingStore(show_progress_bar=True), command)
     print(f"fit embeddings {tuple(fit_data.shape)}; seed(s) {[0] if args.phase == 'sweep' else SEEDS}", flush=True)
@@ -363,20 +373,20 @@ def main() -> None:
         run_timing(context)
         return
     if args.phase != "report":
-        context.supervision = {spec: supervision_pairs(spec, embed) for spec in SUPERVISION}
-        texts = sample_texts(fit_texts(FIT_DATA))
+        context.supervision = {spec: supervision_pairs(spec, embed, data_dir) for spec in SUPERVISION}
+        texts = sample_texts(fit_texts(FIT_DATA, data_dir))
         context.tokens = token_states(base, texts, fingerprint=fingerprint, show_progress_bar=True)
     pca = fit_pca(fit_data)
     if args.phase == "sweep":
-        run_sweep(context, pca)
+        run_sweep(context, pca, data_dir)
         return
-    tasks = load_named(SPLITS["test"])
+    tasks = load_named(SPLITS["test"], str(data_dir))
     test_lists = [d.queries if isinstance(d, RetrievalData) else d.distinct_sentences() for d in tasks.values()]
     facts = {
         "rows": len(fit_data),
         "command": command,
         "encode_seconds": {
-            "fit_texts": sidecar_seconds(fingerprint, [source_texts(spec) for spec in FIT_DATA]),
+            "fit_texts": sidecar_seconds(fingerprint, [source_texts(spec, data_dir) for spec in FIT_DATA]),
             "test_texts": sidecar_seconds(fingerprint, test_lists),
             "cache_read_seconds_this_run": round(embed.seconds, 2),
         },

@@ -15,28 +15,29 @@ Every row is also scored on STS-B test and SICK-R test (Spearman x100), to show 
 Scores are ``mic eval``'s runner on the stock model's encodings mapped by the fit (:func:`common.adapters.
 score_mapped`); each fit's scores are cached in ``results/adapter-protocols-runs/KEY.json`` under the one run key.
 
-    OMP_NUM_THREADS=1 python benchmarks/adapter_protocols.py   # writes results/adapter-protocols.{json,md}
+    OMP_NUM_THREADS=1 python benchmarks/adapter_protocols.py --data-dir ../shared/data
+
+writes ``results/adapter-protocols.{json,md}``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
-import sys
 from pathlib import Path
 
 import torch
 
 from common.adapters import CORPORA, Base, score_mapped, source_spec
 from common.protocols import CORPUS_DOCUMENTS, INDUCTIVE, NONE, STOCK_PREFIXES, TRANSDUCTIVE
-from common.provenance import run_provenance
+from common.provenance import command_line, run_provenance
 from common.report import pca_name, write_json_and_markdown
 from common.runs import cached, new_record, run_key, write_record
 from common.scoring import Scores, load_named
 from common.settings import RESULTS
 from mic.adapt import FitSettings, fit
 from mic.adapt.data import fit_embeddings
+from mic.data import DataError
+from mic.data.benchmarks import resolve_data_dir
 from mic.encoders import fit_pca
 
 RUNS = RESULTS / "adapter-protocols-runs"
@@ -78,7 +79,7 @@ def run(base: Base, method: str, corpus: str | None, data_dir: Path, command: st
     record = cached(path, key)
     if record is not None:
         return record
-    embeddings = fit_embeddings([source_spec(s, data_dir) for s in sources], base.embed) if sources else None
+    embeddings = fit_embeddings([source_spec(s, data_dir) for s in sources], base.embed, data_dir) if sources else None
     apply, fit_seconds = None, 0.0
     if method.startswith("pca"):
         apply = fit_pca(embeddings).apply
@@ -87,7 +88,8 @@ def run(base: Base, method: str, corpus: str | None, data_dir: Path, command: st
                       show_progress_bar=False, **FitSettings(seed=SEED).model_dump())  # fmt: skip
         apply, fit_seconds = adapter.transform, adapter.info["fit_seconds"]
     retrieval = {c: f"{source_spec(c, data_dir)}:test" for c in ([corpus] if corpus else CORPORA)}
-    scores: Scores = score_mapped(base.encoder, apply, load_named({**retrieval, **STS_TASKS}), base.store, base.dims)
+    tasks = load_named({**retrieval, **STS_TASKS}, str(data_dir))
+    scores: Scores = score_mapped(base.encoder, apply, tasks, base.store, base.dims)
     protocol, saw = PROTOCOLS[method]
     fields = {"encoder": name, "method": method, "protocol": protocol, "fit_saw": saw, "fit_texts": sources,
               "fit_rows": 0 if embeddings is None else len(embeddings), "seed": SEED, "fit_seconds": fit_seconds,
@@ -134,10 +136,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--encoders", default=",".join(ENCODERS), help="comma-separated subset of the encoders")
     parser.add_argument("--methods", default=",".join(PROTOCOLS), help="comma-separated subset of the methods")
+    parser.add_argument("--data-dir", default=None, help="folder with stsbenchmark/, sick2014/, scifact/ and cranfield/"
+                        " (else $MIC_DATA_DIR)")  # fmt: skip
     args = parser.parse_args()
+    try:
+        data_dir = resolve_data_dir(args.data_dir)
+    except DataError as error:
+        parser.error(str(error))
     torch.manual_seed(SEED)
-    data_dir = Path(os.environ.get("MIC_DATA_DIR", "data"))
-    command = shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv])
+    command = command_line()
     methods = args.methods.split(",")
     records = []
     for name in args.encoders.split(","):

@@ -49,3 +49,21 @@ def test_a_fit_is_transductive_when_it_saw_the_evaluated_texts(tmp_path: Path) -
     (tmp_path / "corpus.jsonl").write_text("")
     assert protocol([str(tmp_path)], f"{tmp_path}:test") == TRANSDUCTIVE
     assert protocol(["stsb:train"], f"{tmp_path}:test") == INDUCTIVE
+
+
+@pytest.mark.parametrize("argv", [["adapter_protocols.py"], ["adapter.py", "sweep"]])
+def test_without_a_data_folder_the_benchmark_says_how_to_give_one(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import adapter
+
+    main = {"adapter_protocols.py": benchmark.main, "adapter.py": adapter.main}[argv[0]]
+    monkeypatch.delenv("MIC_DATA_DIR", raising=False)
+    monkeypatch.setattr("sys.argv", argv)
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2 and "pass --data-dir DIR or set MIC_DATA_DIR=DIR" in capsys.readouterr().err
+    monkeypatch.setattr("sys.argv", [*argv, "--data-dir", str(tmp_path / "missing")])
+    with pytest.raises(SystemExit):
+        main()
+    assert f"{tmp_path / 'missing'} (from --data-dir) does not exist" in capsys.readouterr().err
