@@ -14,10 +14,6 @@ import pytest
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 KNOWN_WITHOUT = {
     "adapter-sweep.json": "python benchmarks/adapter.py sweep --data-dir ../shared/data (about 75 min of fits)",
-    "adapter-timing.json": "python benchmarks/adapter.py timing --data-dir ../shared/data (a timing: run it on idle cores)",
-    "encoder_speed.json": "OMP_NUM_THREADS=1 python benchmarks/encoder_speed.py --data-dir ../shared/data (a timing)",
-    "eval_speed.json": "python benchmarks/eval_speed.py --data-dir ../shared/data (a timing)",
-    "overhead.json": "python benchmarks/overhead.py --data-dir ../shared/data (a timing)",
 }
 
 
