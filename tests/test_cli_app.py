@@ -128,6 +128,15 @@ def test_help_prints_bracketed_text_as_written(name: str) -> None:
         assert text in output, f"mic {name} --help lost {text}"
 
 
+@pytest.mark.parametrize("name", COMMANDS)
+def test_each_paragraph_of_a_description_prints_as_one_line(name: str) -> None:
+    """The terminal wraps a paragraph, not the source's line breaks (ragged in a narrower terminal)."""
+    output = runner.invoke(app, [name, "--help"], env={"COLUMNS": "2000"}).output
+    source = inspect.getdoc(typer.main.get_command(app).commands[name].callback) or ""
+    for paragraph in source.split("\n\n"):
+        assert " ".join(paragraph.split()) in output, f"mic {name} --help broke {paragraph[:40]!r}... across lines"
+
+
 def test_adapt_help_shows_the_supervision_example_whole() -> None:
     output = runner.invoke(app, ["adapt", "--help"], env={"COLUMNS": "400"}).output
     assert '--supervised --set "supervision=[stsb:train,scifact:train]" --out DIR' in output

@@ -208,7 +208,6 @@ def test_overwrite_replaces_an_adapter_but_never_a_users_file_in_it(vectors: Pat
 def test_help_says_to_fit_on_the_corpus_you_search() -> None:
     output = runner.invoke(app, ["adapt", "--help"], env={"COLUMNS": "400"}).output
     assert "fit on the documents of the corpus you will search (--data YOUR_CORPUS; no queries or labels)" in output
-    words = " ".join(output.split())  # the help keeps the docstring's line breaks
-    assert "fit-on-the-corpus numbers come from adapters fitted on the documents of the corpus they search" in words
+    assert "fit-on-the-corpus numbers come from adapters fitted on the documents of the corpus they search" in output
     results = "benchmarks/results/adapter-protocols.md"
     assert results in output and (Path(__file__).resolve().parents[2] / results).is_file()

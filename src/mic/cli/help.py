@@ -2,7 +2,10 @@
 
 typer's rich help (0.29) prints a value type in the type column of every option, flags included: ``--help``,
 ``--resume`` and ``--install-completion`` read ``<bool>`` although they take no value (click's plain help
-leaves it out). Every command of a ``FlagHelpTyper`` app shows flags with an empty type column instead.
+leaves it out). Every command of a ``FlagHelpTyper`` app shows flags with an empty type column instead. Rich help
+also keeps a docstring's line breaks, so a description wrapped at the source's width printed ragged in a narrower
+terminal; each paragraph of a command's description is one line here, which the terminal wraps (the examples of the
+epilog keep their lines).
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ if TYPE_CHECKING:
 
 
 class _FlagsWithoutType:
-    """Mixin for click commands: a flag gets an empty metavar for the help; help texts print as written."""
+    """Mixin for click commands: a flag gets an empty metavar for the help; help texts print as written, each
+    paragraph of the description as one line."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         if self.rich_markup_mode == "rich":  # type: ignore[attr-defined]
-            self.help, self.epilog = _literal(self.help), _literal(self.epilog)
+            self.help, self.epilog = _literal(_unwrapped(self.help)), _literal(self.epilog)
             for param in self.params:  # type: ignore[attr-defined]
                 param.help = _literal(getattr(param, "help", None))
 
@@ -33,6 +37,11 @@ class _FlagsWithoutType:
             if getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""
         return params
+
+
+def _unwrapped(text: str | None) -> str | None:
+    """``text`` with the line breaks inside each paragraph (blank-line separated) turned into spaces."""
+    return "\n\n".join(" ".join(paragraph.split("\n")) for paragraph in text.split("\n\n")) if text else text
 
 
 def _literal(text: str | None) -> str | None:
