@@ -148,3 +148,12 @@ def test_the_supervision_example_sets_both_sources() -> None:
 
     config = load_config(None, ["supervision=[stsb:train,scifact:train]"], schema=AdaptConfig)
     assert config.supervision == ["stsb:train", "scifact:train"]
+
+
+def test_errors_print_colon_words_as_written() -> None:
+    """``scifact:train:`` is a task spec, not the emoji code ``:train:``."""
+    from mic.cli.common import console
+
+    with console.capture() as captured:
+        console.print("scifact:train: no qrels", markup=False)
+    assert "scifact:train: no qrels" in captured.get()

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from mic.cli import app
@@ -34,6 +35,33 @@ def test_eval_json_below_a_file_is_refused_before_the_work(
     monkeypatch.setattr("mic.evaluation.run_eval", lambda *args: pytest.fail("evaluated before checking --json"))
     code, output = run("eval", str(tiny_model_dir), "--tasks", str(pairs_file), "--json", f"{pairs_file}/eval.json")
     assert code == 2 and output.startswith("error: --json") and "is a file, not a folder" in output, output
+
+
+def test_eval_json_never_replaces_a_file_without_overwrite(
+    tiny_model_dir: Path, pairs_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = tmp_path / "mine.json"
+    mine.write_text('{"mine": 1}')
+    with monkeypatch.context() as patch:
+        patch.setattr("mic.evaluation.run_eval", lambda *args: pytest.fail("evaluated before checking --json"))
+        code, output = run("eval", str(tiny_model_dir), "--tasks", str(pairs_file), "--json", str(mine))
+    assert code == 2 and f"--json {mine} exists; pass --overwrite to replace it" in output, output
+    assert mine.read_text() == '{"mine": 1}'
+    code, output = run("eval", str(tiny_model_dir), "--tasks", str(pairs_file), "--dims", "32", "--json", str(mine),
+                       "--overwrite")  # fmt: skip
+    assert code == 0, output
+    assert json.loads(mine.read_text())["dims"] == [32]
+
+
+@pytest.mark.parametrize("device", ["cdua", "xla"] + ([] if torch.cuda.is_available() else ["cuda", "cuda:1"]))
+def test_a_device_this_machine_lacks_is_refused_before_the_work(
+    device: str, tiny_model_dir: Path, pairs_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mic.evaluation.run_eval", lambda *args: pytest.fail("evaluated before checking --device"))
+    result = runner.invoke(app, ["eval", str(tiny_model_dir), "--tasks", str(pairs_file), "--device", device])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Invalid value for '--device'" in output and f"'{device}'" in output, output
+    assert "Traceback" not in output and ("use cpu" in output or "mic runs on cpu, cuda or mps" in output)
 
 
 def test_eval_on_an_onnx_backend_scores_as_torch_and_records_the_backend(
@@ -72,6 +100,37 @@ def test_compare_writes_one_report(tiny_model_dir: Path, pairs_file: Path, tmp_p
     data = json.loads((out / "comparison.json").read_text())
     assert data["schema"] == "mic-compare/2" and len(data["models"]) == 2 and data["heatmap_dim"] == 16
     assert set(data["eval"]) == set(data["analyze"]) == set(data["models"])
+
+
+@pytest.mark.parametrize("command", ["analyze", "compare"])
+def test_out_is_checked_before_the_work_and_never_replaces_what_mic_did_not_write(
+    command: str, tiny_model_dir: Path, pairs_file: Path, tmp_path: Path
+) -> None:
+    model = str(tiny_model_dir)
+    models = [model] if command == "analyze" else [model, f"truncation:{model}"]
+    extra = ["--no-figures"] if command == "analyze" else ["--tasks", str(pairs_file)]
+    args = [command, *models, "--data", str(pairs_file), "--dims", "32,16", *extra]
+    main_file = "analysis.json" if command == "analyze" else "comparison.json"
+    user_file = tmp_path / "notes.txt"
+    user_file.write_text("mine")
+    code, output = run(*args, "--out", str(user_file))
+    assert code == 2 and f"--out {user_file} is a file, not a folder" in output, output
+    user_folder = tmp_path / "mine"
+    user_folder.mkdir()
+    (user_folder / main_file).write_text("{}")
+    code, output = run(*args, "--out", str(user_folder), "--overwrite")
+    assert code == 2 and "was not written by mic" in output and (user_folder / main_file).read_text() == "{}", output
+    out = tmp_path / "out"
+    assert run(*args, "--out", str(out))[0] == 0
+    code, output = run(*args, "--out", str(out))
+    assert code == 2 and "already exists; pass --overwrite" in output, output
+    (out / "notes.txt").write_text("mine")
+    code, output = run(*args, "--out", str(out), "--overwrite")
+    assert code == 2 and "mic did not write notes.txt" in output and (out / "notes.txt").read_text() == "mine"
+    (out / "notes.txt").unlink()
+    code, output = run(*args, "--out", str(out), "--overwrite")
+    assert code == 0 and (out / main_file).is_file(), output
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]  # no staging folder left
 
 
 def test_eval_scores_sts_and_retrieval_tasks_together(

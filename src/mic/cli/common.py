@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -40,13 +41,23 @@ def main(
     """MIC: Matryoshka sentence embeddings that stay strong when truncated to 8-64 dims."""
 
 
-console = Console()
+console = Console(emoji=False)
+"""The console of every command; no emoji codes, so ``scifact:train:`` in a message prints as written."""
 
 
 def fail(message: str, code: int = 2) -> None:
     """Print a user error in one red block and exit: no stack trace for mistakes a user can fix."""
     console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def check_new_file(path: Path, option: str, overwrite: bool) -> None:
+    """Refuse, before any work, a file ``path`` that cannot be written or, without ``overwrite``, already exists."""
+    from mic.staging import OutputError, check_file_target
+
+    check_file_target(path, option)
+    if path.expanduser().exists() and not overwrite:
+        raise OutputError(f"{option} {path} exists; pass --overwrite to replace it, or choose another file.")
 
 
 def user_errors() -> tuple[type[Exception], ...]:
@@ -105,4 +116,31 @@ DataDirOption = Annotated[
     str | None, typer.Option(help="folder with stsbenchmark/, sick2014/ and scifact/ (else $MIC_DATA_DIR)")
 ]
 BatchSizeOption = Annotated[int, typer.Option(min=1, help="sentences per encoding batch")]
-DeviceOption = Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda (default: automatic)")]
+
+
+def check_device(value: str | None) -> str | None:
+    """``--device``: a torch device this machine has (``cpu``, ``cuda``, ``cuda:N``, ``mps``), checked before any
+    work (torch's own error is a stack trace, and on a CPU-only build an ``AssertionError``)."""
+    if value is None:
+        return value
+    import torch
+
+    try:
+        device = torch.device(value)
+    except RuntimeError:
+        raise typer.BadParameter(f"{value!r} is not a torch device; use cpu, cuda, cuda:N or mps.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise typer.BadParameter(f"{value!r}: CUDA is not available here (torch {torch.__version__}); use cpu.")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise typer.BadParameter(f"{value!r}: this machine has {torch.cuda.device_count()} CUDA device(s).")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise typer.BadParameter(f"{value!r}: MPS is not available here; use cpu.")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise typer.BadParameter(f"{value!r}: mic runs on cpu, cuda or mps.")
+    return value
+
+
+DeviceOption = Annotated[
+    str | None,
+    typer.Option(callback=check_device, help="torch device, e.g. cpu or cuda (default: automatic)"),
+]

@@ -18,11 +18,13 @@ from mic.cli.common import (
     EncoderBackendOption,
     ModelArgument,
     app,
+    check_new_file,
     console,
     fail,
     user_errors,
 )
 from mic.defaults import DEFAULT_BATCH_SIZE, DEFAULT_PAIRS, DEFAULT_SEED, DEFAULT_TASKS
+from mic.staging import OutputKind
 
 if TYPE_CHECKING:
     from mic.evaluation import EvalOptions
@@ -42,6 +44,13 @@ LayerOption = Annotated[
 ]
 FitDataOption = Annotated[str | None, typer.Option(help="sentences a pca: model is fitted on (default: stsb:train)")]
 SeedOption = Annotated[int, typer.Option(help="random seed (uniformity sample), recorded in the results")]
+
+
+ANALYSIS_OUTPUT = OutputKind("analysis", "analysis.json", lambda _: False)
+COMPARISON_OUTPUT = OutputKind("comparison", "comparison.json", lambda _: False)
+"""The folders ``mic analyze --out`` and ``mic compare --out`` write (staged, marked, replaced whole with
+``--overwrite``). No folder without the marker counts as mic's: those commands used to write into any existing folder,
+so one may hold the user's own files beside ``analysis.json``; it is refused, never replaced."""
 
 
 def evaluation_options(
@@ -80,6 +89,7 @@ def eval_command(
     device: DeviceOption = None,
     seed: SeedOption = DEFAULT_SEED,
     encoder_backend: EncoderBackendOption = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing --json file")] = False,
 ) -> None:
     """STS Spearman/Pearson and retrieval nDCG@10/Recall@100 (exact and funnel) x100 at every dim.
 
@@ -87,12 +97,11 @@ def eval_command(
     """
     from mic.dims import parse_dims
     from mic.evaluation import run_eval, scores_table, write_json
-    from mic.staging import check_file_target
 
     options = evaluation_options(data_dir, fit_data, batch_size, device, seed, encoder_backend)
     try:
         if json_path is not None:
-            check_file_target(json_path, "--json")
+            check_new_file(json_path, "--json", overwrite)
         result = run_eval(model, tasks, parse_dims(dims), options)
     except user_errors() as error:
         fail(str(error))
@@ -118,15 +127,22 @@ def analyze(
     batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     device: DeviceOption = None,
     seed: SeedOption = DEFAULT_SEED,
+    overwrite: Annotated[bool, typer.Option(help="replace a folder in --out that mic analyze wrote")] = False,
 ) -> None:
     """Geometry of every prefix: variance, spectrum, effective rank, isotropy, prefix/residual correlation."""
     from mic.dims import parse_dims
     from mic.evaluation import geometry_table, run_analyze, write_analysis
+    from mic.staging import check_output, staged_output
 
     options = evaluation_options(data_dir, fit_data, batch_size, device, seed)
+    written: list[Path] = []
     try:
+        if out is not None:
+            check_output(out, ANALYSIS_OUTPUT, overwrite=overwrite, option="--out")
         result = run_analyze(model, data, parse_dims(dims), layer=layer, options=options)
-        written = write_analysis(result, out, figures=figures) if out is not None else []
+        if out is not None:
+            with staged_output(out, ANALYSIS_OUTPUT, overwrite=overwrite, option="--out") as staging:
+                written = [out / path.name for path in write_analysis(result, staging, figures=figures)]
     except user_errors() as error:
         fail(str(error))
     console.print(geometry_table(result))
@@ -149,14 +165,17 @@ def compare(
     batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     device: DeviceOption = None,
     seed: SeedOption = DEFAULT_SEED,
+    overwrite: Annotated[bool, typer.Option(help="replace a folder in --out that mic compare wrote")] = False,
 ) -> None:
     """Evaluate (STS and retrieval) and analyse several models; write one Markdown report with tables and figures."""
     from mic.dims import parse_dims
     from mic.evaluation import comparison_table, run_compare
+    from mic.staging import staged_output
 
     options = evaluation_options(data_dir, fit_data, batch_size, device, seed)
     try:
-        result = run_compare(models, out, tasks, parse_dims(dims), data=data, layer=layer, options=options)
+        with staged_output(out, COMPARISON_OUTPUT, overwrite=overwrite, option="--out") as staging:
+            result = run_compare(models, staging, tasks, parse_dims(dims), data=data, layer=layer, options=options)
     except user_errors() as error:
         fail(str(error))
     for task in result.evals[0].tasks:
