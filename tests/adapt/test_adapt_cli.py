@@ -41,10 +41,12 @@ def test_adapt_a_model_writes_a_folder(tiny_st_dir: Path, sentence_file: Path, t
 
 
 def test_adapt_an_npy_writes_an_adapter(vectors: Path, tmp_path: Path) -> None:
-    code, output = run("adapt", "--embeddings", str(vectors), "--dims", "8", "--out", str(tmp_path / "a"), *FAST)
+    code, output = run("adapt", "--embeddings", str(vectors), "--dims", "8", "--seed", "3", "--out",
+                       str(tmp_path / "a"), *FAST)  # fmt: skip
     assert code == 0, output
     adapter = Adapter.load(tmp_path / "a")
     assert adapter.base_fingerprint is None and adapter.transform(np.load(vectors)).shape == (40, 32)
+    assert adapter.dims == (8, 32) and adapter.info["settings"]["seed"] == 3
 
 
 def test_adapter_put_on_its_model(tiny_st_dir: Path, sentence_file: Path, tmp_path: Path) -> None:
@@ -140,6 +142,40 @@ def test_user_errors_are_one_clean_line(case: str, message: str, tiny_st_dir: Pa
     assert code == 2, output
     assert output.startswith("error:") and message in output, output
     assert "Traceback" not in output
+
+
+EMBEDDINGS_WHY = "(the adapter is fitted, unsupervised, on the vectors of x.npy: no texts are read or encoded)"
+ADAPTER_WHY = "(the saved adapter a is put on the model as it is: nothing is encoded or fitted)"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--embeddings", "x.npy", "--data", "stsb:train"], f"--data has no effect with --embeddings {EMBEDDINGS_WHY}"),
+        (["--embeddings", "x.npy", "--supervised"], "--supervised has no effect with --embeddings"),
+        (
+            ["--embeddings", "x.npy", "--data-dir", "data", "--encoder-backend", "torch"],
+            f"--data-dir and --encoder-backend have no effect with --embeddings {EMBEDDINGS_WHY}; leave them out.",
+        ),
+        (["--adapter", "a", "--dims", "8"], f"--dims has no effect with --adapter {ADAPTER_WHY}; leave it out."),
+        (["--adapter", "a", "--seed", "1"], "--seed has no effect with --adapter"),
+        (
+            ["--adapter", "a", "--data", "x.txt", "--supervised", "--data-dir", "data", "--encoder-backend", "onnx"],
+            "--data, --supervised, --data-dir and --encoder-backend have no effect with --adapter",
+        ),
+    ],
+)
+def test_an_option_the_way_in_never_reads_is_refused_before_any_work(
+    options: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_work(*args: object, **kwargs: object) -> None:
+        raise AssertionError("worked before refusing the options")
+
+    for name in ("run_adapt", "run_adapt_array", "run_apply", "load_model", "load_array"):
+        monkeypatch.setattr(f"mic.adapt.run.{name}", no_work)
+    code, output = run("adapt", "default", *options, "--out", str(tmp_path / "out"))
+    assert code == 2 and output.startswith("error:") and message in output, output
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_adapter_on_another_model_is_refused_on_the_command_line(

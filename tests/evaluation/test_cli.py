@@ -47,6 +47,10 @@ def test_eval_json_never_replaces_a_file_without_overwrite(
         code, output = run("eval", str(tiny_model_dir), "--tasks", str(pairs_file), "--json", str(mine))
     assert code == 2 and f"--json {mine} exists; pass --overwrite to replace it" in output, output
     assert mine.read_text() == '{"mine": 1}'
+    with monkeypatch.context() as patch:
+        patch.setattr("mic.evaluation.run_eval", lambda *args: pytest.fail("evaluated before checking --overwrite"))
+        code, output = run("eval", str(tiny_model_dir), "--tasks", str(pairs_file), "--overwrite")
+    assert code == 2 and "--overwrite has no effect without --json" in output, output
     code, output = run("eval", str(tiny_model_dir), "--tasks", str(pairs_file), "--dims", "32", "--json", str(mine),
                        "--overwrite")  # fmt: skip
     assert code == 0, output

@@ -372,6 +372,75 @@ def test_cli_user_errors_exit_2_with_one_message(
     assert not (tmp_path / "out").exists()
 
 
+UNREACHABLE = "http://127.0.0.1:9"
+NO_QDRANT = "has no effect without --backend qdrant (the faiss index is local files in --out); add --backend qdrant"
+LOCAL_URL = "--url has no effect on {index}, a faiss index (its vectors are local files); --url is for an index built"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["index", "{model}", "{corpus}", "--dim", "8", "--url", UNREACHABLE, "--out", "{out}"], f"--url {NO_QDRANT}"),
+        (["index", "{model}", "{corpus}", "--dim", "8", "--collection", "docs", "--out", "{out}"], "--collection has"),
+        (
+            ["index", "{model}", "{corpus}", "--dim", "8", "--adapt-sample", "20", "--out", "{out}"],
+            "--adapt-sample has no effect without --adapt (it is how many documents the adapter is fitted on); add "
+            "--adapt or leave --adapt-sample out.",
+        ),
+        (["search", "{index}", "--query", "river", "--url", UNREACHABLE], LOCAL_URL),
+        (["serve", "{index}", "--port", "0", "--url", UNREACHABLE], LOCAL_URL),
+        (
+            ["search", "{index}", "--query", "river", "--k", "61"],
+            "--k 61 is more than the 60 documents of the index {index}; give --k 60 or less.",
+        ),
+        (
+            ["search", "{index}", "--query", "river", "--json", "{existing}"],
+            "--json {existing} exists; pass --overwrite to replace it, or choose another file.",
+        ),
+        (
+            ["search", "{index}", "--query", "river", "--overwrite"],
+            "--overwrite has no effect without --json (it replaces an existing --json file); add --json FILE or leave "
+            "--overwrite out.",
+        ),
+    ],
+)
+def test_an_option_that_would_be_ignored_or_a_k_beyond_the_index_is_refused_before_any_work(
+    arguments: list[str],
+    message: str,
+    index: Path,
+    tiny_model_dir: Path,
+    corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import mic.retrieval.index
+    import mic.retrieval.service
+
+    def no_work(*args: object, **kwargs: object) -> None:
+        raise AssertionError("worked before refusing the options")
+
+    for module, name in ((mic.retrieval.index, "build_index"), (mic.retrieval.index, "open_index"),
+                         (mic.retrieval.service, "listen"), (mic.retrieval.service, "create_app")):  # fmt: skip
+        monkeypatch.setattr(module, name, no_work)
+    existing = write(tmp_path / "hits.json", "mine")
+    values = {"index": index, "model": tiny_model_dir, "corpus": corpus, "out": tmp_path / "out", "existing": existing}
+    code, output = run(*(argument.format(**values) for argument in arguments))
+    assert code == 2 and output.startswith("error:") and message.format(**values) in output, output
+    assert existing.read_text(encoding="utf-8") == "mine" and not (tmp_path / "out").exists()
+
+
+def test_search_replaces_its_json_only_with_overwrite_and_cuts_the_shortlist_to_the_index(
+    index: Path, tmp_path: Path
+) -> None:
+    hits = write(tmp_path / "hits.json", "mine")
+    code, output = run("search", str(index), "--query", "river bank", "--k", "60", "--shortlist", "500",
+                       "--json", str(hits), "--overwrite")  # fmt: skip
+    assert code == 0, output
+    assert "top 60 of a 60-document shortlist" in output  # as mic serve cuts it: all of the documents
+    record = json.loads(hits.read_text(encoding="utf-8"))
+    assert record["shortlist"] == 60 and len(record["results"][0]["hits"]) == 60
+
+
 def test_int8_hits_do_not_depend_on_the_chunk_size(tmp_path: Path, tiny_model_dir: Path, corpus: Path) -> None:
     queries = [Document("q0", "river bank money", "-"), Document("q1", "boat rain stone", "-")]
     hits = []

@@ -51,10 +51,18 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def check_new_file(path: Path, option: str, overwrite: bool) -> None:
-    """Refuse, before any work, a file ``path`` that cannot be written or, without ``overwrite``, already exists."""
+def check_new_file(path: Path | None, option: str, overwrite: bool) -> None:
+    """Refuse, before any work, a file ``path`` (given as ``option``) that cannot be written or, without
+    ``overwrite``, already exists; and ``overwrite`` without ``path``, which would be ignored."""
     from mic.staging import OutputError, check_file_target
 
+    if path is None:
+        if overwrite:
+            raise OutputError(
+                f"--overwrite has no effect without {option} (it replaces an existing {option} file); add {option} "
+                "FILE or leave --overwrite out."
+            )
+        return
     check_file_target(path, option)
     if path.expanduser().exists() and not overwrite:
         raise OutputError(f"{option} {path} exists; pass --overwrite to replace it, or choose another file.")

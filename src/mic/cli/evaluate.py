@@ -100,8 +100,7 @@ def eval_command(
 
     options = evaluation_options(data_dir, fit_data, batch_size, device, seed, encoder_backend)
     try:
-        if json_path is not None:
-            check_new_file(json_path, "--json", overwrite)
+        check_new_file(json_path, "--json", overwrite)
         result = run_eval(model, tasks, parse_dims(dims), options)
     except user_errors() as error:
         fail(str(error))

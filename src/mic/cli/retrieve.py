@@ -16,6 +16,7 @@ from mic.cli.common import (
     ModelArgument,
     QueryBackendOption,
     app,
+    check_new_file,
     console,
     fail,
     user_errors,
@@ -99,6 +100,18 @@ def index_command(
     def report(line: str) -> None:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
 
+    if backend == "faiss":
+        for option, value in (("--url", url), ("--collection", collection)):
+            if value is not None:
+                fail(
+                    f"{option} has no effect without --backend qdrant (the faiss index is local files in --out); "
+                    f"add --backend qdrant or leave {option} out."
+                )
+    if adapt_sample is not None and not adapt:
+        fail(
+            "--adapt-sample has no effect without --adapt (it is how many documents the adapter is fitted on); "
+            "add --adapt or leave --adapt-sample out."
+        )
     try:
         meta = build_index(model, corpus, out, dim=dim, precision=precision, kind=kind, backend=backend,
                            rerank_precision=rerank_precision, url=url, collection=collection, chunk_size=chunk_size,
@@ -131,6 +144,7 @@ def search(
         int | None, typer.Option(help="candidates found on the prefix and re-ranked at full dim (default: calibrated)")
     ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="write the hits as JSON (mic-search/1)")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing --json file")] = False,
     model: Annotated[str | None, typer.Option(help="query model (default: the index's; must be the same)")] = None,
     url: Annotated[str | None, typer.Option(help="Qdrant server URL, overriding a server index's")] = None,
     batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
@@ -143,17 +157,23 @@ def search(
     from rich.table import Table
 
     from mic.retrieval.corpus import Document, read_queries
-    from mic.retrieval.index import open_index, results_to_dict, search_texts
-    from mic.staging import check_file_target, write_json
+    from mic.retrieval.index import open_index, read_meta, results_to_dict, search_texts
+    from mic.staging import write_json
 
     if (query is None) == (queries is None):
         fail("give exactly one of --query TEXT or --queries FILE.")
     try:
-        if json_path is not None:
-            check_file_target(json_path, "--json")
+        check_new_file(json_path, "--json", overwrite)
+        meta = read_meta(index.expanduser())
+        refuse_local_url(index, meta.backend, url)
+        if k > meta.count:  # as mic serve answers a request for more hits than the index holds
+            fail(
+                f"--k {k} is more than the {meta.count} documents of the index {index}; give --k {meta.count} or less."
+            )
         texts = [Document("query", query, "--query")] if query is not None else read_queries(queries)
         opened = open_index(index, url=url)
-        shortlist = opened.default_shortlist(k) if shortlist is None else shortlist
+        # Cut to the index's size as mic serve does: a deeper shortlist is all of its documents.
+        shortlist = min(opened.default_shortlist(k) if shortlist is None else shortlist, meta.count)
         try:
             results = search_texts(opened, texts, k=k, shortlist=shortlist, model=model, batch_size=batch_size,
                                    device=device, encoder_backend=encoder_backend,
@@ -177,6 +197,19 @@ def search(
             fail(str(error))
 
 
+def refuse_local_url(index: Path, backend: str, url: str | None) -> None:
+    """Refuse ``--url`` for an index of ``backend`` whose vectors are local files (faiss), which would ignore it.
+
+    A Qdrant index is left to :func:`mic.retrieval.index.open_index`: ``--url`` overrides the server of a server
+    index, and is refused for an embedded (Qdrant Edge) one.
+    """
+    if url is not None and backend != "qdrant":
+        fail(
+            f"--url has no effect on {index}, a {backend} index (its vectors are local files); --url is for an index "
+            "built on a Qdrant server (mic index --backend qdrant --url URL), so leave it out."
+        )
+
+
 SERVE_EXAMPLES = """Examples:
 
   mic serve indexes/scifact-32
@@ -195,9 +228,11 @@ def serve(
     allow_backend_mismatch: AllowBackendMismatchOption = False,
 ) -> None:
     """Serve an index over HTTP: POST /search, GET /health, docs at /docs; the model and index load once."""
+    from mic.retrieval.index import read_meta
     from mic.retrieval.service import create_app, listen, server
 
     try:
+        refuse_local_url(index, read_meta(index.expanduser()).backend, url)
         listener = listen(host, port)  # before loading the model: a busy port fails fast
         service = create_app(index, url=url, device=device, encoder_backend=encoder_backend,
                              allow_backend_mismatch=allow_backend_mismatch)  # fmt: skip
