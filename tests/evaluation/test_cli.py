@@ -209,3 +209,14 @@ def test_user_errors_are_one_red_line_and_exit_2(
     assert code == 2, output
     assert output.startswith("error:") and message in output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("command", ["eval", "analyze", "compare"])
+def test_fit_data_without_a_pca_baseline_is_refused_not_ignored(
+    command: str, tiny_model_dir: Path, pairs_file: Path, tmp_path: Path
+) -> None:
+    args = {"eval": ["--tasks", str(pairs_file)], "analyze": ["--data", str(pairs_file)],
+            "compare": ["--out", str(tmp_path / "report"), "--tasks", str(pairs_file)]}[command]  # fmt: skip
+    code, output = run(command, str(tiny_model_dir), *args, "--fit-data", str(pairs_file))
+    assert code == 2 and f"--fit-data {pairs_file} has no effect" in output, output
+    assert not (tmp_path / "report").exists()

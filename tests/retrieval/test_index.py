@@ -343,7 +343,7 @@ def test_mic_index_warns_of_documents_without_text_and_goes_on(tmp_path: Path, t
         (["search", "{index}", "--queries", "{missing}"], "not found"),
         (["search", "{index}"], "give exactly one of --query TEXT or --queries FILE"),
         (["search", "{index}", "--query", "a", "--queries", "{missing}"], "give exactly one of --query"),
-        (["search", "{missing}", "--query", "river"], "not a mic index (no meta.json)"),
+        (["search", "{corpus_dir}", "--query", "river"], "not a mic index (no meta.json)"),
         (["search", "{index}", "--query", "river", "--k", "20", "--shortlist", "10"], "need 1 <= --k <= --shortlist"),
         (["search", "{index}", "--query", "   "], "query 'query' has no text"),
         (["index", "{model}", "{missing}", "--dim", "8", "--out", "{out}"], "not found"),
@@ -365,7 +365,7 @@ def test_cli_user_errors_exit_2_with_one_message(
     arguments: list[str], message: str, index: Path, tiny_model_dir: Path, corpus: Path, tmp_path: Path
 ) -> None:
     values = {"index": index, "model": tiny_model_dir, "corpus": corpus, "missing": tmp_path / "missing.txt",
-              "out": tmp_path / "out"}  # fmt: skip
+              "out": tmp_path / "out", "corpus_dir": corpus.parent}  # fmt: skip
     code, output = run(*(argument.format(**values) for argument in arguments))
     assert code == 2, output
     assert message in output and "Traceback" not in output
@@ -537,3 +537,12 @@ def test_qdrant_options_that_do_not_fit_are_refused_before_the_model_loads(
     with pytest.raises(RetrievalError, match=message):
         build_index("default", str(corpus), tmp_path / "idx", dim=8, **options)  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["search", "serve"])
+@pytest.mark.parametrize(("name", "message"), [("nosuch", "does not exist"), ("file.txt", "is a file")])
+def test_a_missing_index_folder_is_named_as_missing(command: str, name: str, message: str, tmp_path: Path) -> None:
+    (tmp_path / "file.txt").write_text("mine")
+    args = [command, str(tmp_path / name), *(["--query", "q"] if command == "search" else [])]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and message in " ".join(result.output.replace("│", " ").split())  # a click box

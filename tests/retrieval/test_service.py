@@ -197,7 +197,7 @@ def test_cli_serve_prints_its_url_and_answers(index: Path, tmp_path: Path) -> No
 def test_cli_serve_refuses_a_missing_index_and_a_busy_port(tmp_path: Path, index: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["serve", str(tmp_path / "missing"), "--port", "0"])
-    assert result.exit_code == 2 and "not a mic index (no meta.json)" in " ".join(result.stdout.split())
+    assert result.exit_code == 2 and "does not exist" in " ".join(result.output.replace("│", " ").split())
     busy = listen("127.0.0.1", 0)
     try:
         port = busy.getsockname()[1]

@@ -53,6 +53,18 @@ COMPARISON_OUTPUT = OutputKind("comparison", "comparison.json", lambda _: False)
 so one may hold the user's own files beside ``analysis.json``; it is refused, never replaced."""
 
 
+def check_fit_data(fit_data: str | None, models: list[str]) -> None:
+    """Refuse ``--fit-data`` when no model is a ``pca:`` baseline, the only one that reads it (it would be ignored)."""
+    from mic.encoders import split_spec
+    from mic.errors import MICError
+
+    if fit_data is not None and not any(split_spec(model)[0] == "pca" for model in models):
+        raise MICError(
+            f"--fit-data {fit_data} has no effect: only a pca:MODEL baseline is fitted, and none is given "
+            f"({', '.join(models)}); leave --fit-data out or evaluate pca:MODEL."
+        )
+
+
 def evaluation_options(
     data_dir: str | None,
     fit_data: str | None,
@@ -101,6 +113,7 @@ def eval_command(
     options = evaluation_options(data_dir, fit_data, batch_size, device, seed, encoder_backend)
     try:
         check_new_file(json_path, "--json", overwrite)
+        check_fit_data(fit_data, [model])
         result = run_eval(model, tasks, parse_dims(dims), options)
     except user_errors() as error:
         fail(str(error))
@@ -136,6 +149,7 @@ def analyze(
     options = evaluation_options(data_dir, fit_data, batch_size, device, seed)
     written: list[Path] = []
     try:
+        check_fit_data(fit_data, [model])
         if out is not None:
             check_output(out, ANALYSIS_OUTPUT, overwrite=overwrite, option="--out")
         result = run_analyze(model, data, parse_dims(dims), layer=layer, options=options)
@@ -173,6 +187,7 @@ def compare(
 
     options = evaluation_options(data_dir, fit_data, batch_size, device, seed)
     try:
+        check_fit_data(fit_data, models)
         with staged_output(out, COMPARISON_OUTPUT, overwrite=overwrite, option="--out") as staging:
             result = run_compare(models, staging, tasks, parse_dims(dims), data=data, layer=layer, options=options)
     except user_errors() as error:

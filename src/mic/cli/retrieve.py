@@ -134,7 +134,7 @@ def index_command(
 
 @app.command(epilog=SEARCH_EXAMPLES)
 def search(
-    index: Annotated[Path, typer.Argument(help="index folder written by mic index")],
+    index: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="index folder written by mic index")],
     query: Annotated[str | None, typer.Option(help="one query text")] = None,
     queries: Annotated[
         Path | None, typer.Option(help="query file: one per line (.txt), or .jsonl/.csv/.tsv with text (and _id)")
@@ -219,7 +219,7 @@ SERVE_EXAMPLES = """Examples:
 
 @app.command(epilog=SERVE_EXAMPLES)
 def serve(
-    index: Annotated[Path, typer.Argument(help="index folder written by mic index")],
+    index: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="index folder written by mic index")],
     host: Annotated[str, typer.Option(help="address to listen on (0.0.0.0: every network interface)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: any free port)")] = 8000,
     url: Annotated[str | None, typer.Option(help="Qdrant server URL, overriding a server index's")] = None,
