@@ -289,7 +289,8 @@ def write_report(results: dict, seconds: dict, facts: dict, fits: CachedFits, tu
     lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in targets(results, seconds)]
     lines += ["", *origin_lines(fits.origins, FIT_NOTES), *origin_lines(tuned["origins"], TABLE_NOTES)]
     if fits.missing:
-        lines += [f"Not fitted yet (`python benchmarks/adapter.py test --data-dir DIR` fits them): {', '.join(fits.missing)}.", ""]
+        missing = ", ".join(fits.missing)
+        lines += [f"Not fitted yet (`python benchmarks/adapter.py test --data-dir DIR` fits them): {missing}.", ""]
     if tuned["stale"]:
         stale = ", ".join(tuned["stale"])
         lines += [f"Not in the tables, trained with an earlier config of {FINETUNED_SETTING}: {stale}.", ""]

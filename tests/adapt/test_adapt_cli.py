@@ -155,9 +155,10 @@ ADAPTER_WHY = "(the saved adapter a is put on the model as it is: nothing is enc
         (["--embeddings", "x.npy", "--supervised"], "--supervised has no effect with --embeddings"),
         (
             ["--embeddings", "x.npy", "--data-dir", "data", "--encoder-backend", "torch"],
-            f"--data-dir and --encoder-backend have no effect with --embeddings {EMBEDDINGS_WHY}; leave them out.",
+            f"--data-dir and --encoder-backend have no effect with --embeddings {EMBEDDINGS_WHY}; leave --data-dir and "
+            "--encoder-backend out.",
         ),
-        (["--adapter", "a", "--dims", "8"], f"--dims has no effect with --adapter {ADAPTER_WHY}; leave it out."),
+        (["--adapter", "a", "--dims", "8"], f"--dims has no effect with --adapter {ADAPTER_WHY}; leave --dims out."),
         (["--adapter", "a", "--seed", "1"], "--seed has no effect with --adapter"),
         (
             ["--adapter", "a", "--data", "x.txt", "--supervised", "--data-dir", "data", "--encoder-backend", "onnx"],

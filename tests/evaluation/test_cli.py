@@ -213,10 +213,20 @@ def test_user_errors_are_one_red_line_and_exit_2(
 
 @pytest.mark.parametrize("command", ["eval", "analyze", "compare"])
 def test_fit_data_without_a_pca_baseline_is_refused_not_ignored(
-    command: str, tiny_model_dir: Path, pairs_file: Path, tmp_path: Path
+    command: str, tiny_model_dir: Path, pairs_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     args = {"eval": ["--tasks", str(pairs_file)], "analyze": ["--data", str(pairs_file)],
             "compare": ["--out", str(tmp_path / "report"), "--tasks", str(pairs_file)]}[command]  # fmt: skip
+    for work in ("run_eval", "run_analyze", "run_compare"):
+        monkeypatch.setattr(f"mic.evaluation.{work}", lambda *args, **kwargs: pytest.fail("worked before checking"))
     code, output = run(command, str(tiny_model_dir), *args, "--fit-data", str(pairs_file))
     assert code == 2 and f"--fit-data {pairs_file} has no effect" in output, output
     assert not (tmp_path / "report").exists()
+
+
+def test_analyze_overwrite_without_out_is_refused_not_ignored(
+    tiny_model_dir: Path, pairs_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mic.evaluation.run_analyze", lambda *args, **kwargs: pytest.fail("analysed before checking"))
+    code, output = run("analyze", str(tiny_model_dir), "--data", str(pairs_file), "--overwrite")
+    assert code == 2 and "--overwrite has no effect without --out" in output and "add --out DIR" in output, output

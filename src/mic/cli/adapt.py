@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from mic.cli.common import DataDirOption, DimsOption, EncoderBackendOption, app, console, fail, user_errors
+from mic.cli.common import (
+    DataDirOption,
+    DimsOption,
+    EncoderBackendOption,
+    app,
+    console,
+    fail,
+    refuse_unused,
+    user_errors,
+)
 
 ADAPT_EXAMPLES = """Examples:
 
@@ -68,10 +77,10 @@ def adapt(
                 "--encoder-backend": encoder_backend is not None}  # fmt: skip
     if embeddings is not None:
         why = f"the adapter is fitted, unsupervised, on the vectors of {embeddings}: no texts are read or encoded"
-        refuse_unused(text_fit, "--embeddings", why)
+        refuse_unused(text_fit, "with --embeddings", why)
     elif adapter is not None:
         why = f"the saved adapter {adapter} is put on the model as it is: nothing is encoded or fitted"
-        refuse_unused({**text_fit, "--dims": dims is not None, "--seed": seed is not None}, "--adapter", why)
+        refuse_unused({**text_fit, "--dims": dims is not None, "--seed": seed is not None}, "with --adapter", why)
     try:
         options = {
             "model": ("MODEL", model),
@@ -106,12 +115,3 @@ def adapt(
             " (no token states: vectors from a file, or a model that exposes none)" if scr_form == "sentence" else ""
         )
         console.print(f"SCR used its {scr_form}-level form{reason}.", highlight=False)
-
-
-def refuse_unused(given: dict[str, bool], way: str, why: str) -> None:
-    """Fail naming every option in ``given`` that the user passed (``True``) but ``way`` never reads, and ``why``."""
-    unused = [option for option, passed in given.items() if passed]
-    if unused:
-        names = unused[0] if len(unused) == 1 else f"{', '.join(unused[:-1])} and {unused[-1]}"
-        verb, pronoun = ("has", "it") if len(unused) == 1 else ("have", "them")
-        fail(f"{names} {verb} no effect with {way} ({why}); leave {pronoun} out.")

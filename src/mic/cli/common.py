@@ -51,17 +51,25 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def refuse_unused(given: dict[str, bool], context: str, why: str, remedy: str | None = None) -> None:
+    """Fail naming every option of ``given`` the user passed (``True``) that has no effect in ``context`` (``"with
+    --embeddings"``, ``"without --json"``), with ``why`` and, if any, the ``remedy`` beside leaving them out: an
+    option that would be ignored is refused, not ignored."""
+    unused = [option for option, passed in given.items() if passed]
+    if unused:
+        names = unused[0] if len(unused) == 1 else f"{', '.join(unused[:-1])} and {unused[-1]}"
+        verb = "has" if len(unused) == 1 else "have"
+        fail(f"{names} {verb} no effect {context} ({why}); {f'{remedy} or ' if remedy else ''}leave {names} out.")
+
+
 def check_new_file(path: Path | None, option: str, overwrite: bool) -> None:
     """Refuse, before any work, a file ``path`` (given as ``option``) that cannot be written or, without
     ``overwrite``, already exists; and ``overwrite`` without ``path``, which would be ignored."""
     from mic.staging import OutputError, check_file_target
 
     if path is None:
-        if overwrite:
-            raise OutputError(
-                f"--overwrite has no effect without {option} (it replaces an existing {option} file); add {option} "
-                "FILE or leave --overwrite out."
-            )
+        refuse_unused({"--overwrite": overwrite}, f"without {option}", f"it replaces an existing {option} file",
+                      f"add {option} FILE")  # fmt: skip
         return
     check_file_target(path, option)
     if path.expanduser().exists() and not overwrite:

@@ -21,6 +21,7 @@ from mic.cli.common import (
     check_new_file,
     console,
     fail,
+    refuse_unused,
     user_errors,
 )
 from mic.defaults import DEFAULT_BATCH_SIZE, DEFAULT_PAIRS, DEFAULT_SEED, DEFAULT_TASKS
@@ -47,6 +48,7 @@ SeedOption = Annotated[int, typer.Option(help="random seed (uniformity sample), 
 
 
 ANALYSIS_OUTPUT = OutputKind("analysis", "analysis.json", lambda _: False)
+"""The folder ``mic analyze --out`` writes; see :data:`COMPARISON_OUTPUT`."""
 COMPARISON_OUTPUT = OutputKind("comparison", "comparison.json", lambda _: False)
 """The folders ``mic analyze --out`` and ``mic compare --out`` write (staged, marked, replaced whole with
 ``--overwrite``). No folder without the marker counts as mic's: those commands used to write into any existing folder,
@@ -61,7 +63,7 @@ def check_fit_data(fit_data: str | None, models: list[str]) -> None:
     if fit_data is not None and not any(split_spec(model)[0] == "pca" for model in models):
         raise MICError(
             f"--fit-data {fit_data} has no effect: only a pca:MODEL baseline is fitted, and none is given "
-            f"({', '.join(models)}); leave --fit-data out or evaluate pca:MODEL."
+            f"({', '.join(models)}); leave --fit-data out or add a pca:MODEL model."
         )
 
 
@@ -150,6 +152,8 @@ def analyze(
     written: list[Path] = []
     try:
         check_fit_data(fit_data, [model])
+        refuse_unused({"--overwrite": overwrite and out is None}, "without --out",
+                      "it replaces a folder mic analyze wrote", "add --out DIR")  # fmt: skip
         if out is not None:
             check_output(out, ANALYSIS_OUTPUT, overwrite=overwrite, option="--out")
         result = run_analyze(model, data, parse_dims(dims), layer=layer, options=options)

@@ -19,6 +19,7 @@ from mic.cli.common import (
     check_new_file,
     console,
     fail,
+    refuse_unused,
     user_errors,
 )
 from mic.defaults import DEFAULT_BATCH_SIZE
@@ -101,17 +102,10 @@ def index_command(
         console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     if backend == "faiss":
-        for option, value in (("--url", url), ("--collection", collection)):
-            if value is not None:
-                fail(
-                    f"{option} has no effect without --backend qdrant (the faiss index is local files in --out); "
-                    f"add --backend qdrant or leave {option} out."
-                )
-    if adapt_sample is not None and not adapt:
-        fail(
-            "--adapt-sample has no effect without --adapt (it is how many documents the adapter is fitted on); "
-            "add --adapt or leave --adapt-sample out."
-        )
+        refuse_unused({"--url": url is not None, "--collection": collection is not None}, "without --backend qdrant",
+                      "the faiss index is local files in --out", "add --backend qdrant")  # fmt: skip
+    refuse_unused({"--adapt-sample": adapt_sample is not None}, "without --adapt",
+                  "it is how many documents the adapter is fitted on", "add --adapt")  # fmt: skip
     try:
         meta = build_index(model, corpus, out, dim=dim, precision=precision, kind=kind, backend=backend,
                            rerank_precision=rerank_precision, url=url, collection=collection, chunk_size=chunk_size,
@@ -203,11 +197,10 @@ def refuse_local_url(index: Path, backend: str, url: str | None) -> None:
     A Qdrant index is left to :func:`mic.retrieval.index.open_index`: ``--url`` overrides the server of a server
     index, and is refused for an embedded (Qdrant Edge) one.
     """
-    if url is not None and backend != "qdrant":
-        fail(
-            f"--url has no effect on {index}, a {backend} index (its vectors are local files); --url is for an index "
-            "built on a Qdrant server (mic index --backend qdrant --url URL), so leave it out."
-        )
+    if backend != "qdrant":
+        refuse_unused({"--url": url is not None}, f"on {index}, a {backend} index",
+                      "its vectors are local files; --url is for an index built on a Qdrant server with mic index "
+                      "--backend qdrant --url URL")  # fmt: skip
 
 
 SERVE_EXAMPLES = """Examples:
