@@ -104,7 +104,7 @@ def index_command(
     if backend == "faiss":
         refuse_unused({"--url": url is not None, "--collection": collection is not None}, "without --backend qdrant",
                       "the faiss index is local files in --out", "add --backend qdrant")  # fmt: skip
-    refuse_unused({"--adapt-sample": adapt_sample is not None}, "without --adapt",
+    refuse_unused({"--adapt-sample": adapt_sample is not None and not adapt}, "without --adapt",
                   "it is how many documents the adapter is fitted on", "add --adapt")  # fmt: skip
     try:
         meta = build_index(model, corpus, out, dim=dim, precision=precision, kind=kind, backend=backend,
