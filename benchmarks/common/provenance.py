@@ -40,16 +40,18 @@ def code_fingerprint(root: Path = CODE_ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
-OUTPUTS = "benchmarks/results"
-"""What the benchmarks write: changes there (the runs' own records and reports) leave the checkout clean."""
+OUTPUTS = ("benchmarks/results", "README.md")
+"""What the benchmarks write: changes there (the runs' own records and reports, README's results blocks, which
+``benchmarks/quality.py`` rewrites after every run) leave the checkout clean; no run reads them."""
 
 
 def git_dirty(root: Path = CODE_ROOT) -> bool | None:
     """Whether the checkout holding ``root`` has uncommitted changes to tracked files outside :data:`OUTPUTS`, or
     None outside a git checkout."""
     try:
+        excluded = [f":(top,exclude){output}" for output in OUTPUTS]
         result = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)", f":(top,exclude){OUTPUTS}"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)", *excluded],
             cwd=root,
             capture_output=True,
             text=True,

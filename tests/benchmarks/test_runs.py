@@ -151,7 +151,7 @@ def test_a_run_from_other_code_is_trained_again(tmp_path: Path, monkeypatch: pyt
     assert training.run_one("stsb-cosent", "mrl", 0, "data", settings.TEST_TASKS, mic, cache) == current
 
 
-def test_a_checkout_is_dirty_for_any_changed_file_not_for_the_benchmarks_own_outputs(tmp_path: Path) -> None:
+def test_a_checkout_is_dirty_for_any_changed_file_not_for_the_benchmarks_own_outputs_or_readme(tmp_path: Path) -> None:
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
 
@@ -159,11 +159,14 @@ def test_a_checkout_is_dirty_for_any_changed_file_not_for_the_benchmarks_own_out
     (tmp_path / "benchmarks" / "results").mkdir(parents=True)
     (tmp_path / "src" / "code.py").write_text("x = 1\n")
     (tmp_path / "benchmarks" / "results" / "run.json").write_text("{}\n")
+    (tmp_path / "README.md").write_text("prose\n")
     git("init", "-q")
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
     assert provenance.git_dirty(tmp_path / "src") is False
     (tmp_path / "benchmarks" / "results" / "run.json").write_text('{"score": 1}\n')
+    assert provenance.git_dirty(tmp_path / "src") is False
+    (tmp_path / "README.md").write_text("prose and a results block a run rewrote\n")
     assert provenance.git_dirty(tmp_path / "src") is False
     (tmp_path / "src" / "code.py").write_text("x = 2\n")
     assert provenance.git_dirty(tmp_path / "src") is True
