@@ -429,16 +429,12 @@ def test_an_option_that_would_be_ignored_or_a_k_beyond_the_index_is_refused_befo
     assert existing.read_text(encoding="utf-8") == "mine" and not (tmp_path / "out").exists()
 
 
-def test_search_replaces_its_json_only_with_overwrite_and_cuts_the_shortlist_to_the_index(
-    index: Path, tmp_path: Path
-) -> None:
+def test_search_replaces_its_json_only_with_overwrite(index: Path, tmp_path: Path) -> None:
     hits = write(tmp_path / "hits.json", "mine")
-    code, output = run("search", str(index), "--query", "river bank", "--k", "60", "--shortlist", "500",
-                       "--json", str(hits), "--overwrite")  # fmt: skip
+    code, output = run("search", str(index), "--query", "river bank", "--k", "60", "--json", str(hits), "--overwrite")
     assert code == 0, output
-    assert "top 60 of a 60-document shortlist" in output  # as mic serve cuts it: all of the documents
     record = json.loads(hits.read_text(encoding="utf-8"))
-    assert record["shortlist"] == 60 and len(record["results"][0]["hits"]) == 60
+    assert record["k"] == 60 and len(record["results"][0]["hits"]) == 60
 
 
 def test_int8_hits_do_not_depend_on_the_chunk_size(tmp_path: Path, tiny_model_dir: Path, corpus: Path) -> None:

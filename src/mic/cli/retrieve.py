@@ -166,8 +166,7 @@ def search(
             )
         texts = [Document("query", query, "--query")] if query is not None else read_queries(queries)
         opened = open_index(index, url=url)
-        # Cut to the index's size as mic serve does: a deeper shortlist is all of its documents.
-        shortlist = min(opened.default_shortlist(k) if shortlist is None else shortlist, meta.count)
+        shortlist = opened.default_shortlist(k) if shortlist is None else shortlist
         try:
             results = search_texts(opened, texts, k=k, shortlist=shortlist, model=model, batch_size=batch_size,
                                    device=device, encoder_backend=encoder_backend,
