@@ -11,7 +11,16 @@ from sentence_transformers import SentenceTransformer
 
 from mic.data import load_sentences
 from mic.geometry import masked_mean_pool
-from mic.models import WORDLLAMA_DIM, WORDLLAMA_MODEL, load_model, model_fingerprint, static_token_states, token_layers
+from mic.models import (
+    WORDLLAMA_DIM,
+    WORDLLAMA_MODEL,
+    ModelError,
+    load_model,
+    model_fingerprint,
+    static_token_states,
+    token_layers,
+)
+from mic.staging import MARKER
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +87,14 @@ def test_static_token_states_average_to_the_sentence_embedding(wordllama: Senten
     assert (masked_mean_pool(hidden, mask) - torch_embedding).abs().max() < 1e-6
     assert token_layers(wordllama) == 0
     assert token_layers(tiny_model) == tiny_model[0].auto_model.config.num_hidden_layers
+
+
+@pytest.mark.parametrize(
+    ("kind", "hint"),
+    [("index", "search it with mic search"), ("work folder", "finish the run with mic train --resume"),
+     ("analysis", "")],
+)  # fmt: skip
+def test_a_mic_folder_that_is_not_a_model_is_named_for_what_it_is(tmp_path: Path, kind: str, hint: str) -> None:
+    (tmp_path / MARKER).write_text(f'{{"mic_output": "{kind}", "entries": []}}')
+    with pytest.raises(ModelError, match=rf"{tmp_path} is a mic {kind}, not a model.*{hint}.*; give 'default'"):
+        load_model(str(tmp_path))

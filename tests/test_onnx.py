@@ -98,6 +98,20 @@ def test_a_missing_onnxruntime_names_what_to_install(
         load_encoder(str(tiny_st_dir), backend="onnx", cache_dir=tmp_path)
 
 
+def test_a_static_model_is_refused_before_onnxruntime_is_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installing onnxruntime would not make a static-embedding model run on it: that is said first."""
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+    from tokenizers import Tokenizer, models
+
+    tokenizer = Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]"))
+    static = SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_dim=8)])
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(mic.onnx.NotATransformerError, match=r"starts with StaticEmbedding; use the torch backend"):
+        mic.onnx.use_backend(static, "onnx", tmp_path)
+
+
 def test_an_unknown_backend_lists_the_allowed_ones(tiny_st_dir: Path) -> None:
     with pytest.raises(ModelError, match=r"backend 'tensorrt' is not one of torch, onnx, onnx-int8"):
         load_encoder(str(tiny_st_dir), backend="tensorrt")

@@ -113,6 +113,35 @@ def test_a_users_file_in_a_mic_folder_is_named_and_kept(tmp_path: Path) -> None:
     assert (out / "notes.txt").read_text() == "mine" and (out / "data.txt").read_text() == "one"
 
 
+def test_a_users_file_inside_a_folder_mic_wrote_is_named_and_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with staged_output(out, KIND, overwrite=False, option="--out") as staging:
+        (staging / "encoder").mkdir()
+        (staging / "encoder" / "weights.bin").write_text("w")
+    assert json.loads((out / MARKER).read_text())["entries"] == ["encoder/weights.bin"]
+    (out / "encoder" / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match=r"mic did not write encoder/notes.txt in it; move that away"):
+        stage(out, overwrite=True)
+    assert (out / "encoder" / "notes.txt").read_text() == "mine"
+
+
+def test_a_file_mic_wrote_is_its_own_whatever_glob_characters_its_name_holds(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with staged_output(out, KIND, overwrite=False, option="--out") as staging:
+        (staging / "shard[1].bin").write_text("w")
+    stage(out, overwrite=True)
+    assert (out / "data.txt").is_file() and not (out / "shard[1].bin").exists()
+
+
+def test_a_folder_marked_before_markers_listed_files_owns_what_its_entries_hold(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "encoder").mkdir(parents=True)
+    (out / "encoder" / "weights.bin").write_text("w")
+    (out / MARKER).write_text(json.dumps({"mic_output": "thing", "entries": ["encoder"]}))
+    stage(out, overwrite=True)
+    assert sorted(path.name for path in out.iterdir()) == ["data.txt", MARKER]
+
+
 def dead_pid() -> int:
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     return int(finished.stdout)

@@ -3,9 +3,10 @@
 A run is whatever a benchmark computes once and reuses: a trained model's scores, a fitted adapter's scores, a
 model's retrieval scores. Its record is a JSON file holding the benchmark's fields, the ``key`` of :func:`run_key`
 and the ``provenance`` of :func:`~common.provenance.run_provenance`. A cached record is reused only when its key
-is the one the run would have now (:func:`cached`): the same resolved config, seed, code fingerprint and library
-versions; the commit, dirty flag, thread count and machine are recorded, not keyed (the code fingerprint already
-covers uncommitted changes, and a rerun elsewhere is the same experiment). Reports sort records by
+is the one the run would have now (:func:`cached`): the same resolved config, seed, run code (the code fingerprint,
+or the older one it is declared to compute as: :mod:`common.lineage`) and library versions; the commit, dirty flag,
+thread count and machine are recorded, not keyed (the code fingerprint already covers uncommitted changes, and a
+rerun elsewhere is the same experiment). Reports sort records by
 :func:`origin`: from this code, from other code (stale), or from before records carried their code.
 """
 
@@ -16,7 +17,8 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from common.provenance import code_fingerprint, run_provenance
+from common.lineage import run_code
+from common.provenance import run_provenance
 from mic.provenance import package_versions
 from mic.staging import write_atomic
 
@@ -38,11 +40,12 @@ SciFact scores are of another protocol and are left out (:func:`kept_scores`).""
 
 def run_key(config: Mapping[str, object], seed: int, *, code: str | None = None) -> str:
     """What decides a run's outcome, hashed: its resolved ``config`` (as plain JSON data, without output paths),
-    its ``seed``, the code fingerprint (``code``; default: this checkout's) and the library versions."""
+    its ``seed``, the run code (``code``; default: this checkout's, :func:`common.lineage.run_code`) and the library
+    versions."""
     identity = {
         "config": config,
         "seed": seed,
-        "code": code or code_fingerprint(),
+        "code": code or run_code(),
         "versions": package_versions(),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
@@ -70,12 +73,13 @@ def cached(path: Path, key: str) -> dict | None:
 
 
 def origin(record: Mapping[str, object]) -> str:
-    """:data:`CURRENT` for a record of this code and these library versions, :data:`OTHER_CODE` for one of other
-    code or versions, :data:`NO_FINGERPRINT` for one written before records carried their code."""
+    """:data:`CURRENT` for a record of this code (or code declared to compute the same:
+    :func:`common.lineage.run_code`) and these library versions, :data:`OTHER_CODE` for one of other code or
+    versions, :data:`NO_FINGERPRINT` for one written before records carried their code."""
     provenance = record.get("provenance")
     if not isinstance(provenance, Mapping) or provenance.get("code_fingerprint") is None:
         return NO_FINGERPRINT
-    same = provenance["code_fingerprint"] == code_fingerprint() and provenance.get("versions") == package_versions()
+    same = run_code(provenance["code_fingerprint"]) == run_code() and provenance.get("versions") == package_versions()
     return CURRENT if same else OTHER_CODE
 
 

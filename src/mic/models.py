@@ -11,6 +11,7 @@ its token states are its token vectors, the ones its sentence embedding averages
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from sentence_transformers.sentence_transformer.modules import Normalize, Static
 from mic.defaults import DEFAULT_MODEL
 from mic.errors import MICError
 from mic.progress import no_transformers_bars
+from mic.staging import MARKER
 
 WORDLLAMA_MODEL = "wordllama"
 WORDLLAMA_DIM = 256
@@ -91,6 +93,23 @@ def absolute_model_name(name: str) -> str:
     return name if name == DEFAULT_MODEL or path is None else str(path.resolve())
 
 
+NOT_MODELS = {
+    "index": "search it with mic search",
+    "adapter": "it holds an adapter without its model; give the model it was fitted on",
+    "work folder": "it holds an unfinished mic train run's checkpoints; finish the run with mic train --resume",
+}
+"""What a user can do with a folder mic wrote that is not a model, by its kind (``mic_output.json``)."""
+
+
+def _other_output(path: Path) -> str | None:
+    """The kind of mic output ``path`` is when its marker says it is not a model, else None."""
+    try:
+        kind = json.loads((path / MARKER).read_text(encoding="utf-8")).get("mic_output")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return kind if isinstance(kind, str) and kind not in ("model", "adapted model") else None
+
+
 def load_model(name: str, device: str | None = None, **kwargs: object) -> SentenceTransformer:
     """Load ``name``: ``"default"`` (offline all-MiniLM-L6-v2), ``"wordllama"`` (offline WordLlama), a local
     folder, or a Hugging Face hub id.
@@ -103,6 +122,10 @@ def load_model(name: str, device: str | None = None, **kwargs: object) -> Senten
     path = local_model_path(name)
     if path is not None and not path.is_dir():
         raise ModelError(f"Model folder {path} does not exist; give {MODEL_NAMES}.")
+    kind = None if path is None else _other_output(path)
+    if kind is not None:
+        hint = f" ({NOT_MODELS[kind]})" if kind in NOT_MODELS else ""
+        raise ModelError(f"{path} is a mic {kind}, not a model{hint}; give {MODEL_NAMES}.")
     try:
         with no_transformers_bars():
             return SentenceTransformer(str(path) if path is not None else name, device=device, **kwargs)

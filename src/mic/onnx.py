@@ -215,13 +215,13 @@ def use_backend(model: SentenceTransformer, backend: str, cache_dir: str | Path 
     check_backend(backend)
     if backend == "torch":
         return model
-    import_onnxruntime(backend)
-    transformer = model[0]
+    transformer = model[0]  # checked before onnxruntime: installing it would not help a model it cannot run
     if not isinstance(getattr(transformer, "model", None), torch.nn.Module) or not hasattr(transformer, "preprocess"):
         raise NotATransformerError(
             f"Encoder backend {backend!r} exports a transformer, but this model starts with "
             f"{type(transformer).__name__}; use the torch backend."
         )
+    import_onnxruntime(backend)
     if model.device.type != "cpu":
         raise ModelError(f"Encoder backend {backend!r} runs on the CPU; the model is on {model.device}.")
     fingerprint = model_fingerprint(model)

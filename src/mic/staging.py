@@ -1,16 +1,16 @@
 """Outputs written all-or-nothing, and only over what mic wrote: the one place that decides both.
 
-Every folder mic writes (an index, an adapter, a model, a training run's work folder) holds
-``mic_output.json`` (:data:`MARKER`): ``{"mic_output": KIND, "entries": [...]}``, the kind of output and the
-names (or glob patterns) of what mic put in it. :func:`staged_output` builds a new folder under a temporary name
-beside the target (``.NAME.PID.saving``) and renames it into place when complete, so a reader sees the old folder
-or the whole new one. An existing target is replaced only with ``overwrite``, only when its marker proves it is
-mic's output of the same kind, and only when it holds nothing else: a user's file in it is named, never deleted.
-A process killed while saving leaves its temporary folder; the next run beside it removes it (or, when the kill
-fell between the two renames, puts the old output back) and says so.
+Every folder mic writes (an index, an adapter, a model, a training run's work folder) holds ``mic_output.json``
+(:data:`MARKER`): ``{"mic_output": KIND, "entries": [...]}``, the kind of output and the paths (or glob patterns) of
+what mic put in it, down to the files in its subfolders. :func:`staged_output` builds a new folder under a temporary
+name beside the target (``.NAME.PID.saving``) and renames it into place when complete, so a reader sees the old folder
+or the whole new one. An existing target is replaced only with ``overwrite``, only when its marker proves it is mic's
+output of the same kind, and only when it holds nothing else: a user's file in it is named, never deleted. A process
+killed while saving leaves its temporary folder; the next run beside it removes it (or, when the kill fell between the
+two renames, puts the old output back) and says so.
 
-Folders written before the marker existed are recognised by their own file when its content proves it is
-mic's (:class:`OutputKind`'s ``legacy_file`` and ``legacy_proof``), never by a file name alone.
+Folders written before the marker existed are recognised by their own file when its content proves it is mic's
+(:class:`OutputKind`'s ``legacy_file`` and ``legacy_proof``), never by a file name alone.
 """
 
 from __future__ import annotations
@@ -59,10 +59,26 @@ def _read_object(path: Path) -> dict[str, object] | None:
     return content if isinstance(content, dict) else None
 
 
+def _paths(folder: Path) -> list[str]:
+    """Every file and empty folder under ``folder``, as sorted POSIX paths relative to it."""
+    return sorted(
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob("*")
+        if not path.is_dir() or path.is_symlink() or not any(path.iterdir())
+    )
+
+
 def mark(folder: Path, kind: OutputKind, entries: Sequence[str] | None = None) -> None:
-    """Write ``folder``'s :data:`MARKER`: it is mic's ``kind``, holding ``entries`` (default: what it holds now)."""
-    names = sorted(os.listdir(folder)) if entries is None else list(entries)
+    """Write ``folder``'s :data:`MARKER`: it is mic's ``kind``, holding ``entries`` (glob patterns; default: every
+    file it holds now, subfolders' included, so a file a user adds anywhere in it is not mic's)."""
+    names = _paths(folder) if entries is None else list(entries)
     write_json({"mic_output": kind.name, "entries": [name for name in names if name != MARKER]}, folder / MARKER)
+
+
+def _owned(path: str, entries: Sequence[str]) -> bool:
+    """Whether the relative ``path`` is mic's by ``entries``: one names or matches it, or names a folder above it
+    (a marker written before markers listed files inside folders)."""
+    return any(path == entry or fnmatchcase(path, entry) or path.startswith(f"{entry}/") for entry in entries)
 
 
 def owned_entries(folder: Path, kind: OutputKind) -> list[str] | None:
@@ -92,9 +108,7 @@ def check_owned(folder: Path, kind: OutputKind, option: str) -> None:
             f"{folder} was not written by mic (no {MARKER} naming it a mic {kind.name}), so it is neither replaced "
             f"nor deleted; move it away or choose another {option}."
         )
-    foreign = sorted(
-        name for name in os.listdir(folder) if name != MARKER and not any(fnmatchcase(name, e) for e in entries)
-    )
+    foreign = [path for path in _paths(folder) if path != MARKER and not _owned(path, entries)]
     if foreign:
         raise OutputError(
             f"{folder} is a mic {kind.name}, but mic did not write {', '.join(foreign)} in it; move that away "

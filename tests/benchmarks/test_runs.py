@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import quality
-from common import provenance, runs, settings, training
+from common import lineage, provenance, runs, settings, training
 from common.report import record_origin_lines, record_origins
 from common.results import collect
 from common.runs import write_record
@@ -24,7 +24,7 @@ def test_the_run_key_changes_with_code_config_and_seed_only() -> None:
     assert runs.run_key(CONFIG, 0, code="bbbb") != key
     assert runs.run_key(CONFIG, 1, code="aaaa") != key
     assert runs.run_key({**CONFIG, "mic": {"gamma": 2.0}}, 0, code="aaaa") != key
-    assert runs.run_key(CONFIG, 0) == runs.run_key(CONFIG, 0, code=provenance.code_fingerprint())
+    assert runs.run_key(CONFIG, 0) == runs.run_key(CONFIG, 0, code=lineage.run_code())
 
 
 def test_the_code_fingerprint_follows_every_python_file(tmp_path: Path) -> None:

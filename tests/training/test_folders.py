@@ -43,7 +43,7 @@ def complete(step: int) -> str:
 @pytest.fixture
 def work_dir(tmp_path: Path) -> Path:
     folders = RunFolders(tmp_path / "out", work_dir_for(tmp_path / "out"), None)
-    mark_work_dir(folders)
+    mark_work_dir(folders, {"learning_rate": 0.001})
     return folders.work_dir
 
 
@@ -120,6 +120,23 @@ def test_an_unfinished_run_with_a_checkpoint_says_both_flags(work_dir: Path) -> 
 def test_resume_without_any_run(tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match=r"no unfinished run in .*out.work; start without --resume"):
         prepare_output(tmp_path / "out", resume=True, overwrite=False)
+
+
+def test_resume_of_a_finished_run_says_it_is_finished(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / RUN_INFO).write_text(json.dumps({"command": "mic train", "global_step": 3, "versions": {}}))
+    with pytest.raises(TrainingError, match=rf"Nothing to resume: {out} holds a finished run; train it again with "):
+        prepare_output(out, resume=True, overwrite=False)
+
+
+def test_a_command_without_resume_names_its_own_option_and_flags(work_dir: Path) -> None:
+    checkpoint(work_dir, 5, complete(5))
+    with pytest.raises(TrainingError, match=r"last checkpoint: step 5\); pass --overwrite to start over\.$"):
+        prepare_output(work_dir.with_name("out"), resume=False, overwrite=False, option="--out", can_resume=False)
+    (work_dir / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match=r"choose another --out"):
+        prepare_output(work_dir.with_name("out"), resume=False, overwrite=True, option="--out", can_resume=False)
 
 
 def test_overwrite_refuses_a_folder_mic_did_not_write(tmp_path: Path) -> None:

@@ -181,6 +181,21 @@ def test_resume_falls_back_past_a_checkpoint_that_does_not_load(
     assert any(note.startswith("Resuming from step 3 ") and "checkpoint-3" in note for note in notes), notes
 
 
+def test_a_resume_under_other_settings_is_refused_naming_them(
+    tmp_path: Path, tiny_st_dir: Path, scored_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(write_config(tmp_path, tiny_st_dir, scored_file, save_steps=100, eval_steps=100))
+    stop_at_step(monkeypatch, 3)
+    assert train(config).interrupted
+    monkeypatch.undo()
+    changed = config.model_copy(update={"learning_rate": 1e-3})
+    with pytest.raises(TrainingError, match=r"started with other settings \(learning_rate: 0.0001 then, 0.001 now\)"):
+        train(changed, resume=True)
+    # where the data is read from is not what the run trains (the train file is named by its full path)
+    elsewhere = config.model_copy(update={"data": config.data.model_copy(update={"data_dir": str(tmp_path)})})
+    assert train(elsewhere, resume=True).global_step == 6
+
+
 def test_dev_set_is_scored_once_at_the_end(
     tmp_path: Path, tiny_st_dir: Path, scored_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -288,11 +303,15 @@ def test_killed_run_resumes_to_the_same_final_step(tmp_path: Path, tiny_st_dir: 
 
 
 @pytest.mark.slow
-def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path: Path, tiny_st_dir: Path, scored_file: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_says_how_to_resume(
+    tmp_path: Path, tiny_st_dir: Path, scored_file: Path, stop: signal.Signals
+) -> None:
+    """SIGTERM is how ``timeout``, Slurm and ``kill`` stop a job: it saves like Ctrl-C does."""
     config_path = write_config(tmp_path, tiny_st_dir, scored_file, max_steps=100000, save_steps=5, eval_steps=100000)
     process = run_cli("train", str(config_path), cwd=tmp_path)
     wait_for_checkpoint(process, work_dir_for(tmp_path / "out"))
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     output = process.communicate(timeout=120)[0]
     assert process.returncode == 130, output
     assert "--resume" in output and "Traceback" not in output

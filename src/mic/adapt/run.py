@@ -132,7 +132,8 @@ def load_array(path: str | Path) -> np.ndarray:
     except FileNotFoundError:
         raise AdapterError(f"Embeddings file {path} does not exist.") from None
     except (OSError, ValueError, EOFError) as error:
-        raise AdapterError(f"{path} is not a readable .npy array ({error}); save it with numpy.save.") from None
+        why = "not in .npy format" if "pickle" in str(error) else str(error)  # numpy reads any other file as a pickle
+        raise AdapterError(f"{path} is not a readable .npy array ({why}); save it with numpy.save.") from None
     check_fit_embeddings(array, str(path))
     return array
 

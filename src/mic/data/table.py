@@ -103,8 +103,8 @@ def select_columns(available: Sequence[str], kind: str, columns: Sequence[str] |
         chosen = [name for name in available if name in SENTENCE_COLUMNS]
         if not chosen:
             raise DataError(
-                f"{source}: no sentence column among {list(available)}; expected one of {SENTENCE_COLUMNS} "
-                f"or name them in a training config with {COLUMNS_HINT}."
+                f"{source}: no sentence column among {list(available)}; rename one to one of {SENTENCE_COLUMNS}, "
+                f"or, to train on it, name the columns in the training config: {COLUMNS_HINT}."
             )
         return chosen
     chosen = []
@@ -113,7 +113,8 @@ def select_columns(available: Sequence[str], kind: str, columns: Sequence[str] |
         if match is None:
             raise DataError(
                 f"{source}: missing column {target!r} (accepted names: {COLUMN_ALIASES[target]}); the columns are "
-                f"{list(available)}. Name the {kind} columns in order in a training config with {COLUMNS_HINT}."
+                f"{list(available)}. Rename them to accepted names, or, to train on them, name the {kind} columns "
+                f"in order in the training config: {COLUMNS_HINT}."
             )
         chosen.append(match)
     return chosen

@@ -88,7 +88,7 @@ def run_demo(
             "save_steps": max(steps, 1),
         }
     )
-    prepare_output(output, resume=False, overwrite=overwrite)
+    prepare_output(output, resume=False, overwrite=overwrite, option="--out", can_resume=False)
     base = load_encoder(model, backend=backend)
     dims, note = dims_for_model(config, base.dim)
     config.dims = dims

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from safetensors import SafetensorError, safe_open
 
 from mic.errors import MICError
-from mic.staging import OutputKind, check_output, check_owned, mark, owned_entries, remove_output
+from mic.staging import OutputKind, check_output, check_owned, mark, owned_entries, remove_output, write_json
 
 RUN_INFO = "mic_run.json"
 WORK_MARKER = "mic_work.json"
@@ -30,9 +31,13 @@ ELAPSED = "mic_elapsed.json"
 """A checkpoint's training seconds so far, over every session of the run (written after the checkpoint)."""
 MODEL_OUTPUT = OutputKind("model", RUN_INFO, lambda info: {"global_step", "versions", "command"} <= info.keys())
 WORK_OUTPUT = OutputKind("work folder", WORK_MARKER, lambda marker: "output_dir" in marker)
-WORK_ENTRIES = (f"{CHECKPOINT}-*", f"tmp-{CHECKPOINT}-*", "eval")
-"""What the trainer (checkpoints) and the dev evaluator (``eval/`` CSVs) write in a work folder."""
+RUN_SETTINGS = "mic_settings.json"
+"""The settings a run started with (:func:`run_settings`), in its work folder: a resume under others is refused."""
+WORK_ENTRIES = (f"{CHECKPOINT}-*", f"tmp-{CHECKPOINT}-*", "eval", RUN_SETTINGS)
+"""What the trainer (checkpoints), the dev evaluator (``eval/`` CSVs) and the run write in a work folder."""
 OPTION = "output_dir"
+WHERE = ("output_dir", "data.data_dir")
+"""Config fields that say where a run reads and writes, not what it trains: a resume may change them."""
 
 
 class TrainingError(MICError):
@@ -117,23 +122,66 @@ def newest_loadable_checkpoint(work_dir: Path) -> tuple[Path | None, tuple[str, 
     return None, tuple(skipped)
 
 
-def mark_work_dir(folders: RunFolders) -> None:
-    """Create the work folder with its marker, right before the trainer writes into it."""
+def mark_work_dir(folders: RunFolders, settings: Mapping[str, object]) -> None:
+    """Create the work folder with its marker, right before the trainer writes into it; a new run also records its
+    ``settings`` (:func:`run_settings`) there."""
     folders.work_dir.mkdir(parents=True, exist_ok=True)
     if owned_entries(folders.work_dir, WORK_OUTPUT) is None:
         mark(folders.work_dir, WORK_OUTPUT, WORK_ENTRIES)
+    if folders.resume_from is None:
+        write_json(dict(settings), folders.work_dir / RUN_SETTINGS)
 
 
-def remove_work_dir(work_dir: Path) -> None:
-    """Delete a finished run's work folder, which mic wrote (see :func:`mic.staging.remove_output`)."""
-    remove_output(work_dir, WORK_OUTPUT, OPTION)
+def run_settings(config: Mapping[str, object], prefix: str = "") -> dict[str, object]:
+    """What a run's config (as JSON data) trains, by dotted field name: every field but :data:`WHERE`."""
+    flat: dict[str, object] = {}
+    for name, value in config.items():
+        if isinstance(value, Mapping):
+            flat.update(run_settings(value, f"{prefix}{name}."))
+        elif f"{prefix}{name}" not in WHERE:
+            flat[f"{prefix}{name}"] = value
+    return flat
 
 
-def prepare_output(output_dir: Path, resume: bool, overwrite: bool) -> RunFolders:
+def check_resumed_settings(folders: RunFolders, settings: Mapping[str, object]) -> None:
+    """Refuse to resume the run in ``folders.work_dir`` under other ``settings`` than it started with: the
+    checkpoint would go on with its own schedule while the finished model recorded the new config. A field either
+    side lacks (added to mic since) is not compared; a run started before work folders recorded its settings is
+    not checked.
+
+    Raises:
+        TrainingError: naming each changed field, its value then and now, and the two ways out.
+    """
+    try:
+        started = json.loads((folders.work_dir / RUN_SETTINGS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    changed = [
+        f"{name}: {started[name]!r} then, {settings[name]!r} now"
+        for name in sorted(started.keys() & settings.keys())
+        if started[name] != settings[name]
+    ]
+    if changed:
+        raise TrainingError(
+            f"--resume: the run in {folders.work_dir} started with other settings ({'; '.join(changed)}); resume it "
+            "with the config it started with, or start over with --overwrite."
+        )
+
+
+def remove_work_dir(work_dir: Path, option: str = OPTION) -> None:
+    """Delete a finished run's work folder, which mic wrote (see :func:`mic.staging.remove_output`); ``option``
+    names the output in a refusal."""
+    remove_output(work_dir, WORK_OUTPUT, option)
+
+
+def prepare_output(
+    output_dir: Path, resume: bool, overwrite: bool, option: str = OPTION, can_resume: bool = True
+) -> RunFolders:
     """Check the run's folders against ``--resume`` / ``--overwrite``, clear what ``--overwrite`` replaces.
 
     The finished model folder is replaced only when the new run finishes (see ``recipe.train``); here only
-    the check that it may be is done.
+    the check that it may be is done. ``option`` names the output in messages (``--out`` for ``mic demo``), and
+    ``can_resume`` says whether the command has ``--resume`` to suggest.
 
     Raises:
         TrainingError: naming the folder and the flag that works.
@@ -141,15 +189,21 @@ def prepare_output(output_dir: Path, resume: bool, overwrite: bool) -> RunFolder
     """
     if resume and overwrite:
         raise TrainingError("--resume and --overwrite contradict each other; pass one of them.")
-    output_dir = check_output(output_dir, MODEL_OUTPUT, overwrite=overwrite, option=OPTION)
+    finished = Path(output_dir).expanduser()
+    if resume and not work_dir_for(finished).exists() and owned_entries(finished, MODEL_OUTPUT) is not None:
+        raise TrainingError(
+            f"Nothing to resume: {finished} holds a finished run; train it again with --overwrite (which replaces "
+            f"it) or choose another {option}."
+        )
+    output_dir = check_output(output_dir, MODEL_OUTPUT, overwrite=overwrite, option=option)
     work_dir = work_dir_for(output_dir)
     if work_dir.exists() and overwrite:
-        remove_work_dir(work_dir)
+        remove_work_dir(work_dir, option)
     if not work_dir.exists():
         if resume:
             raise TrainingError(f"Nothing to resume: there is no unfinished run in {work_dir}; start without --resume.")
         return RunFolders(output_dir, work_dir, None)
-    check_owned(work_dir, WORK_OUTPUT, OPTION)
+    check_owned(work_dir, WORK_OUTPUT, option)
     checkpoint, skipped = newest_loadable_checkpoint(work_dir)
     if checkpoint is None:
         why = "; ".join(skipped) if skipped else "it stopped before its first save"
@@ -158,9 +212,10 @@ def prepare_output(output_dir: Path, resume: bool, overwrite: bool) -> RunFolder
             f"({why}); start over with --overwrite."
         )
     if not resume:
+        ways = "pass --resume to continue it or --overwrite" if can_resume else "pass --overwrite"
         raise TrainingError(
-            f"An unfinished run is in {work_dir} (last checkpoint: step {checkpoint_step(checkpoint)}); "
-            "pass --resume to continue it or --overwrite to start over."
+            f"An unfinished run is in {work_dir} (last checkpoint: step {checkpoint_step(checkpoint)}); {ways} to "
+            "start over."
         )
     return RunFolders(output_dir, work_dir, checkpoint, skipped)
 

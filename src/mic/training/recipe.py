@@ -40,6 +40,7 @@ from mic.training.folders import (
     OPTION,
     RUN_INFO,
     TrainingError,
+    check_resumed_settings,
     checkpoint_folder,
     checkpoint_step,
     elapsed_seconds,
@@ -47,6 +48,7 @@ from mic.training.folders import (
     peer_folders,
     prepare_output,
     remove_work_dir,
+    run_settings,
     work_dir_for,
 )
 
@@ -92,11 +94,14 @@ def build_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
 
 
 class _GracefulInterrupt(TrainerCallback):
-    """First Ctrl-C: finish the current step, save a checkpoint and stop. Second Ctrl-C: abort at once."""
+    """First Ctrl-C or SIGTERM (``kill``, ``timeout``, Slurm): finish the current step, save a checkpoint and stop.
+    A second one: abort at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous: signal.Handlers | None = None
+        self._previous: dict[signal.Signals, Callable[[int, FrameType | None], object] | int | None] = {}
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested:
@@ -104,11 +109,13 @@ class _GracefulInterrupt(TrainerCallback):
         self.requested = True
 
     def install(self) -> None:
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+        self._previous = {number: signal.signal(number, self._handle) for number in self.SIGNALS}
 
     def restore(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for number, previous in self._previous.items():
+            if previous is not None:  # None: a handler not set from Python, which cannot be put back
+                signal.signal(number, previous)
+        self._previous = {}
 
     def on_step_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: object
@@ -254,8 +261,11 @@ def _train(
 ) -> TrainResult:
     output_dir = Path(config.output_dir)
     main = is_main_launch_process()  # rank 0 checks, marks and saves the folders; the trainer's rank is the same
+    settings = run_settings(config.model_dump(mode="json"))
     if main:
         folders = prepare_output(output_dir, resume, overwrite)
+        if folders.resume_from is not None:
+            check_resumed_settings(folders, settings)
     else:
         folders = peer_folders(output_dir, resume)
     work_dir = folders.work_dir
@@ -348,7 +358,7 @@ def _train(
     if folders.resume_from is not None:
         notify(f"Resuming from step {checkpoint_step(folders.resume_from)} ({folders.resume_from}).")
     if main:
-        mark_work_dir(folders)
+        mark_work_dir(folders, settings)
     interrupt.install()
     try:
         with no_transformers_bars():
