@@ -8,8 +8,9 @@ retrieval, evaluation, cli), bottom first, with two changes the code needs:
 - ``training`` sits above ``evaluation``: the dev evaluator run during training and ``mic demo`` score with
   evaluation's STS scoring (:func:`mic.evaluation.sts.score_pairs`), and nothing in evaluation needs training.
 
-``models`` (loading a sentence-transformers model) and ``onnx`` (its encoder backends) share the ``encoders`` layer
-they serve. Every import counts,
+``models`` (loading a sentence-transformers model), ``onnx`` (its encoder backends) and ``forward`` (one forward with
+every layer's token states, which the MIC terms and the token statistics read) share the ``encoders`` layer they
+serve. Every import counts,
 including those inside function bodies and under ``TYPE_CHECKING``.
 """
 
@@ -39,7 +40,7 @@ LAYERS: list[set[str]] = [
         "encoder_backends",
     },
     {"data"},
-    {"encoders", "models", "onnx"},
+    {"encoders", "models", "onnx", "forward"},
     {"cache"},
     {"geometry"},
     {"losses"},
@@ -105,21 +106,9 @@ def test_every_top_level_module_has_a_layer() -> None:
     assert names - RANK.keys() == set(), "place each new module or package in LAYERS"
 
 
-KNOWN_DEBT = {"mic/encoders.py:215: encoders imports mic.losses.forward from a higher layer"}
-"""Upward imports owed a move, each named exactly. ``mic.losses.forward`` (one forward with every layer's token
-states) only needs ``mic.models``, so it belongs in the encoders layer; moving it changes the code fingerprint that
-keys every benchmark run, so it waits for the next change under ``src/mic`` (the reruns then cover both)."""
-
-
 @pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(SOURCE)))
 def test_no_module_imports_from_a_higher_layer(path: Path) -> None:
-    assert set(upward_imports(path)) - KNOWN_DEBT == set()
-
-
-def test_every_known_debt_is_still_there() -> None:
-    """Paying a debt fails this test until its entry leaves :data:`KNOWN_DEBT`."""
-    found = {problem for path in MODULES for problem in upward_imports(path)}
-    assert KNOWN_DEBT <= found
+    assert upward_imports(path) == []
 
 
 def test_imports_inside_functions_and_relative_imports_are_seen() -> None:

@@ -30,6 +30,7 @@ from torch import Tensor
 import mic.dims as dims_module
 from mic.defaults import DEFAULT_BATCH_SIZE
 from mic.errors import MICError
+from mic.forward import encode
 from mic.models import DEFAULT_MODEL, ModelError, absolute_model_name, load_model, model_fingerprint, token_layers
 from mic.onnx import DEFAULT_BACKEND, check_backend, cpu_device, model_backend, source_fingerprint, use_backend
 
@@ -212,7 +213,6 @@ class Encoder:
             raise EvaluationError(f"{self.name}: token-level statistics need the torch backend, not {self.backend}.")
         if not 0 <= layer <= self.num_layers:
             raise EvaluationError(f"layer {layer} does not exist: {self.name} has layers 0..{self.num_layers}.")
-        from mic.losses.forward import encode
         from mic.progress import Progress
 
         order = sorted(range(len(sentences)), key=lambda row: -len(sentences[row]))

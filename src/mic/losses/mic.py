@@ -15,10 +15,10 @@ from sentence_transformers.util import cat_padded_token_embeddings
 from torch import Tensor, nn
 
 from mic.dims import check_dims
+from mic.forward import EncoderForward, encode
 from mic.geometry import masked_mean_pool
 from mic.losses.defaults import MIC_DEFAULTS
 from mic.losses.distill import DistillObjective, PrefixSelfDistillation
-from mic.losses.forward import EncoderForward, encode
 from mic.losses.scr import SoftCollapseRegularizer
 from mic.losses.sir import SpectralIsotropyRegularizer
 from mic.losses.teacher import DistillationTeacher, DistillTeacher, check_teacher

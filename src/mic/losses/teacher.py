@@ -21,8 +21,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from mic.forward import EncoderForward, encode
 from mic.losses.defaults import MIC_DEFAULTS
-from mic.losses.forward import EncoderForward, encode
 from mic.losses.memo import EmbeddingMemo
 from mic.staging import write_atomic
 
