@@ -391,7 +391,7 @@ LOCAL_URL = "--url has no effect on {index}, a faiss index (its vectors are loca
         (["serve", "{index}", "--port", "0", "--url", UNREACHABLE], LOCAL_URL),
         (
             ["search", "{index}", "--query", "river", "--k", "61"],
-            "--k 61 is more than the 60 documents of the index {index}; give --k 60 or less.",
+            "--k 61 is more than the 60 documents of the index; give --k 60 or less.",
         ),
         (
             ["search", "{index}", "--query", "river", "--json", "{existing}"],

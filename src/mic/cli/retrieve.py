@@ -160,10 +160,7 @@ def search(
         check_new_file(json_path, "--json", overwrite)
         meta = read_meta(index.expanduser())
         refuse_local_url(index, meta.backend, url)
-        if k > meta.count:  # as mic serve answers a request for more hits than the index holds
-            fail(
-                f"--k {k} is more than the {meta.count} documents of the index {index}; give --k {meta.count} or less."
-            )
+        meta.check_k(k, "--k")  # as mic serve answers a request for more hits than the index holds
         texts = [Document("query", query, "--query")] if query is not None else read_queries(queries)
         opened = open_index(index, url=url)
         shortlist = opened.default_shortlist(k) if shortlist is None else shortlist

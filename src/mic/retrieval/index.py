@@ -167,6 +167,18 @@ class IndexMeta(BaseModel):
     def layout(self) -> Layout:
         return Layout(self.dim, self.full_dim, self.precision, self.kind, self.rerank_precision)
 
+    def check_k(self, k: int, option: str = "k") -> None:
+        """Refuse ``k`` hits per query beyond the index's documents, naming ``option`` (``--k`` on the command line).
+
+        Raises:
+            RetrievalError: naming ``k``, the document count and the largest ``k`` allowed.
+        """
+        if k > self.count:
+            raise RetrievalError(
+                f"{option} {k} is more than the {self.count} documents of the index; give {option} {self.count} "
+                "or less."
+            )
+
     @model_validator(mode="after")
     def _derive_bytes_per_vector(self) -> IndexMeta:
         """Fill ``bytes_per_vector`` from the layout (an index written before the field existed has none)."""

@@ -229,10 +229,13 @@ def run_search(
     index: SearchIndex, encoder: QueryEncoder, request: SearchRequest, lock: threading.Lock
 ) -> SearchResponse:
     """Answer one validated request under ``lock``; a ``k`` beyond the index, or a query it refuses, is a 422."""
-    documents = index.meta.count
-    if request.k > documents:
-        raise HTTPException(422, f"k {request.k} is more than the {documents} documents of the index.")
-    shortlist = min(index.default_shortlist(request.k) if request.shortlist is None else request.shortlist, documents)
+    try:
+        index.meta.check_k(request.k)
+    except RetrievalError as error:
+        raise HTTPException(422, str(error)) from None
+    shortlist = min(
+        index.default_shortlist(request.k) if request.shortlist is None else request.shortlist, index.meta.count
+    )
     queries = [Document(str(row), text, f"query {row}") for row, text in enumerate(request.texts)]
     try:
         with lock:
