@@ -266,8 +266,12 @@ def test_qdrant_options_that_do_not_fit_the_index_are_refused(tmp_path: Path) ->
         RetrievalError, match=r"--collection docs names a collection on a Qdrant server; give its --url"
     ):
         open_writer("qdrant", tmp_path, layout(), {"url": None, "collection": "docs"}, np.zeros((1, 8), np.float32))
-    with pytest.raises(RetrievalError, match=r"embedded Qdrant Edge index; --url http://q:6333 is for an index built"):
+    with pytest.raises(
+        RetrievalError, match=r"embedded Qdrant Edge index, whose vectors are local files; --url http://q:6333 is"
+    ):
         open_reader("qdrant", tmp_path, layout(), 1, {"shard": SHARD_FOLDER}, "http://q:6333")
+    with pytest.raises(RetrievalError, match=r"is a faiss index, whose vectors are local files; --url http://q:6333"):
+        open_reader("faiss", tmp_path, layout(), 1, {}, "http://q:6333")  # refused, not ignored
     with pytest.raises(IndexFileError, match=r"qdrant-client's local mode, which mic no longer reads; build it again"):
         open_reader("qdrant", tmp_path, layout(), 1, {"collection": "docs", "url": None}, None)
 

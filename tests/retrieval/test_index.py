@@ -374,7 +374,7 @@ def test_cli_user_errors_exit_2_with_one_message(
 
 UNREACHABLE = "http://127.0.0.1:9"
 NO_QDRANT = "has no effect without --backend qdrant (the faiss index is local files in --out); add --backend qdrant"
-LOCAL_URL = "--url has no effect on {index}, a faiss index (its vectors are local files; --url is for an index built"
+LOCAL_URL = f"{{index}} is a faiss index, whose vectors are local files; --url {UNREACHABLE} is for an index built on a"
 
 
 @pytest.mark.parametrize(

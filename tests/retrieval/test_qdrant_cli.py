@@ -48,7 +48,8 @@ def test_without_url_the_index_is_a_qdrant_edge_shard_in_the_folder(edge_index: 
 def test_a_url_for_an_edge_index_is_refused(edge_index: Path) -> None:
     code, output = run("search", edge_index, "--query", "river", "--url", UNREACHABLE)
     assert code == 2
-    assert f"is an embedded Qdrant Edge index; --url {UNREACHABLE} is for an index built on a server" in output
+    expected = f"is an embedded Qdrant Edge index, whose vectors are local files; --url {UNREACHABLE} is for an index"
+    assert expected in output
 
 
 def test_an_unreachable_server_is_one_line_in_index_and_search(

@@ -150,6 +150,7 @@ def search(
 
     from rich.table import Table
 
+    from mic.retrieval.backends import check_url
     from mic.retrieval.corpus import Document, read_queries
     from mic.retrieval.index import open_index, read_meta, results_to_dict, search_texts
     from mic.staging import write_json
@@ -159,7 +160,7 @@ def search(
     try:
         check_new_file(json_path, "--json", overwrite)
         meta = read_meta(index.expanduser())
-        refuse_local_url(index, meta.backend, url)
+        check_url(index, meta.backend, meta.backend_fields, url)
         meta.check_k(k, "--k")  # as mic serve answers a request for more hits than the index holds
         texts = [Document("query", query, "--query")] if query is not None else read_queries(queries)
         opened = open_index(index, url=url)
@@ -187,18 +188,6 @@ def search(
             fail(str(error))
 
 
-def refuse_local_url(index: Path, backend: str, url: str | None) -> None:
-    """Refuse ``--url`` for an index of ``backend`` whose vectors are local files (faiss), which would ignore it.
-
-    A Qdrant index is left to :func:`mic.retrieval.index.open_index`: ``--url`` overrides the server of a server
-    index, and is refused for an embedded (Qdrant Edge) one.
-    """
-    if backend != "qdrant":
-        refuse_unused({"--url": url is not None}, f"on {index}, a {backend} index",
-                      "its vectors are local files; --url is for an index built on a Qdrant server with mic index "
-                      "--backend qdrant --url URL")  # fmt: skip
-
-
 SERVE_EXAMPLES = """Examples:
 
   mic serve indexes/scifact-32
@@ -217,11 +206,13 @@ def serve(
     allow_backend_mismatch: AllowBackendMismatchOption = False,
 ) -> None:
     """Serve an index over HTTP: POST /search, GET /health, docs at /docs; the model and index load once."""
+    from mic.retrieval.backends import check_url
     from mic.retrieval.index import read_meta
     from mic.retrieval.service import create_app, listen, server
 
     try:
-        refuse_local_url(index, read_meta(index.expanduser()).backend, url)
+        meta = read_meta(index.expanduser())
+        check_url(index, meta.backend, meta.backend_fields, url)
         listener = listen(host, port)  # before loading the model: a busy port fails fast
         service = create_app(index, url=url, device=device, encoder_backend=encoder_backend,
                              allow_backend_mismatch=allow_backend_mismatch)  # fmt: skip

@@ -128,6 +128,21 @@ def open_writer(backend: str, folder: Path, layout: Layout, options: dict[str, o
     return FaissWriter(folder, layout, sample)
 
 
+def check_url(folder: Path, backend: str, fields: Mapping[str, object], url: str | None) -> None:
+    """Refuse a server ``url`` for the index in ``folder`` when its vectors are local files (faiss, or an embedded
+    Qdrant Edge shard: ``fields`` holds ``shard``), which would ignore it.
+
+    Raises:
+        RetrievalError: naming the index, what it is and what ``--url`` is for.
+    """
+    if url and (backend != "qdrant" or "shard" in fields):
+        what = "an embedded Qdrant Edge" if backend == "qdrant" else f"a {backend}"
+        raise RetrievalError(
+            f"{folder} is {what} index, whose vectors are local files; --url {url} is for an index built on a "
+            "Qdrant server (mic index --backend qdrant --url URL)."
+        )
+
+
 def open_reader(
     backend: str, folder: Path, layout: Layout, count: int, fields: dict[str, object], url: str | None
 ) -> Reader:
@@ -136,16 +151,12 @@ def open_reader(
     For a Qdrant server index, ``url`` overrides the server it was built on.
 
     Raises:
-        RetrievalError: for a ``url`` given with an embedded (Qdrant Edge) index.
+        RetrievalError: for a ``url`` given with an index whose vectors are local files (faiss, Qdrant Edge).
         IndexFileError: for a Qdrant index of qdrant-client's local mode, which mic no longer reads.
     """
+    check_url(folder, backend, fields, url)
     if backend == "qdrant":
         if "shard" in fields:
-            if url:
-                raise RetrievalError(
-                    f"{folder} is an embedded Qdrant Edge index; --url {url} is for an index built on a server "
-                    "(mic index --backend qdrant --url URL)."
-                )
             from mic.retrieval.backends.qdrant_edge import EdgeReader
 
             return EdgeReader(folder, layout, count, fields)
