@@ -35,7 +35,7 @@ from common import lineage
 from common.provenance import code_fingerprint, command_line, run_provenance
 from common.settings import METHODS, SETTINGS, mic_defaults, run_tasks
 from mic.cache_dir import CACHE_DIR_ENV
-from mic.staging import write_atomic
+from mic.staging import write_json
 
 TRAINED = [method for method, changes in METHODS.items() if changes is not None]
 PROBE_RUNS = {
@@ -189,21 +189,24 @@ def probe(data_dir: Path, runs: Mapping[str, list[str]] = PROBE_RUNS) -> dict[st
 
 
 def record_probe(numbers: dict[str, float], command: str) -> dict:
-    """Save this code's probe in :data:`common.lineage.PROBES` (replacing an earlier one of the same code)."""
+    """Save this code's probe in :data:`common.lineage.PROBES` (replacing an earlier one of the same code and probe
+    version)."""
     made = {"probe_version": lineage.probe_version(), "numbers": numbers, "provenance": run_provenance(command)}
-    probes = {**lineage.read_probes(), code_fingerprint(): made}
-    write_atomic(lineage.PROBES, json.dumps({"provenance": made["provenance"], "probes": probes}, indent=2) + "\n")
+    lineage.add_probe(code_fingerprint(), made)
     return made
 
 
 def declare(old: str, change: str) -> None:
-    """Declare in :data:`common.lineage.LINEAGE` that this code computes as ``old``, if their probes are identical."""
-    probes, code = lineage.read_probes(), code_fingerprint()
-    if old not in probes:
+    """Declare in :data:`common.lineage.LINEAGE` that this code computes as ``old``, if their probes of this probe
+    version are identical."""
+    probes, code, version = lineage.read_probes(), code_fingerprint(), lineage.probe_version()
+    if version not in probes.get(old, {}):
+        known = ", ".join(f"{c} (probe {', '.join(versions)})" for c, versions in probes.items()) or "none"
         sys.exit(
-            f"no probe of code {old} in {lineage.PROBES}: record it at that code first (known: {', '.join(probes)})"
+            f"no probe of code {old} with probe version {version} in {lineage.PROBES}: record it at that code first "
+            f"(recorded: {known})"
         )
-    differ = lineage.same_numbers(probes[code], probes[old])
+    differ = lineage.same_numbers(probes[code][version], probes[old][version])
     if differ:
         shown = ", ".join(differ[:5]) + (f" and {len(differ) - 5} more" if len(differ) > 5 else "")
         sys.exit(f"not declared: code {code} computes differently from {old}: {shown}")
@@ -214,7 +217,7 @@ def declare(old: str, change: str) -> None:
         lineage.follow(entries, code)
     except ValueError:
         sys.exit(f"code {old} is this code or is declared to compute as it: nothing to declare")
-    write_atomic(lineage.LINEAGE, json.dumps({"declarations": entries}, indent=2) + "\n")
+    write_json({"declarations": entries}, lineage.LINEAGE)
     print(f"declared: code {code} computes as {old} (run code {lineage.run_code()})")
 
 

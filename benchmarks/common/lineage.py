@@ -7,8 +7,9 @@ change is *declared* in ``benchmarks/code_lineage.json``: ``{"code": NEW, "compu
 declaration is written only by ``benchmarks/code_probe.py --same-as OLD``, and only when the probe — a few steps of
 every training path of the head-to-head on a tiny model and a slice of the real data, scored as the runs are, and
 the trained weights' sums — gives bit-identical numbers under both versions, on one machine, with the same probe and
-library versions. Both probes are kept in ``benchmarks/results/code-probe.json`` and ``tests/benchmarks/
-test_code_lineage.py`` checks them, and that the probe of this checkout's code is what this code computes.
+library versions. Every probe is kept in ``benchmarks/results/code-probe.json`` by code and probe version (each
+distinct set of numbers once), and ``tests/benchmarks/test_code_lineage.py`` checks them, and that the probe of this
+checkout's code is what this code computes.
 
 A record's code counts by its *run code* (:func:`run_code`): the oldest version its fingerprint is declared to
 compute as. Run keys and :func:`common.runs.origin` use it; the record itself keeps the fingerprint that ran.
@@ -16,19 +17,21 @@ compute as. Run keys and :func:`common.runs.origin` use it; the record itself ke
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
 
 from common.provenance import code_fingerprint
+from mic.staging import write_json
 
 BENCHMARKS = Path(__file__).resolve().parents[1]
 LINEAGE = BENCHMARKS / "code_lineage.json"
 PROBES = BENCHMARKS / "results" / "code-probe.json"
-PROBE_INPUTS = ("code_probe.py", "common/*.py", "settings/*.yaml", "../configs/*.yaml")
-"""What besides ``src/mic`` decides the probe's numbers (the probe itself, the benchmarks' run code, settings and
-configs): hashed into :func:`probe_version`, so probes are compared only when these were the same."""
+PROBE_DATA = ("settings/*.yaml", "../configs/*.yaml")
+"""The settings and configs the probe's runs read; with the probe and the benchmark modules it imports
+(:func:`probe_inputs`), what besides ``src/mic`` decides its numbers."""
 
 
 def declarations(path: Path | None = None) -> list[dict[str, str]]:
@@ -59,19 +62,83 @@ def run_code(fingerprint: str | None = None, path: Path | None = None) -> str:
     return follow(declarations(path), fingerprint or code_fingerprint())
 
 
-def probe_version() -> str:
-    """A hash of :data:`PROBE_INPUTS`' files, by relative path and content."""
+def common_imports(module: Path) -> set[str]:
+    """The ``benchmarks/common`` modules ``module``'s source imports (anywhere in it), by name."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "common":
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("common."):
+            names.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[1] for alias in node.names if alias.name.startswith("common."))
+    return names
+
+
+def probe_inputs(root: Path | None = None) -> list[Path]:
+    """What besides ``src/mic`` decides the probe's numbers, under ``root`` (default :data:`BENCHMARKS`): the probe,
+    the ``common`` modules it imports directly or through each other, and :data:`PROBE_DATA`. A report-only
+    module (``common.report``, ``common.results``) is not among them, so editing one keeps recorded probes current."""
+    root = root or BENCHMARKS
+    modules, pending = set(), common_imports(root / "code_probe.py")
+    while pending:
+        name = pending.pop()
+        if name not in modules and (root / "common" / f"{name}.py").is_file():
+            modules.add(name)
+            pending |= common_imports(root / "common" / f"{name}.py")
+    files = [root / "code_probe.py", *(root / "common" / f"{name}.py" for name in sorted(modules))]
+    return files + [file for pattern in PROBE_DATA for file in sorted(root.glob(pattern))]
+
+
+def probe_version(root: Path | None = None) -> str:
+    """A hash of :func:`probe_inputs`, by path relative to ``root``'s parent and content."""
+    root = root or BENCHMARKS
     digest = hashlib.sha256()
-    for pattern in PROBE_INPUTS:
-        for file in sorted(BENCHMARKS.glob(pattern)):
-            digest.update(file.relative_to(BENCHMARKS.parent).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    for file in probe_inputs(root):
+        digest.update(file.relative_to(root.parent).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
-def read_probes(path: Path | None = None) -> dict[str, dict]:
-    """The probes recorded in ``path`` (default :data:`PROBES`) by code fingerprint (none without the file)."""
+def numbers_digest(numbers: Mapping[str, float]) -> str:
+    """The key a probe's numbers are stored under: a hash of them, so identical probes share one copy."""
+    return hashlib.sha256(json.dumps(numbers, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def read_probes(path: Path | None = None) -> dict[str, dict[str, dict]]:
+    """The probes recorded in ``path`` (default :data:`PROBES`), ``{code: {probe version: probe}}``, each probe
+    ``{"probe_version", "numbers", "provenance"}`` with its numbers read back (none without the file)."""
     path = path or PROBES
-    return json.loads(path.read_text())["probes"] if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    stored = json.loads(path.read_text())
+    return {
+        code: {
+            version: {
+                "probe_version": version,
+                "numbers": stored["numbers"][made["numbers"]],
+                "provenance": made["provenance"],
+            }
+            for version, made in versions.items()
+        }
+        for code, versions in stored["probes"].items()
+    }
+
+
+def add_probe(code: str, made: Mapping[str, object], path: Path | None = None) -> None:
+    """Record probe ``made`` (``{"probe_version", "numbers", "provenance"}``) of ``code`` in ``path`` (default
+    :data:`PROBES`), replacing one of the same code and probe version; each distinct set of numbers is stored once."""
+    path = path or PROBES
+    probes = read_probes(path)
+    probes.setdefault(code, {})[str(made["probe_version"])] = dict(made)
+    numbers = {numbers_digest(p["numbers"]): p["numbers"] for versions in probes.values() for p in versions.values()}
+    stored = {
+        code: {
+            version: {"numbers": numbers_digest(p["numbers"]), "provenance": p["provenance"]}
+            for version, p in versions.items()
+        }
+        for code, versions in probes.items()
+    }
+    write_json({"provenance": made["provenance"], "numbers": numbers, "probes": stored}, path)
 
 
 def same_numbers(a: Mapping[str, object], b: Mapping[str, object]) -> list[str]:
@@ -81,6 +148,6 @@ def same_numbers(a: Mapping[str, object], b: Mapping[str, object]) -> list[str]:
     if a["provenance"]["versions"] != b["provenance"]["versions"]:
         return ["library versions differ"]
     if a["provenance"]["machine"] != b["provenance"]["machine"]:
-        return ["made on different machines"]
+        return [f"made on different machines ({a['provenance']['machine']}; {b['provenance']['machine']})"]
     numbers_a, numbers_b = a["numbers"], b["numbers"]
     return [name for name in sorted(numbers_a.keys() | numbers_b.keys()) if numbers_a.get(name) != numbers_b.get(name)]

@@ -62,10 +62,25 @@ def git_dirty(root: Path = CODE_ROOT) -> bool | None:
     return bool(result.stdout.strip()) if result.returncode == 0 else None
 
 
+def cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The processor's model name and a hash of its instruction-set flags, read from ``cpuinfo`` (Linux's; elsewhere
+    the platform's processor name). Two CPUs of one model name can differ in the vector instructions the math libraries
+    pick (AVX-512 with or without bf16 and fp16), which moves the last bits of a result: the flags tell them apart."""
+    try:
+        first = cpuinfo.read_text().split("\n\n")[0]
+    except OSError:
+        return platform.processor() or platform.machine()
+    fields = {key.strip(): value for key, _, value in (line.partition(":") for line in first.splitlines())}
+    model = fields.get("model name", platform.processor() or platform.machine()).strip()
+    flags = " ".join(sorted(fields.get("flags", "").split()))
+    return f"{model}, flags {hashlib.sha256(flags.encode()).hexdigest()[:8]}"
+
+
 def machine() -> str:
-    """The processor and core count, and the OpenMP thread setting the process started with."""
+    """The architecture, processor (:func:`cpu`), torch's CPU capability, core count, and the OpenMP thread setting
+    the process started with."""
     return (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.machine()}, {cpu()}, torch {torch.backends.cpu.get_cpu_capability()}, {os.cpu_count()} cores, "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
     )
 

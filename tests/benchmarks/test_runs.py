@@ -3,10 +3,12 @@ keep runs from other code apart. Nothing is trained."""
 
 from __future__ import annotations
 
+import platform
 import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
 import quality
 from common import lineage, provenance, runs, settings, training
@@ -53,6 +55,18 @@ def test_a_record_carries_commit_dirty_flag_code_versions_threads_and_machine() 
     assert isinstance(carried["threads"], int) and carried["threads"] >= 1
     assert carried["git_dirty"] in (True, False, None) and carried["command"] == "python x.py"
     assert runs.origin(record) == runs.CURRENT
+
+
+def test_the_machine_tells_apart_cpus_of_one_name_by_their_instruction_sets(tmp_path: Path) -> None:
+    def described(flags: str) -> str:
+        (tmp_path / "cpuinfo").write_text(f"processor\t: 0\nmodel name\t: Xeon\nflags\t\t: {flags}\n\nprocessor\t: 1\n")
+        return provenance.cpu(tmp_path / "cpuinfo")
+
+    assert described("fpu avx512f").startswith("Xeon, flags ")
+    assert described("avx512f fpu") == described("fpu avx512f")
+    assert described("fpu avx512f avx512_bf16") != described("fpu avx512f")
+    assert provenance.cpu(tmp_path / "missing") == (platform.processor() or platform.machine())
+    assert f"torch {torch.backends.cpu.get_cpu_capability()}" in provenance.machine()
 
 
 def test_the_command_line_names_the_interpreter_and_quotes_the_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
