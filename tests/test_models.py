@@ -12,6 +12,8 @@ from sentence_transformers import SentenceTransformer
 from mic.data import load_sentences
 from mic.geometry import masked_mean_pool
 from mic.models import (
+    MODEL_KINDS,
+    NOT_MODELS,
     WORDLLAMA_DIM,
     WORDLLAMA_MODEL,
     ModelError,
@@ -98,3 +100,20 @@ def test_a_mic_folder_that_is_not_a_model_is_named_for_what_it_is(tmp_path: Path
     (tmp_path / MARKER).write_text(f'{{"mic_output": "{kind}", "entries": []}}')
     with pytest.raises(ModelError, match=rf"{tmp_path} is a mic {kind}, not a model.*{hint}.*; give 'default'"):
         load_model(str(tmp_path))
+
+
+def test_the_kinds_named_here_are_the_kinds_mic_writes() -> None:
+    from mic.adapt.adapter import ADAPTER_OUTPUT
+    from mic.adapt.model import ADAPTED_MODEL_OUTPUT
+    from mic.retrieval.index import INDEX_OUTPUT
+    from mic.training.folders import MODEL_OUTPUT, WORK_OUTPUT
+
+    assert set(MODEL_KINDS) == {MODEL_OUTPUT.name, ADAPTED_MODEL_OUTPUT.name}
+    assert set(NOT_MODELS) == {INDEX_OUTPUT.name, ADAPTER_OUTPUT.name, WORK_OUTPUT.name}
+
+
+def test_a_marked_model_folder_is_read_as_a_model_and_a_broken_marker_is_no_verdict(tmp_path: Path) -> None:
+    for content in ('{"mic_output": "model", "entries": []}', "not json", '["a list"]', '{"mic_output": 3}'):
+        (tmp_path / MARKER).write_text(content)
+        with pytest.raises(ModelError, match="Could not load model"):  # read as a (broken) model folder
+            load_model(str(tmp_path))

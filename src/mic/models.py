@@ -11,7 +11,6 @@ its token states are its token vectors, the ones its sentence embedding averages
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from sentence_transformers.sentence_transformer.modules import Normalize, Static
 from mic.defaults import DEFAULT_MODEL
 from mic.errors import MICError
 from mic.progress import no_transformers_bars
-from mic.staging import MARKER
+from mic.staging import marked_kind
 
 WORDLLAMA_MODEL = "wordllama"
 WORDLLAMA_DIM = 256
@@ -99,15 +98,14 @@ NOT_MODELS = {
     "work folder": "it holds an unfinished mic train run's checkpoints; finish the run with mic train --resume",
 }
 """What a user can do with a folder mic wrote that is not a model, by its kind (``mic_output.json``)."""
+MODEL_KINDS = ("model", "adapted model")
+"""The kinds of folder mic writes that load as a model (``mic train``'s and ``mic adapt``'s)."""
 
 
 def _other_output(path: Path) -> str | None:
     """The kind of mic output ``path`` is when its marker says it is not a model, else None."""
-    try:
-        kind = json.loads((path / MARKER).read_text(encoding="utf-8")).get("mic_output")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return kind if isinstance(kind, str) and kind not in ("model", "adapted model") else None
+    kind = marked_kind(path)
+    return kind if kind not in MODEL_KINDS else None
 
 
 def load_model(name: str, device: str | None = None, **kwargs: object) -> SentenceTransformer:

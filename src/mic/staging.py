@@ -75,6 +75,13 @@ def mark(folder: Path, kind: OutputKind, entries: Sequence[str] | None = None) -
     write_json({"mic_output": kind.name, "entries": [name for name in names if name != MARKER]}, folder / MARKER)
 
 
+def marked_kind(folder: Path) -> str | None:
+    """The kind of output ``folder``'s :data:`MARKER` names (``"index"``, ``"model"``, ...), or ``None`` without one."""
+    marker = _read_object(folder / MARKER)
+    kind = None if marker is None else marker.get("mic_output")
+    return kind if isinstance(kind, str) else None
+
+
 def _owned(path: str, entries: Sequence[str]) -> bool:
     """Whether the relative ``path`` is mic's by ``entries``: one names or matches it, or names a folder above it
     (a marker written before markers listed files inside folders)."""
@@ -89,7 +96,7 @@ def owned_entries(folder: Path, kind: OutputKind) -> list[str] | None:
     marker = _read_object(folder / MARKER)
     if marker is not None:
         entries = marker.get("entries")
-        if marker.get("mic_output") == kind.name and isinstance(entries, list):
+        if marked_kind(folder) == kind.name and isinstance(entries, list):
             return [str(entry) for entry in entries]
         return None
     legacy = _read_object(folder / kind.legacy_file)
