@@ -230,7 +230,11 @@ def test_the_report_compares_only_the_seeds_both_methods_have_on_a_task(results:
     block = collected["settings"]["stsb-cosent"]
     assert head_to_head.mic_minus_mrl(block, "scifact", 8) == pytest.approx([1.0])
     assert head_to_head.mic_minus_mrl(block, "stsb", 8) == pytest.approx([1.0, 2.0, 3.0])
-    assert "| mic | 0 |" in quality.markdown(collected, "cmd")
+    markdown = quality.markdown(collected, "cmd")
+    assert "| mic | 0 |" in markdown
+    assert "| MIC − MRL, mean | 0,1,2 | +2.00 |" in markdown  # over the shared seeds, on STS
+    scifact = markdown.split("scifact test")[1]
+    assert "| MIC − MRL, seed 0 |" in scifact and "MIC − MRL, mean" not in scifact  # one shared seed: no mean row
 
 
 def test_report_has_means_and_per_seed_differences(results: Path) -> None:
