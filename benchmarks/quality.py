@@ -270,7 +270,8 @@ def readme_table(results: dict) -> str:
         for kind in (NO_FINGERPRINT, OTHER_CODE):
             count = len(block.get("origins", {}).get(kind, []))
             if count:
-                lines += [f"*{setting}: {count} runs, {ORIGIN_LABELS[kind]}, {ORIGIN_NOTES[kind]}.*", ""]
+                runs = f"{count} run{'s' if count != 1 else ''}"
+                lines += [f"*{setting}: {runs}, {ORIGIN_LABELS[kind]}, {ORIGIN_NOTES[kind]}.*", ""]
     return "\n".join(lines)
 
 
