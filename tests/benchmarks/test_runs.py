@@ -146,7 +146,7 @@ def test_the_report_averages_this_code_labels_unfingerprinted_runs_and_keeps_sta
         markdown
     )
     assert "| mrl | 0,1 | 61.00 ± 1.41 |" in markdown
-    assert "*stsb-cosent: 1 runs, stale: trained by other code" in quality.readme_table(results)
+    assert "*stsb-cosent: 1 run, stale: trained by other code" in quality.readme_table(results)
 
 
 def test_a_run_from_other_code_is_trained_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
