@@ -35,3 +35,14 @@ def gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
     if not is_distributed():
         return tensor
     return all_gather(tensor, with_grad=True)
+
+
+def end_process_group() -> None:
+    """Destroy the default process group (under ``torchrun``, the one the trainer started), if one is up.
+
+    A gloo rank that exits with its group alive can abort during interpreter shutdown ("terminate called without
+    an active exception", pytorch/pytorch#190489), failing a run that trained and saved; the process that owns
+    the run (``mic train``) calls this last, on every rank.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -78,7 +78,11 @@ def mark(folder: Path, kind: OutputKind, entries: Sequence[str] | None = None) -
 def marked_kind(folder: Path) -> str | None:
     """The kind of output ``folder``'s :data:`MARKER` names (``"index"``, ``"model"``, ...), or ``None`` without one."""
     marker = _read_object(folder / MARKER)
-    kind = None if marker is None else marker.get("mic_output")
+    return None if marker is None else _kind_of(marker)
+
+
+def _kind_of(marker: dict[str, object]) -> str | None:
+    kind = marker.get("mic_output")
     return kind if isinstance(kind, str) else None
 
 
@@ -96,7 +100,7 @@ def owned_entries(folder: Path, kind: OutputKind) -> list[str] | None:
     marker = _read_object(folder / MARKER)
     if marker is not None:
         entries = marker.get("entries")
-        if marked_kind(folder) == kind.name and isinstance(entries, list):
+        if _kind_of(marker) == kind.name and isinstance(entries, list):
             return [str(entry) for entry in entries]
         return None
     legacy = _read_object(folder / kind.legacy_file)

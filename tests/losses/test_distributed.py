@@ -9,7 +9,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from mic.distributed import gather_with_grad, is_distributed
+from mic.distributed import end_process_group, gather_with_grad, is_distributed
 from mic.losses import PrefixSelfDistillation, SoftCollapseRegularizer, SpectralIsotropyRegularizer
 
 WORLD_SIZE = 2
@@ -85,3 +85,11 @@ def test_gather_with_grad_is_the_identity_without_a_process_group() -> None:
     tensor = torch.randn(3, 2, requires_grad=True)
     assert not is_distributed()
     assert gather_with_grad(tensor) is tensor
+
+
+def test_end_process_group_destroys_the_group_and_is_a_no_op_without_one(tmp_path: Path) -> None:
+    end_process_group()  # nothing to end
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
+    assert dist.is_initialized()
+    end_process_group()
+    assert not dist.is_initialized()

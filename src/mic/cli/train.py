@@ -40,10 +40,14 @@ def train(
     overwrite: Annotated[bool, typer.Option(help="replace an output_dir / unfinished run that mic wrote")] = False,
 ) -> None:
     """Train an elastic-dimension model with MIC (or a baseline) as the config says."""
+    from mic.distributed import end_process_group
     from mic.training.recipe import is_main_launch_process
 
-    with quiet_unless(is_main_launch_process()):  # under torchrun, rank 0 speaks for all
-        run_train_command(config, overrides or [], data_dir, resume, overwrite)
+    try:
+        with quiet_unless(is_main_launch_process()):  # under torchrun, rank 0 speaks for all
+            run_train_command(config, overrides or [], data_dir, resume, overwrite)
+    finally:
+        end_process_group()
 
 
 def run_train_command(
