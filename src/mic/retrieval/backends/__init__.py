@@ -13,14 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-import numpy as np
-import numpy.typing as npt
-
 from mic.retrieval.backends.qdrant_layout import require_float16_rerank
 from mic.retrieval.errors import IndexFileError, RetrievalError
-from mic.retrieval.search import Hits
+from mic.retrieval.search import Array, Hits
 
-Array = npt.NDArray[np.float32]
 Precision = Literal["float32", "int8", "binary"]
 Kind = Literal["flat", "hnsw"]
 RerankPrecision = Literal["float16", "int8"]
